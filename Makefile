@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: setup index run test test-fast bench eval pdfs clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@touch $(STAMP)
+
+setup: $(STAMP)            ## create .venv and install the pinned requirements
+
+index: setup               ## ingest corpus/ (incremental: only what changed is embedded)
+	$(PY) ingest.py
+
+run: index                 ## build or refresh the index, then serve the web page
+	$(PY) app.py
+
+test: setup                ## the whole test suite
+	$(PY) -m pytest
+
+test-fast: setup           ## unit tests only (no model, no browser)
+	$(PY) -m pytest -m "not slow"
+
+pdfs: setup                ## rebuild corpus PDFs from pdf_sources/
+	$(PY) pdf_sources/build.py
+
+clean:
+	rm -rf .index .pytest_cache

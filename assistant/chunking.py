@@ -1,0 +1,150 @@
+"""Stage 2, chunking: structure-aware passages sized for the embedding model.
+
+Entry point: `chunk_document(doc, max_tokens=..., overlap_tokens=..., count_tokens=...)`.
+Blocks (Markdown sections, PDF page sections) are split into sentences and list items,
+then packed into chunks of at most `max_tokens` word pieces; consecutive chunks of a block
+share up to `overlap_tokens` of whole sentences. A chunk's text is an exact slice of the
+document text (`doc.text[start:end]`), so every excerpt can be found in its source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Iterable
+
+from .records import Chunk, Document
+
+TokenCounter = Callable[[str], int]
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)]|\|)\s+")
+_ABBREVIATIONS = ("e.g.", "i.e.", "Dr.", "Mr.", "Mrs.", "Ms.", "etc.", "approx.", "vs.", "No.", "St.")
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def words_counter(text: str) -> int:
+    """A model-free token count for tests and `--check`: about one word piece per word."""
+    return len(text.split())
+
+
+def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
+    """Sentence and list-item spans (start, end) in `text`, shifted by `base`.
+
+    Lines that are list items or table rows stand alone; other lines join into paragraphs
+    that split after ., ! or ? followed by a capital or a digit.
+    """
+    spans: list[tuple[int, int]] = []
+    paragraph: tuple[int, int] | None = None
+
+    def close_paragraph():
+        nonlocal paragraph
+        if paragraph:
+            spans.extend(_sentences_in(text, *paragraph))
+            paragraph = None
+
+    position = 0
+    for line in text.splitlines(keepends=True):
+        start, end = position, position + len(line.rstrip("\n"))
+        position += len(line)
+        stripped = line.strip()
+        if not stripped or set(stripped) <= set("-|: "):
+            close_paragraph()
+        elif _LIST_ITEM.match(line) or stripped.startswith("#"):
+            close_paragraph()
+            spans.extend(_sentences_in(text, start, end))
+        else:
+            paragraph = (paragraph[0], end) if paragraph else (start, end)
+    close_paragraph()
+    return [(s + base, e + base) for s, e in spans]
+
+
+def _sentences_in(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        before = text[cursor: match.start() + 1]
+        if before.endswith(_ABBREVIATIONS) or len(before.strip()) < 3:
+            continue
+        yield from _trimmed(text, cursor, match.start() + len(match.group(0).rstrip()))
+        cursor = match.end()
+    yield from _trimmed(text, cursor, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterable[tuple[int, int]]:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + piece.index(stripped)
+        yield offset, offset + len(stripped)
+
+
+def chunk_document(doc: Document, *, max_tokens: int, overlap_tokens: int,
+                   count_tokens: TokenCounter = words_counter) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for block in doc.blocks:
+        units = []
+        for start, end in split_sentences(block.text, block.start):
+            units.extend(_fit(doc.text, start, end, max_tokens, count_tokens))
+        for start, end in _pack(units, max_tokens, overlap_tokens):
+            chunks.append(_make_chunk(doc, block.section, block.page, start, end))
+    return _unique_ids(chunks)
+
+
+def _fit(text: str, start: int, end: int, max_tokens: int, count: TokenCounter):
+    """A unit longer than a chunk is cut at word boundaries; yields (start, end, tokens)."""
+    tokens = count(text[start:end])
+    if tokens <= max_tokens:
+        yield start, end, tokens
+        return
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    per_word = tokens / max(len(words), 1)
+    step = max(1, int(max_tokens / per_word * 0.9))
+    for i in range(0, len(words), step):
+        window = words[i: i + step]
+        s, e = start + window[0][0], start + window[-1][1]
+        yield s, e, min(count(text[s:e]), max_tokens)
+
+
+def _pack(units, max_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    current: list[tuple[int, int, int]] = []
+    total = 0
+    for unit in units:
+        if current and total + unit[2] > max_tokens:
+            spans.append((current[0][0], current[-1][1]))
+            tail: list[tuple[int, int, int]] = []
+            for previous in reversed(current[1:]):
+                if sum(u[2] for u in tail) + previous[2] > overlap_tokens:
+                    break
+                tail.insert(0, previous)
+            if sum(u[2] for u in tail) + unit[2] > max_tokens:
+                tail = []
+            current, total = tail, sum(u[2] for u in tail)
+        current.append(unit)
+        total += unit[2]
+    if current:
+        spans.append((current[0][0], current[-1][1]))
+    return spans
+
+
+def _make_chunk(doc: Document, section: str, page: int | None, start: int, end: int) -> Chunk:
+    text = doc.text[start:end]
+    digest = hashlib.sha256(f"{doc.meta.id}\0{section}\0{page}\0{text}".encode()).hexdigest()
+    return Chunk(
+        id=f"{doc.meta.id}:{digest[:16]}", doc_id=doc.meta.id, title=doc.meta.title,
+        section=section, page=page, audience=doc.meta.audience, version=doc.meta.version,
+        review_due=doc.meta.review_due.isoformat(), source=doc.source, start=start, end=end,
+        text=text, doc_hash=doc.content_hash,
+    )
+
+
+def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
+    """The same passage twice in one document still gets two ids (stable by order)."""
+    seen: dict[str, int] = {}
+    result = []
+    for chunk in chunks:
+        n = seen.get(chunk.id, 0)
+        seen[chunk.id] = n + 1
+        if n:
+            chunk = Chunk(**{**chunk.__dict__, "id": f"{chunk.id}-{n}"})
+        result.append(chunk)
+    return result

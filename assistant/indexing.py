@@ -1,0 +1,147 @@
+"""Stage 4, indexing: incremental, idempotent, crash-safe ingestion into Chroma.
+
+Entry point: `ingest(settings, ...) -> IngestReport`.
+- A document whose content hash (file + sidecar) and chunking settings are unchanged is
+  never re-embedded: its chunks and embeddings are copied into the new generation.
+- A changed document is re-chunked and re-embedded; its old chunks are not copied, so no
+  stale text can be retrieved. A removed or newly rejected document is simply not copied.
+- Nothing changed: nothing is written. Something changed: a new collection is filled and
+  published only when complete (see store.py), so a failed run leaves the old index serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .chunking import chunk_document
+from .embedding import Embedder, build_embedder
+from .errors import AssistantError, UsageError
+from .loading import load_corpus
+from .records import Chunk, Document, IngestReport
+from .store import IndexStore
+
+CHUNKER_VERSION = "2"  # bump when loading or chunking output changes
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def fingerprint(settings, embedder: Embedder) -> str:
+    """What, besides a document's own bytes, decides its chunks and vectors."""
+    key = f"{CHUNKER_VERSION}|{embedder.name}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def chunk_documents(documents: list[Document], settings, embedder: Embedder) -> dict[str, list[Chunk]]:
+    return {
+        doc.meta.id: chunk_document(doc, max_tokens=settings.chunk_tokens,
+                                    overlap_tokens=settings.chunk_overlap_tokens,
+                                    count_tokens=embedder.count_tokens)
+        for doc in documents
+    }
+
+
+def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | None = None,
+           check: bool = False, rebuild: bool = False, today: dt.date | None = None,
+           progress: Progress | None = None) -> IngestReport:
+    started = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    corpus = Path(settings.corpus_dir)
+    if not corpus.is_dir():
+        raise UsageError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CART_CORPUS_DIR")
+
+    loaded = load_corpus(corpus, today=today)
+    report = IngestReport(rejected=list(loaded.rejections), checked_only=check)
+    embedder = embedder or build_embedder(settings)
+    print_fp = fingerprint(settings, embedder)
+    chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)
+    report.chunks = sum(len(c) for c in chunks_by_doc.values())
+
+    if store is None:
+        try:
+            store = IndexStore.connect(settings, create=not check)
+        except AssistantError:
+            if not check:
+                raise
+            store = None  # --check with no index yet: everything would be added
+    live_state = _live_state(store) if store else {}
+    live = store.live_generation() if store else None
+    same_settings = live is not None and live.fingerprint == print_fp and not rebuild
+
+    to_embed: list[Document] = []
+    for doc in loaded.documents:
+        previous_hash = live_state.get(doc.meta.id, {}).get("hash")
+        if same_settings and previous_hash == doc.content_hash:
+            report.unchanged.append(doc.meta.id)
+        else:
+            (report.updated if previous_hash else report.added).append(doc.meta.id)
+            to_embed.append(doc)
+    current_ids = {doc.meta.id for doc in loaded.documents}
+    report.removed = sorted(set(live_state) - current_ids)
+
+    nothing_changed = live is not None and not to_embed and not report.removed
+    if check or nothing_changed:
+        report.seconds = time.perf_counter() - started
+        return report
+    if not loaded.documents:
+        raise AssistantError(
+            "nothing could be indexed: no approved document within its review date"
+            + (f" ({len(report.rejected)} rejected, see above)" if report.rejected else f" in {corpus}")
+            + "; the existing index is unchanged"
+        )
+
+    collection = store.new_generation()
+    kept_ids = [cid for doc_id in report.unchanged for cid in live_state[doc_id]["chunks"]]
+    if kept_ids:
+        _copy_chunks(store, kept_ids, collection, progress)
+    new_chunks = [chunk for doc in to_embed for chunk in chunks_by_doc[doc.meta.id]]
+    report.embedded = _embed_into(store, collection, new_chunks, embedder, progress)
+    store.publish(collection, print_fp)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _live_state(store: IndexStore) -> dict[str, dict]:
+    """doc id -> {"hash": content hash, "chunks": [chunk ids]} of the published index."""
+    if store.live_generation() is None:
+        return {}
+    state: dict[str, dict] = {}
+    for chunk, _ in IndexStore.iter_chunks(store.live_collection()):
+        entry = state.setdefault(chunk.doc_id, {"hash": chunk.doc_hash, "chunks": []})
+        entry["chunks"].append(chunk.id)
+    return state
+
+
+def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> None:
+    source = store.live_collection()
+    done = 0
+    batch: list[Chunk] = []
+    vectors: list = []
+    for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=True, ids=ids):
+        batch.append(chunk)
+        vectors.append(vector)
+        if len(batch) >= 2000:
+            store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
+            done += len(batch)
+            progress("copying unchanged", done, len(ids))
+            batch, vectors = [], []
+    if batch:
+        store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
+        progress("copying unchanged", done + len(batch), len(ids))
+
+
+def _embed_into(store: IndexStore, collection, chunks: list[Chunk], embedder: Embedder,
+                progress: Progress, slice_size: int = 256) -> int:
+    """Embed in length-sorted slices (less padding) and write each slice as it is done."""
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].embedding_text))
+    progress("embedding", 0, len(chunks))
+    for i in range(0, len(order), slice_size):
+        part = [chunks[j] for j in order[i: i + slice_size]]
+        vectors = embedder.encode([c.embedding_text for c in part])
+        store.add_chunks(collection, part, vectors)
+        progress("embedding", min(i + slice_size, len(order)), len(chunks))
+    return len(chunks)

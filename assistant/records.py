@@ -1,0 +1,109 @@
+"""Typed records passed between the pipeline stages. The CLI and the web page only format them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Audience = Literal["patient", "clinician", "all"]
+Status = Literal["answered", "refused", "urgent"]
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    id: str
+    title: str
+    audience: Audience
+    owner: str
+    version: str
+    approved_by: str
+    approved_on: dt.date
+    review_due: dt.date
+    status: Literal["approved", "draft", "withdrawn"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit of a document: a Markdown section or a PDF page section."""
+
+    text: str
+    section: str
+    start: int  # offset of `text` in Document.text
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    meta: DocumentMeta
+    source: str  # path relative to the corpus folder's parent, e.g. "corpus/patient-driving.md"
+    format: Literal["markdown", "pdf", "text"]
+    text: str  # what a reader sees; blocks and chunks hold offsets into it
+    blocks: tuple[Block, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    audience: Audience
+    version: str
+    review_due: str
+    source: str
+    start: int
+    end: int
+    text: str
+    doc_hash: str
+
+    @property
+    def embedding_text(self) -> str:
+        """Title and section give a passage its topic; the model sees them with the text."""
+        return f"{self.title} > {self.section}\n{self.text}"
+
+    def metadata(self) -> dict:
+        meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text")}
+        meta["page"] = -1 if self.page is None else self.page  # Chroma metadata has no null
+        return meta
+
+    @classmethod
+    def from_store(cls, chunk_id: str, text: str, meta: dict) -> "Chunk":
+        values = {k: meta[k] for k in cls.__dataclass_fields__ if k not in ("id", "text")}
+        values["page"] = None if values["page"] == -1 else int(values["page"])
+        return cls(id=chunk_id, text=text, **values)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    checked_only: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "documents": {
+                "added": len(self.added),
+                "updated": len(self.updated),
+                "unchanged": len(self.unchanged),
+                "removed": len(self.removed),
+            },
+            "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "seconds": round(self.seconds, 3),
+        }

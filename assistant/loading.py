@@ -33,6 +33,16 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.M)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,80}$")
 
 
+class _MetaLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so an impossible date gets our own message."""
+
+
+_MetaLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class Rejected(Exception):
     """Raised inside loading with the reason a file cannot be indexed."""
 
@@ -138,7 +148,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 def _yaml_mapping(text: str, *, where: str) -> dict:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_MetaLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

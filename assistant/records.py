@@ -107,3 +107,56 @@ class IngestReport:
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),
         }
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    version: str
+    excerpt: str
+    source: str  # e.g. "corpus/patient-driving.md"
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its fused score, in rank order."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: Status
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[str, ...] = ()  # doc ids in rank order, each once
+    passages: tuple[Passage, ...] = ()
+    latency_ms: float = 0.0
+    backend: str = "grounded"
+    verification: dict | None = None  # generative backend: kept/dropped sentences, fallback
+
+    def to_json(self) -> dict:
+        return {
+            "status": self.status,
+            "answer": self.answer,
+            "citations": [asdict(c) for c in self.citations],
+            "retrieved": list(self.retrieved),
+            "passages": [{"doc_id": p.chunk.doc_id, "section": p.chunk.section, "page": p.chunk.page,
+                          "score": round(p.score, 6)} for p in self.passages],
+            "backend": self.backend,
+            "verification": self.verification,
+            "latency_ms": round(self.latency_ms, 1),
+        }

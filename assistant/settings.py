@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def packaged_model_path() -> str:
@@ -44,6 +47,17 @@ class Settings(BaseSettings):
         "", description="Path of a sentence-transformers model. Empty: the packaged model."
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024, description="Texts per encode batch.")
+
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field(
+        "hybrid", description="Retrieval: dense and BM25 fused (hybrid), or one alone."
+    )
+    top_k: int = Field(6, ge=1, le=50, description="Passages retrieved per question.")
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint. Empty: grounded answers only.")
+    llm_model: str = Field("", description="Model name at the endpoint.")
+    llm_api_key: str = Field("not-needed", description="API key for the endpoint.")
+    host: str = Field("127.0.0.1", description="Address the web page binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
+    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
 
     @field_validator("collection")
     @classmethod

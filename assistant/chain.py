@@ -1,0 +1,217 @@
+"""Stage 7, the chain: one question in, one `Answer` out. The CLI, the web page and the
+evaluation suite all call `Assistant.ask`.
+
+Order of decisions:
+1. Triage on the message itself: a red flag gets the urgent instruction first, always.
+2. Attempts to change the instructions are refused.
+3. Retrieval (with the previous question for a follow-up) and an evidence check: weak
+   evidence is refused with where to ask instead; nothing is guessed.
+4. Personal medical advice is redirected to the care team, with general information
+   only where the approved documents have it.
+5. Otherwise the grounded answer: cited sentences from the approved passages.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+import numpy as np
+
+from .answering import MIN_EVIDENCE, OVERRIDE, PERSONAL_ADVICE, Composition, GroundedAnswerer, idf_table
+from .embedding import build_embedder
+from .errors import UsageError
+from .records import Answer, Passage, Turn
+from .retrieval import HybridRetriever, build_query
+from .store import IndexStore
+from .triage import assess
+
+MAX_QUESTION_CHARS = 2000
+AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
+_PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
+
+REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
+REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
+                    "and I can't change how I work.")
+REFUSAL_PERSONAL = {
+    "patient": "I can't give advice about your own treatment, such as doses, stopping medicines or "
+               "what will happen to you. Your CAR-T team knows your situation: please ask them.",
+    "clinician": "Decisions about an individual patient's treatment, such as doses or prognosis, "
+                 "are for the patient's CAR-T consultant and local protocol, not this assistant.",
+}
+GENERAL_INFO = "General information from the approved documents:"
+
+
+@dataclass(frozen=True)
+class _Safety:
+    """Grounding for the fixed lines: the 24-hour number and the passages that say it."""
+
+    phone: str | None
+    urgent_passages: tuple[Passage, ...]
+
+
+def normalise_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise UsageError("the question must be text")
+    cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in question)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise UsageError("the question is empty: type a question")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise UsageError(f"the question is too long ({len(cleaned):,} characters): keep it under {MAX_QUESTION_CHARS:,}")
+    return cleaned
+
+
+def normalise_history(history: Iterable) -> tuple[Turn, ...]:
+    turns = []
+    for item in history or ():
+        turn = item if isinstance(item, Turn) else Turn(role=item.get("role"), content=item.get("content", ""))
+        if turn.role not in ("user", "assistant") or not isinstance(turn.content, str):
+            raise UsageError("history turns need a role of 'user' or 'assistant' and text content")
+        turns.append(Turn(turn.role, turn.content[:MAX_QUESTION_CHARS]))
+    return tuple(turns[-10:])
+
+
+class Assistant:
+    def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None):
+        self.retriever = retriever
+        self.embedder = embedder
+        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks))
+        self._safety: dict[tuple[str | None, str], _Safety] = {}
+        self._last_refresh = 0.0
+
+    @classmethod
+    def from_settings(cls, settings, *, embedder=None) -> "Assistant":
+        embedder = embedder or build_embedder(settings)
+        store = IndexStore.connect(settings)
+        return cls(HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k), embedder)
+
+    # -- public ------------------------------------------------------------------
+    def ask(self, question: str, audience: str = "patient", history: Iterable = ()) -> Answer:
+        started = time.perf_counter()
+        question = normalise_question(question)
+        if audience not in AUDIENCES:
+            raise UsageError(f"unknown audience '{audience}': use patient or clinician")
+        audience = AUDIENCES[audience]
+        turns = normalise_history(history)
+        self._refresh()
+        answer = self._decide(question, audience, turns)
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+    def as_runnable(self):
+        """The whole pipeline as a LangChain Runnable: {"question", "audience"?, "history"?} -> Answer."""
+        from langchain_core.runnables import RunnableLambda
+
+        def run(inputs: dict) -> Answer:
+            return self.ask(inputs["question"], inputs.get("audience", "patient"), inputs.get("history", ()))
+
+        return RunnableLambda(run, name="cart_assistant")
+
+    def as_retriever(self, audience: str = "patient"):
+        from .retrieval import langchain_retriever
+
+        return langchain_retriever(self.retriever, audience=audience, k=self.retriever.top_k)
+
+    # -- decisions ---------------------------------------------------------------
+    def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._last_refresh < 2.0:
+            return
+        self._last_refresh = now
+        if self.retriever.refresh():
+            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks))
+            self._safety.clear()
+
+    def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
+        triage = assess(question)
+        if triage.urgent:
+            return self._urgent(question, triage.emergency, audience)
+        if OVERRIDE.search(question):
+            return self._refusal(REFUSAL_OVERRIDE, audience)
+
+        query = build_query(question, turns)
+        vector = self.embedder.encode([query.text])[0]
+        passages = self.retriever.search(query.text, audience=audience, query_vector=vector)
+        evidence = self._evidence(vector, passages)
+        context = query.text[: -len(question)] if query.follow_up else ""
+        if PERSONAL_ADVICE.search(question):
+            general = self.answerer.compose(question, passages, context=context) if evidence >= MIN_EVIDENCE else None
+            return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages)
+        if evidence < MIN_EVIDENCE:
+            return self._refusal(REFUSAL_WEAK, audience, passages=passages)
+        composition = self.answerer.compose(question, passages, context=context)
+        if not composition.sentences:
+            return self._refusal(REFUSAL_WEAK, audience, passages=passages)
+        return Answer(status="answered", answer=composition.text, citations=composition.citations,
+                      retrieved=_doc_order(passages), passages=tuple(passages))
+
+    def _evidence(self, vector: np.ndarray, passages: list[Passage]) -> float:
+        if not passages:
+            return 0.0
+        vectors = self.retriever.vectors_of([p.chunk.id for p in passages])
+        return float(np.max(vectors @ np.asarray(vector, dtype=np.float32)))
+
+    def _urgent(self, question: str, emergency: bool, audience: str) -> Answer:
+        safety = self._safety_for(audience)
+        line = f"the CAR-T 24-hour line on {safety.phone}" if safety.phone else "your CAR-T team's 24-hour line"
+        if emergency:
+            opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "
+                       f"Then call {line}.")
+        else:
+            opening = (f"**Call {line} now.** Call 999 for a fit, a collapse, severe difficulty breathing, "
+                       f"or if the person cannot be woken.")
+        grounding = self.answerer.compose(question + " call the 24-hour line straight away 999",
+                                          list(safety.urgent_passages))
+        body = f"{opening}\n\n{grounding.text}" if grounding.sentences else opening
+        return Answer(status="urgent", answer=body, citations=grounding.citations,
+                      retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
+
+    def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
+                 passages: list[Passage] | None = None) -> Answer:
+        where = self._where_to_ask(audience)
+        parts = [message]
+        citations = list(where.citations)
+        if where.sentences:
+            parts.append(where.text)
+        if general is not None and general.sentences:
+            shift = len(citations)
+            renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", general.text)
+            parts.append(f"{GENERAL_INFO}\n{renumbered}")
+            citations += [replace(c, n=c.n + shift) for c in general.citations]
+        return Answer(status="refused", answer="\n\n".join(parts), citations=tuple(citations),
+                      retrieved=_doc_order(passages or []), passages=tuple(passages or ()))
+
+    # -- grounding for the fixed lines -------------------------------------------------
+    def _safety_for(self, audience: str) -> _Safety:
+        key = (self.retriever.generation, audience)
+        if key not in self._safety:
+            passages = self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit or collapse",
+                                             audience="patient", k=3)
+            phone = None
+            for chunk in [p.chunk for p in passages] + self.retriever.chunks:
+                match = re.search(r"24-hour[^\n]{0,120}", chunk.text, re.I)
+                if match and _PHONE.search(match.group(0)):
+                    phone = _PHONE.search(match.group(0)).group(0)
+                    break
+                if "24-hour" in chunk.section.lower() and _PHONE.search(chunk.text):
+                    phone = _PHONE.search(chunk.text).group(0)
+                    break
+            self._safety[key] = _Safety(phone, tuple(passages))
+        return self._safety[key]
+
+    def _where_to_ask(self, audience: str) -> Composition:
+        who = "patients and carers ask your team" if audience == "patient" else "clinicians contact the referral coordinator"
+        passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
+        answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
+        return answerer.compose(f"where to ask {who}", passages)
+
+
+def _doc_order(passages: Iterable[Passage]) -> tuple[str, ...]:
+    seen: list[str] = []
+    for passage in passages:
+        if passage.chunk.doc_id not in seen:
+            seen.append(passage.chunk.doc_id)
+    return tuple(seen)

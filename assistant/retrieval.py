@@ -1,0 +1,177 @@
+"""Stage 5, retrieval: dense search in Chroma fused with BM25, audience-aware, follow-up aware.
+
+Entry point: `HybridRetriever.search(query, audience=...) -> list[Passage]`.
+- Dense: the packaged MiniLM embeds the query; Chroma returns nearest chunks.
+- BM25 (bm25s) over title, section and text of every chunk in the live generation.
+- Reciprocal-rank fusion; then an audience prior: documents for the asker's audience (or
+  for all) come first, the other audience's documents only when they score much better.
+The BM25 index is rebuilt when ingestion publishes a new generation.
+`CartRetriever` exposes the same search as a LangChain retriever.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .records import Chunk, Passage, Turn
+from .store import IndexStore
+from .text import terms
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60
+CANDIDATES = 40
+OTHER_AUDIENCE_WEIGHT = 0.55  # a patient sees clinician text only when it clearly fits better
+
+_FOLLOW_UP_CUES = re.compile(
+    r"^\s*(and|but|also|so|what about|how about|then|ok(ay)?|and what|what if)\b|\b(that|this|it|those|these|them|they|there|then)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class RetrievalQuery:
+    text: str  # what is searched
+    follow_up: bool
+
+
+def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQuery:
+    """A follow-up ("and how long for that?") is searched together with the previous question.
+
+    A question counts as a follow-up when it has few content words of its own or leans on
+    the conversation (a leading "and", "what about", or a pronoun such as "that").
+    """
+    previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+    if not previous:
+        return RetrievalQuery(question, False)
+    own_terms = terms(question)
+    if len(own_terms) <= 5 and (_FOLLOW_UP_CUES.search(question) or len(own_terms) <= 2):
+        return RetrievalQuery(f"{previous[-1]} {question}", True)
+    return RetrievalQuery(question, False)
+
+
+class HybridRetriever:
+    def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6):
+        self.store = store
+        self.embedder = embedder
+        self.mode = mode
+        self.top_k = top_k
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._chunks: list[Chunk] = []
+        self._row_of: dict[str, int] = {}
+        self._bm25 = None
+        self._collection = None
+        self.refresh()
+
+    # -- index state -------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Load the live generation if it changed since last time. True when reloaded."""
+        generation = self.store.live_generation()
+        name = generation.name if generation else None
+        if name == self._generation and self._bm25 is not None:
+            return False
+        with self._lock:
+            collection = self.store.live_collection()
+            chunks = [chunk for chunk, _ in IndexStore.iter_chunks(collection)]
+            import bm25s
+
+            bm25 = bm25s.BM25()
+            bm25.index([terms(c.embedding_text) or ["_"] for c in chunks], show_progress=False)
+            self._chunks, self._bm25, self._collection = chunks, bm25, collection
+            self._row_of = {c.id: i for i, c in enumerate(chunks)}
+            self._generation = name
+        return True
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._chunks
+
+    @property
+    def generation(self) -> str | None:
+        return self._generation
+
+    # -- search ------------------------------------------------------------------
+    def search(self, query: str, *, audience: str = "patient", k: int | None = None,
+               query_vector: np.ndarray | None = None, doc_ids: set[str] | None = None) -> list[Passage]:
+        k = k or self.top_k
+        n = min(CANDIDATES, len(self._chunks)) if doc_ids is None else len(self._chunks)
+        dense: list[int] = []
+        sparse: list[int] = []
+        if self.mode in ("hybrid", "dense"):
+            vector = query_vector if query_vector is not None else self.embedder.encode([query])[0]
+            dense = self._dense(vector, n)
+        if self.mode in ("hybrid", "bm25"):
+            sparse = self._sparse(query, n)
+        if doc_ids is not None:
+            dense = [i for i in dense if self._chunks[i].doc_id in doc_ids]
+            sparse = [i for i in sparse if self._chunks[i].doc_id in doc_ids]
+        scores: dict[int, float] = {}
+        dense_rank = {row: r for r, row in enumerate(dense, start=1)}
+        sparse_rank = {row: r for r, row in enumerate(sparse, start=1)}
+        for ranking in (dense, sparse):
+            for rank, row in enumerate(ranking, start=1):
+                scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank)
+        for row in scores:
+            chunk_audience = self._chunks[row].audience
+            if chunk_audience not in ("all", audience):
+                scores[row] *= OTHER_AUDIENCE_WEIGHT
+        ranked = sorted(scores, key=lambda row: (-scores[row], row))[:k]
+        return [Passage(self._chunks[row], scores[row], dense_rank.get(row), sparse_rank.get(row))
+                for row in ranked]
+
+    def _dense(self, vector: np.ndarray, n: int) -> list[int]:
+        result = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                        n_results=max(1, n), include=[])
+        return [self._row_of[i] for i in result["ids"][0] if i in self._row_of]
+
+    def _sparse(self, query: str, n: int) -> list[int]:
+        query_terms = terms(query)
+        if not query_terms:
+            return []
+        scores = self._bm25.get_scores(query_terms)
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [int(i) for i in top if scores[i] > 0]
+
+    def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
+        got = self._collection.get(ids=chunk_ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"]))
+        return np.asarray([by_id[i] for i in chunk_ids], dtype=np.float32)
+
+
+def as_langchain_document(passage: Passage):
+    from langchain_core.documents import Document
+
+    chunk = passage.chunk
+    return Document(
+        page_content=chunk.text,
+        metadata={**chunk.metadata(), "id": chunk.id, "score": passage.score},
+        id=chunk.id,
+    )
+
+
+def _langchain_retriever_class():
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.retrievers import BaseRetriever
+    from pydantic import ConfigDict
+
+    class CartRetriever(BaseRetriever):
+        """The hybrid search as a LangChain retriever: `CartRetriever(hybrid=..., audience=...)`."""
+
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        hybrid: HybridRetriever
+        audience: str = "patient"
+        k: int = 6
+
+        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun):
+            return [as_langchain_document(p) for p in self.hybrid.search(query, audience=self.audience, k=self.k)]
+
+    return CartRetriever
+
+
+def langchain_retriever(hybrid: HybridRetriever, audience: str = "patient", k: int = 6):
+    return _langchain_retriever_class()(hybrid=hybrid, audience=audience, k=k)

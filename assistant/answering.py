@@ -33,6 +33,8 @@ PERSONAL_ADVICE = re.compile("|".join([
     r"\bprognosis for (me|him|her|my|this patient|my patient)\b", r"\bwill (it|this|car-?t) (work|cure) (for )?(me|him|her|my)\b",
     r"\b(is it|would it be) (safe|ok|okay) for (me|him|her) to (take|stop|have)\b", r"\bwhat (are|is) (my|his|her) (chance|survival)\b",
     r"\bshould (my|this|our) (patient|pt)\b.*\b(get|have|receive|be given)\b", r"\bhow much (paracetamol|ibuprofen|tocilizumab|dexamethasone|steroid)\b",
+    r"\b(dose|dosing|dosage)\b.*\b(pt|patient)\b.*\b(bed|ward|bay|today|now)\b", r"\bpt in bed\b", r"\bfor me personally\b", r"\b(right|better|best) for me\b",
+    r"\b(chance|risk|likelihood|odds)\b.*\bmy \w*\s*(pt|patient)\b", r"\bmy \d+\s?(yo|y/o|year old|years old)\b",
 ]), re.I)
 
 # Attempts to change what the assistant is or reveal how it works.
@@ -64,57 +66,97 @@ def citation_for(n: int, passage: Passage) -> Citation:
 class _Candidate:
     passage_rank: int
     position: int
-    text: str
-    score: float
-    is_item: bool
+    lines: tuple[str, ...]  # a sentence, a list item, or a lead-in ending in ":" with its items
+    is_items: tuple[bool, ...]
+    score: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+_META = re.compile(r"^(this|the) (page|leaflet|guide|document|summary|section|handbook|sheet)\b.*\b(covers?|explains?|describes?|gives?|is for|sets out|lists?|summari[sz]es)\b", re.I)
 
 
 class GroundedAnswerer:
-    """Picks the few sentences that best answer the question, cites them, orders them naturally."""
+    """Picks the few sentences that best answer the question, cites them, orders them naturally.
 
-    def __init__(self, idf: dict[str, float] | None = None, *, max_sentences: int = 4, max_passages: int = 3):
+    A sentence's score mixes its meaning (cosine with the question, when an embedder is
+    given) with the question's rarer words it contains and the rank of its passage.
+    """
+
+    def __init__(self, idf: dict[str, float] | None = None, *, embedder=None, max_sentences: int = 4,
+                 max_passages: int = 3, cache_size: int = 50_000):
         self.idf = idf or {}
+        self.embedder = embedder
         self.max_sentences = max_sentences
         self.max_passages = max_passages
+        self._vectors: dict[str, object] = {}
+        self._cache_size = cache_size
+        values = sorted(self.idf.values())
+        self._unknown_weight = values[len(values) // 2] if values else 1.0
 
-    def _weight(self, term: str) -> float:
-        return self.idf.get(term, max(self.idf.values(), default=1.0))
+    def weight(self, term: str) -> float:
+        """idf; a word the corpus lacks counts like a middling word, not the rarest."""
+        return self.idf.get(term, self._unknown_weight)
 
-    def compose(self, question: str, passages: list[Passage], *, context: str = "") -> Composition:
+    def compose(self, question: str, passages: list[Passage], *, context: str = "",
+                query_vector=None) -> Composition:
         """`context` (the previous question of a follow-up) counts at half weight."""
-        query = {t: self._weight(t) for t in terms(question)}
+        query = {t: self.weight(t) for t in terms(question)}
         for t in terms(context):
-            query.setdefault(t, 0.5 * self._weight(t))
+            query.setdefault(t, 0.5 * self.weight(t))
         total = sum(query.values()) or 1.0
-        candidates: list[_Candidate] = []
-        for rank, passage in enumerate(passages):
-            for start, end in split_sentences(passage.chunk.text):
-                sentence = passage.chunk.text[start:end]
-                body = _LIST_MARKER.sub("", sentence).strip()
-                if len(body) < 12 or body.startswith("#") or _is_boilerplate(body):
-                    continue
-                sentence_terms = set(terms(body))
-                overlap = sum(w for t, w in query.items() if t in sentence_terms) / total
-                # Retrieval rank carries meaning the word overlap misses; earlier passages win ties.
-                score = overlap + 0.35 / (1 + rank) + 0.05 / (1 + start / 200)
-                candidates.append(_Candidate(rank, start, body, score if overlap >= MIN_SENTENCE_OVERLAP or rank == 0 else 0.0,
-                                             bool(_LIST_MARKER.match(sentence))))
+        candidates = [c for rank, p in enumerate(passages) if p.chunk.section.strip().lower() != "sources"
+                      for c in _candidates(p.chunk.text, rank)]
         if not candidates:
             return Composition("", (), ())
-        best = max(c.score for c in candidates)
+        meaning = self._similarities(candidates, question if not context else f"{context} {question}", query_vector)
+        scored = []
+        for candidate, similarity in zip(candidates, meaning):
+            overlap = sum(w for t, w in query.items() if t in set(terms(candidate.text))) / total
+            score = 0.5 * overlap + 0.5 * similarity + 0.15 / (1 + candidate.passage_rank)
+            if overlap < MIN_SENTENCE_OVERLAP and similarity < 0.35 and candidate.passage_rank > 0:
+                score = 0.0
+            scored.append(_Candidate(candidate.passage_rank, candidate.position, candidate.lines,
+                                     candidate.is_items, score))
+        return self._select(scored, passages)
+
+    def _similarities(self, candidates: list[_Candidate], question: str, query_vector) -> list[float]:
+        if self.embedder is None:
+            return [0.0] * len(candidates)
+        import numpy as np
+
+        missing = [c.text for c in candidates if c.text not in self._vectors]
+        if missing:
+            if len(self._vectors) + len(missing) > self._cache_size:
+                self._vectors.clear()
+            for text, vector in zip(missing, self.embedder.encode(missing)):
+                self._vectors[text] = vector
+        if query_vector is None:
+            query_vector = self.embedder.encode([question])[0]
+        matrix = np.asarray([self._vectors[c.text] for c in candidates])
+        return [float(x) for x in matrix @ np.asarray(query_vector)]
+
+    def _select(self, scored: list[_Candidate], passages: list[Passage]) -> Composition:
+        best = max(c.score for c in scored)
+        if best <= 0:
+            return Composition("", (), ())
         chosen: list[_Candidate] = []
         seen_terms: list[set[str]] = []
-        for candidate in sorted(candidates, key=lambda c: -c.score):
-            if len(chosen) >= self.max_sentences or candidate.score < max(0.55 * best, 1e-9):
+        budget = self.max_sentences
+        for candidate in sorted(scored, key=lambda c: -c.score):
+            if budget <= 0 or candidate.score < 0.75 * best:
                 break
             cand_terms = set(terms(candidate.text))
-            if any(_jaccard(cand_terms, other) > 0.6 for other in seen_terms):
+            if any(_jaccard(cand_terms, other) > 0.6 or cand_terms <= other for other in seen_terms):
                 continue  # the same point again (overlapping chunks, repeated leaflets)
             ranks = {c.passage_rank for c in chosen}
             if candidate.passage_rank not in ranks and len(ranks) >= self.max_passages:
                 continue
             chosen.append(candidate)
             seen_terms.append(cand_terms)
+            budget -= 1 if len(candidate.lines) == 1 else 2
         chosen.sort(key=lambda c: (c.passage_rank, c.position))
         numbers: dict[int, int] = {}
         citations: list[Citation] = []
@@ -125,10 +167,42 @@ class GroundedAnswerer:
                 numbers[candidate.passage_rank] = len(numbers) + 1
                 citations.append(citation_for(numbers[candidate.passage_rank], passages[candidate.passage_rank]))
             n = numbers[candidate.passage_rank]
-            sentences.append((candidate.text, n))
-            lines.append(("- " if candidate.is_item else "") + f"{candidate.text} [{n}]")
-        text = _join(lines)
-        return Composition(text, tuple(citations), tuple(sentences))
+            for line, is_item in zip(candidate.lines, candidate.is_items):
+                sentences.append((line, n))
+                lines.append(("- " if is_item else "") + f"{line} [{n}]")
+        return Composition(_join(lines), tuple(citations), tuple(sentences))
+
+
+def _candidates(text: str, rank: int) -> list[_Candidate]:
+    """Sentences and list items of a passage; a lead-in ending in ':' keeps its list."""
+    units = []
+    for start, end in split_sentences(text):
+        raw = text[start:end]
+        body = _LIST_MARKER.sub("", raw).strip()
+        if len(body) < 3 or body.startswith("#") or _is_boilerplate(body):
+            continue
+        units.append((start, body, bool(_LIST_MARKER.match(raw))))
+    out: list[_Candidate] = []
+    i = 0
+    while i < len(units):
+        start, body, is_item = units[i]
+        if body.endswith(":") and not is_item:
+            items = []
+            j = i + 1
+            while j < len(units) and units[j][2] and len(items) < 8:
+                items.append(units[j])
+                j += 1
+            if items:
+                out.append(_Candidate(rank, start, (body, *[u[1] for u in items]), (False, *[True] * len(items))))
+                out.extend(_Candidate(rank, u[0], (u[1],), (True,)) for u in items)
+                i = j
+                continue
+            i += 1
+            continue  # a lead-in without its list says nothing
+        if len(body) >= 12 and not _META.match(body):
+            out.append(_Candidate(rank, start, (body,), (is_item,)))
+        i += 1
+    return out
 
 
 def _join(lines: list[str]) -> str:

@@ -27,6 +27,7 @@ from .errors import UsageError
 from .records import Answer, Passage, Turn
 from .retrieval import HybridRetriever, build_query
 from .store import IndexStore
+from .text import Vocabulary, terms
 from .triage import assess
 
 MAX_QUESTION_CHARS = 2000
@@ -43,6 +44,21 @@ REFUSAL_PERSONAL = {
                  "are for the patient's CAR-T consultant and local protocol, not this assistant.",
 }
 GENERAL_INFO = "General information from the approved documents:"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well the best passages fit: meaning (cosine) and the question's own words (idf-weighted)."""
+
+    similarity: float
+    coverage: float
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def enough(self) -> bool:
+        if self.unknown and self.coverage < 0.55:
+            return False  # the question's own topic is not in the approved documents
+        return self.similarity >= MIN_EVIDENCE or (self.similarity >= MIN_EVIDENCE - 0.15 and self.coverage >= 0.75)
 
 
 @dataclass(frozen=True)
@@ -79,8 +95,10 @@ class Assistant:
     def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None):
         self.retriever = retriever
         self.embedder = embedder
-        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks))
+        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks), embedder=embedder)
+        self.vocabulary = Vocabulary(c.embedding_text for c in retriever.chunks)
         self._safety: dict[tuple[str | None, str], _Safety] = {}
+        self._where: dict[tuple[str | None, str], Composition] = {}
         self._last_refresh = 0.0
 
     @classmethod
@@ -122,8 +140,10 @@ class Assistant:
             return
         self._last_refresh = now
         if self.retriever.refresh():
-            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks))
+            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks), embedder=self.embedder)
+            self.vocabulary = Vocabulary(c.embedding_text for c in self.retriever.chunks)
             self._safety.clear()
+            self._where.clear()
 
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
         triage = assess(question)
@@ -133,26 +153,36 @@ class Assistant:
             return self._refusal(REFUSAL_OVERRIDE, audience)
 
         query = build_query(question, turns)
-        vector = self.embedder.encode([query.text])[0]
-        passages = self.retriever.search(query.text, audience=audience, query_vector=vector)
-        evidence = self._evidence(vector, passages)
+        search_text = self.vocabulary.correct_text(query.text)
+        vector = self.embedder.encode([search_text])[0]
+        passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
+        evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
+                                  self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""
+        question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
         if PERSONAL_ADVICE.search(question):
-            general = self.answerer.compose(question, passages, context=context) if evidence >= MIN_EVIDENCE else None
+            general = self.answerer.compose(question, passages, context=context) if evidence.enough else None
             return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages)
-        if evidence < MIN_EVIDENCE:
+        if not evidence.enough:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages)
-        composition = self.answerer.compose(question, passages, context=context)
+        composition = self.answerer.compose(question, passages, context=context,
+                                            query_vector=None if query.follow_up else vector)
         if not composition.sentences:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages)
         return Answer(status="answered", answer=composition.text, citations=composition.citations,
                       retrieved=_doc_order(passages), passages=tuple(passages))
 
-    def _evidence(self, vector: np.ndarray, passages: list[Passage]) -> float:
+    def _evidence(self, vector: np.ndarray, passages: list[Passage], question: str, context: str) -> "Evidence":
         if not passages:
-            return 0.0
+            return Evidence(0.0, 0.0)
         vectors = self.retriever.vectors_of([p.chunk.id for p in passages])
-        return float(np.max(vectors @ np.asarray(vector, dtype=np.float32)))
+        similarity = float(np.max(vectors @ np.asarray(vector, dtype=np.float32)))
+        found = set()
+        for passage in passages[:3]:
+            found.update(terms(passage.chunk.embedding_text))
+        wanted = {t: self.answerer.weight(t) for t in terms(question)} or {t: self.answerer.weight(t) for t in terms(context)}
+        coverage = sum(w for t, w in wanted.items() if t in found) / (sum(wanted.values()) or 1.0)
+        return Evidence(similarity, coverage, tuple(self.vocabulary.unknown(question)))
 
     def _urgent(self, question: str, emergency: bool, audience: str) -> Answer:
         safety = self._safety_for(audience)
@@ -203,9 +233,15 @@ class Assistant:
         return self._safety[key]
 
     def _where_to_ask(self, audience: str) -> Composition:
+        key = (self.retriever.generation, audience)
+        if key not in self._where:
+            self._where[key] = self._find_where_to_ask(audience)
+        return self._where[key]
+
+    def _find_where_to_ask(self, audience: str) -> Composition:
         who = "patients and carers ask your team" if audience == "patient" else "clinicians contact the referral coordinator"
         passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
-        answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
+        answerer = GroundedAnswerer(self.answerer.idf, embedder=self.embedder, max_sentences=1, max_passages=1)
         return answerer.compose(f"where to ask {who}", passages)
 
 

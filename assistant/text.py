@@ -33,10 +33,82 @@ def words(text: str) -> list[str]:
     for token in _WORD.findall(text.lower()):
         out.append(token)
         if "-" in token:
-            out.extend(part for part in token.split("-") if part)
+            parts = [part for part in token.split("-") if part]
+            out.extend(parts)
+            out.append("".join(parts))  # people type "lisocel" and "cart" for liso-cel and car-t
     return out
 
 
 def terms(text: str) -> list[str]:
     """Stemmed content words: what BM25 and sentence scoring compare."""
     return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+class Vocabulary:
+    """The corpus's own words, to mend a misspelt query word ("agin" -> "again").
+
+    A word one edit away from exactly one known word (symmetric deletes) is replaced by the
+    most frequent such word. A word with no near neighbour stays: it is a topic the corpus
+    does not have, which the evidence check needs to see.
+    """
+
+    def __init__(self, texts):
+        self.counts: dict[str, int] = {}
+        for text in texts:
+            for word in words(text):
+                self.counts[word] = self.counts.get(word, 0) + 1
+        for word in STOPWORDS | COMMON_WORDS:
+            self.counts.setdefault(word, 1)
+        self.stems = {stem(word) for word in self.counts}
+        self._deletes: dict[str, list[str]] = {}
+        for word in self.counts:
+            if word.isalpha() and len(word) >= 3:
+                for variant in _deletes(word):
+                    self._deletes.setdefault(variant, []).append(word)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.counts
+
+    def correct(self, word: str) -> str:
+        if word in self.counts or not word.isalpha() or len(word) < 3:
+            return word
+        candidates = set(self._deletes.get(word, ()))
+        for variant in _deletes(word):
+            candidates.update(self._deletes.get(variant, ()))
+            if variant in self.counts:
+                candidates.add(variant)
+        candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and _distance_at_most_one(word, c)}
+        if not candidates:
+            return word
+        return max(sorted(candidates), key=lambda c: self.counts[c])
+
+    def correct_text(self, text: str) -> str:
+        return " ".join(self.correct(w) for w in words(text))
+
+    def unknown(self, text: str) -> list[str]:
+        """Content words neither in the corpus nor one edit from a corpus word."""
+        return [w for w in words(text) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS
+                and w not in self.counts and stem(w) not in self.stems and self.correct(w) == w]
+
+
+# Everyday question words people type that a leaflet may never use.
+COMMON_WORDS = frozenset("""
+again when where which what who why how can could would should will shall may might must
+question questions help thanks thank tell explain mean means meaning ok okay please yes no
+""".split())
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _distance_at_most_one(a: str, b: str) -> bool:
+    """Levenshtein distance <= 1, or one swap of neighbouring letters."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))

@@ -195,7 +195,9 @@ a:focus-visible, button:focus-visible { outline: 3px solid #ffcc00 !important; o
 footer { display: none !important; }
 .chips { flex-wrap: wrap !important; gap: .5rem !important; }
 .chips > button { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important;
-  text-align: left; white-space: normal; }
+  text-align: left; white-space: normal; min-height: 2.25rem; font-size: .95rem !important; }
+#chat .placeholder-content { text-align: center; padding: 0 1.5rem; color: var(--body-text-color-subdued); }
+#chat .placeholder-content h3 { color: var(--body-text-color); }
 #feedback-panel .chips > button { border: 1px solid var(--border-color-primary); }
 .emergency-strip a { padding: 0 !important; margin: 0 !important; }
 @media (max-width: 480px) {
@@ -219,6 +221,10 @@ def theme():
     )
 
 
+PLACEHOLDER = """### Ask a question about CAR-T therapy
+
+Type it below, or choose one of the common questions. Every answer shows where it comes from: the numbers such as [1] lead to the approved document."""
+
 # Show the start of the newest message (an urgent banner opens the reply): the chat box scrolls
 # to it, and on a narrow screen the page scrolls to the conversation too.
 SCROLL_TO_LATEST = """() => { setTimeout(() => {
@@ -226,8 +232,8 @@ SCROLL_TO_LATEST = """() => { setTimeout(() => {
   const last = rows[rows.length - 1];
   if (!last) return;
   const box = last.closest('.bubble-wrap, .panel-wrap');
-  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-  if (window.innerWidth < 700) last.scrollIntoView({block: 'start'});
+  if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 40;
+  if (window.innerWidth < 700) document.getElementById('chat').scrollIntoView({block: 'start'});
 }, 60); }"""
 
 HEADER = f"""
@@ -319,8 +325,7 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
                 chatbot = gr.Chatbot(
                     label="Conversation", elem_id="chat", height=480, buttons=["copy"], autoscroll=False,
                     feedback_options=("Like", "Dislike"), layout="bubble", line_breaks=False,
-                    placeholder="Ask a question about CAR-T therapy. Every answer lists the "
-                                "approved documents it comes from.",
+                    placeholder=PLACEHOLDER,
                 )
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(label="Your question", placeholder="Type your question here",
@@ -342,7 +347,8 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
                         not_helpful = gr.Button("Not helpful", size="sm", elem_id="not-helpful")
                     comment = gr.Textbox(label="Comment (optional)", visible=False, lines=2, elem_id="comment",
                                          info="Please leave out names, NHS numbers and contact details.")
-                    send_comment = gr.Button("Send comment", size="sm", visible=False, elem_id="send-comment")
+                    with gr.Row(elem_classes="chips"):
+                        send_comment = gr.Button("Send comment", size="sm", visible=False, elem_id="send-comment")
                     feedback_note = gr.HTML("", js_on_load=None, elem_id="feedback-note")
                 with gr.Row(elem_classes="chips"):
                     clear = gr.Button("Start a new conversation", variant="secondary", size="sm", elem_id="clear")

@@ -168,6 +168,7 @@ class GroundedAnswerer:
                 citations.append(citation_for(numbers[candidate.passage_rank], passages[candidate.passage_rank]))
             n = numbers[candidate.passage_rank]
             for line, is_item in zip(candidate.lines, candidate.is_items):
+                line = " ".join(line.split())  # PDF text wraps mid-sentence
                 sentences.append((line, n))
                 lines.append(("- " if is_item else "") + f"{line} [{n}]")
         return Composition(_join(lines), tuple(citations), tuple(sentences))

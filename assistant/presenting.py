@@ -88,12 +88,15 @@ def refusal_note(audience: str) -> str:
 
 
 # -- escaping ----------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)\.(?=\s|$))", re.M)  # lists, headings, rules
 
 
 def escape_user_text(text: str) -> str:
     """A user's message shown literally: no HTML, no Markdown (no links, no remote images)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text.strip(), quote=False))
+    escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(text.strip(), quote=False))
+    return _MD_LINE_START.sub(
+        lambda m: m.group(1) + ("\\" + m.group(2) if m.group(2) else m.group(3) + "\\."), escaped)
 
 
 def escape_answer_text(text: str) -> str:
@@ -332,6 +335,7 @@ def document_page(document: Document) -> str:
     meta = document.meta
     body_text = _FRONT_MATTER.sub("", document.text, count=1)
     body = render_markdown(body_text, plain=document.format == "text")
+    body = re.sub(r"\A\s*<h1[^>]*>.*?</h1>", "", body, count=1, flags=re.S)  # the title goes in the header
     rows = [
         ("Version", meta.version),
         ("Approved by", meta.approved_by),
@@ -348,7 +352,7 @@ def document_page(document: Document) -> str:
         f"<title>{title} - Riverside CAR-T service</title><style>{_DOCUMENT_CSS}</style></head>"
         "<body><main>"
         '<header class="doc-header"><p class="doc-kicker">Riverside Cellular Therapy Centre: approved document</p>'
-        f'<dl class="doc-meta" aria-label="Document details">{dl}</dl></header>'
+        f'<h1>{title}</h1><dl class="doc-meta" aria-label="Document details">{dl}</dl></header>'
         f'<article>{body}</article>'
         '<footer class="doc-footer">This is the approved version the assistant answers from. '
         f"If you feel unwell after CAR-T therapy, call the 24-hour CAR-T line on {LINE_24H}; "

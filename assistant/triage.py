@@ -28,7 +28,7 @@ SYMPTOMS: dict[str, re.Pattern] = {
                  r"\b(burning|boiling) up\b", r"\bhot and (cold|shivery)\b", r"\bpyrexi"),
     "chills": _rx(r"\bchill(s|y)?\b", r"\bshiver", r"\brigou?rs?\b", r"\bshaking (all over|uncontrollabl)", r"\bcan'?t stop shaking\b", r"\bteeth (are )?chattering\b"),
     "confusion": _rx(r"\bconfus", r"\bdisorientat", r"\btalking (nonsense|gibberish|rubbish)\b", r"\bnot making (any )?sense\b",
-                     r"\bdoesn'?t (know|recogni[sz]e) (where|who|me)\b", r"\bdon'?t know where i am\b", r"\bmixed up\b", r"\bnot (him|her)self\b",
+                     r"\bdoesn'?t (know|recogni[sz]e) (where|who|me)\b", r"\bdon'?t know where i am\b", r"\bmixed up\b", r"\bmuddled\b", r"\bforget(ting|s)? (words|where|who|what day)\b", r"\bnot (him|her)self\b",
                      r"\bacting (strange|odd|weird)ly?\b"),
     "hallucinations": _rx(r"\bhallucinat", r"\bseeing things\b", r"\bhearing (things|voices)\b",
                           r"\b(who|that|which|things|people) (are ?n'?t|is ?n'?t|aren'?t|isn'?t) (really )?there\b"),
@@ -62,7 +62,7 @@ _ASKING = _rx(r"^\s*(what|why|how|when|which|who|where|is|are|does|do|can|could|
               r"\bwhat (should|do) (i|we|you) (do|look out for|watch (out )?for) (if|when)\b", r"\bwhat happens if\b", r"\bwhat if\b", r"\bin case\b",
               r"\bwhy (do|does|should|must) (i|we|you|patients?)\b", r"\bhow (often|long|many times)\b", r"\bwhat (is|are|does) (a |an |the )?\w+", r"\bsigns? of\b",
               r"\bwhich symptoms\b", r"\b(who|what|when|where) (do|should|would) (i|we) (call|ring|phone|contact)\b",
-              r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
+              r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|had|'ve had|have had|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
 _PERSONAL_REPORT = _rx(r"\b(i'?ve|i have|i'?m|i am|im|ive)\s+(got|been|having|feeling|a|an)?\s*\w*", r"\bmy (temp|temperature|husband|wife|partner|mum|mom|dad|son|daughter|child|heart|hands?|speech|handwriting|nose|face)('s|\s+(is|was|has|have|keeps?|went|feels?|looks?|seems?|started|changed|won'?t|can'?t|isn'?t|doesn'?t|just))\b",
                        r"\b(dad|mum|mom|husband|wife|partner|son|daughter)s? (face|hands?|speech|handwriting)\b",
                        r"\b(he|she)('s| is| has| keeps| can'?t| won'?t)\b", r"\b(right )?now\b", r"\btonight\b", r"\bthis (morning|evening)\b", r"\bsince\b", r"\bjust\b")

@@ -162,6 +162,8 @@ CSS = """
 .emergency-strip { background: #fff2b3; color: #1b2631; border-left: 6px solid #b00020;
   padding: .5rem .75rem; border-radius: 6px; font-size: 1rem; }
 .emergency-strip a, .urgent-banner a, .error-note a, .refusal-note a { font-weight: 700; }
+.emergency-strip strong { color: #1b2631 !important; }
+.emergency-strip a { color: #003d78 !important; }  /* same light box in dark mode: keep dark text */
 .urgent-banner { background: #b00020; color: #ffffff !important; padding: .75rem 1rem; border-radius: 8px;
   font-size: 1.1rem; line-height: 1.45; border: 3px solid #6b0013; margin-bottom: .5rem; }
 .urgent-banner strong, .urgent-banner a { color: #ffffff !important; }
@@ -193,6 +195,7 @@ CSS = """
 #feedback-panel { padding: .5rem .75rem; }
 a:focus-visible, button:focus-visible { outline: 3px solid #ffcc00 !important; outline-offset: 2px; }
 footer { display: none !important; }
+#chat .message-wrap .prose.chatbot.md { opacity: 1 !important; }  /* gradio dims chat text to 0.8 */
 .chips { flex-wrap: wrap !important; gap: .5rem !important; }
 .chips > button { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important;
   text-align: left; white-space: normal; min-height: 2.25rem; font-size: .95rem !important; }

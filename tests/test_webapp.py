@@ -1,0 +1,376 @@
+"""The real web page: app.py in a subprocess over a real index, driven by HTTP, gradio_client
+and a real browser (Debian chromium through Playwright).
+
+Screenshots at 1280 px and 390 px go to tests/artifacts/; the desktop one is copied to
+docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+
+
+# -- the server ------------------------------------------------------------------------------
+@dataclass
+class Server:
+    url: str
+    port: int
+    feedback_db: Path
+    index_dir: Path
+    process: subprocess.Popen
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def start_server(tmp: Path, *, corpus_dir: Path, index_dir: Path) -> Server:
+    port = _free_port()
+    log = tmp / "server.log"
+    env = {**os.environ, "CART_CORPUS_DIR": str(corpus_dir), "CART_INDEX_DIR": str(index_dir),
+           "CART_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "CART_CHROMA_URL": "",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", port, tmp / "feedback.sqlite3", index_dir, process, log)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if _get(server.url + "/", timeout=2)[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.5)
+    stop_server(server)
+    pytest.fail(f"app.py did not start in time:\n{log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def server(built_index, tmp_path_factory):
+    srv = start_server(tmp_path_factory.mktemp("web"), corpus_dir=built_index.corpus_dir,
+                       index_dir=built_index.index_dir)
+    yield srv
+    stop_server(srv)
+
+
+# -- the browser -------------------------------------------------------------------------------
+def _ensure_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        subprocess.run("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium",
+                       shell=True, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def requests_seen():
+    return []
+
+
+@pytest.fixture
+def page(browser, server, requests_seen):
+    """A fresh page on the app; every request it (or a tab it opens) makes is recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.on("request", lambda request: requests_seen.append(request.url))
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    pg.goto(server.url + "/", wait_until="domcontentloaded")
+    pg.wait_for_selector("#question textarea")
+    yield pg
+    context.close()
+    assert_all_local(requests_seen)
+
+
+def assert_all_local(urls: list[str]) -> None:
+    outside = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+
+
+def ask(page, question: str) -> str:
+    """Type a question, press Enter, wait for the reply; returns the reply's text."""
+    before = page.locator("#chat [data-testid=bot]").count()
+    page.get_by_label("Your question").fill(question)
+    page.get_by_label("Your question").press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
+        " && !document.querySelector('#send').disabled", arg=before)
+    return last_reply(page).inner_text()
+
+
+def last_reply(page):
+    return page.locator("#chat [data-testid=bot]").last
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+def test_healthz_reports_ok(server):
+    status, body = _get(server.url + "/healthz")
+    data = json.loads(body)
+    assert status == 200 and data["status"] == "ok" and "index" in data["detail"]
+
+
+def _raw_get(server: Server, path: str) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("GET", path)  # sent as written: no client-side normalisation of '..'
+    response = conn.getresponse()
+    result = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    conn.close()
+    return result
+
+
+def test_source_route_serves_approved_documents(server):
+    status, headers, body = _raw_get(server, "/source/corpus/patient-driving.md")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in headers["content-security-policy"]
+    assert b"<h1" in body and b"Driving after CAR-T therapy" in body and b'id="how-long-you-cannot-drive"' in body
+
+    status, headers, body = _raw_get(server, "/source/corpus/clin-crs-icans-guide.pdf")
+    assert status == 200 and headers["content-type"] == "application/pdf" and body.startswith(b"%PDF")
+    assert headers["content-disposition"].startswith("inline")
+
+
+@pytest.mark.parametrize("path", [
+    "/source/corpus/../app.py", "/source/corpus/%2e%2e/app.py", "/source/..%2fapp.py",
+    "/source/corpus/..%2f..%2fetc%2fpasswd", "/source/%2Fetc%2Fpasswd", "/source//etc/passwd",
+    "/source/corpus/patient-draft-visiting.md", "/source/corpus/clin-crs-icans-guide.pdf.yaml",
+    "/source/corpus/nothing-here.md", "/source/tests/conftest.py", "/source/app.py",
+])
+def test_source_route_refuses_everything_else(server, path):
+    status, _, body = _raw_get(server, path)
+    assert status == 404, path
+    assert b"Document not available" in body and b"import " not in body
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/file=app.py", f"/gradio_api/file={ROOT}/app.py",
+                                  f"/gradio_api/file={ROOT}/corpus/patient-draft-visiting.md"])
+def test_gradio_file_route_does_not_expose_the_project(server, path):
+    status, _, body = _raw_get(server, path)
+    assert status != 200 and b"import" not in body
+
+
+def test_gradio_client_gets_a_cited_answer(server):
+    from gradio_client import Client
+
+    client = Client(server.url + "/", verbose=False)
+    result = client.predict("when can I drive after car-t?", "patient", api_name="/ask")
+    assert result["status"] == "answered"
+    assert "8 weeks" in result["answer"] and "[1]" in result["answer"]
+    assert result["citations"] and result["citations"][0]["source"].startswith("corpus/")
+    assert any(c["doc_id"] == "patient-driving" for c in result["citations"])
+
+
+# -- the browser -----------------------------------------------------------------------------------
+def test_patient_question_gets_a_cited_answer(page):
+    reply = ask(page, "when can I drive after car-t?")
+    assert "8 weeks" in reply and "[1]" in reply and "Sources" in reply
+    assert last_reply(page).locator('a[href^="source/corpus/patient-driving.md"]').count() >= 1
+    panel = page.locator("#sources")
+    assert panel.locator("li.source").count() >= 1
+    assert "Driving after CAR-T therapy" in panel.inner_text() and "Version" in panel.inner_text()
+
+
+def test_source_link_opens_the_whole_document(page):
+    ask(page, "when can I drive after car-t?")
+    link = page.locator("#sources a.source-open").first
+    with page.context.expect_page() as opened:
+        link.click()
+    document = opened.value
+    document.wait_for_load_state("domcontentloaded")
+    assert "/source/corpus/" in document.url
+    assert document.locator("h1").inner_text().strip() == "Driving after CAR-T therapy"
+    assert "Version" in document.locator("dl.doc-meta").inner_text()
+
+
+def test_red_flag_message_shows_the_urgent_banner_first(page):
+    reply = ask(page, "I've got a temperature of 38.2 and shivering")
+    banner = last_reply(page).locator(".urgent-banner")
+    assert banner.is_visible()
+    text = banner.inner_text()
+    assert "24-hour CAR-T line now" in text and "999" in text
+    # the banner opens the reply: nothing comes before it
+    assert reply.strip().startswith(text.strip()[:30])
+    colours = banner.evaluate("el => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor]")
+    assert colours == ["rgb(255, 255, 255)", "rgb(176, 0, 32)"]
+
+
+def test_follow_up_question_uses_the_conversation(page):
+    ask(page, "when can I drive after car-t?")
+    reply = ask(page, "and if I had confusion?")
+    assert "drive" in reply.lower() and "8 weeks" in reply
+    assert last_reply(page).locator(".urgent-banner").count() == 0
+
+
+def test_feedback_is_stored_scrubbed(page, server):
+    ask(page, "what is cytokine release syndrome?")
+    page.locator("#helpful").click()
+    page.get_by_label("Comment (optional)").fill("Very clear. Call me on 07700 900123")
+    page.get_by_role("button", name="Send comment").click()
+    page.get_by_text("your comment was saved").wait_for()
+    # the thumbs under the answer change the same row
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.get_by_text("recorded this answer as not helpful").wait_for()
+    with sqlite3.connect(server.feedback_db) as conn:
+        rows = conn.execute("SELECT rating, comment, question, audience, status, citations FROM feedback "
+                            "WHERE question = 'what is cytokine release syndrome?'").fetchall()
+    assert len(rows) == 1, rows
+    rating, comment, question, audience, status, citations = rows[0]
+    assert (rating, audience, status) == ("not_helpful", "patient", "answered")
+    assert comment == "Very clear. Call me on [removed]"
+    assert json.loads(citations)
+
+
+def test_script_in_a_message_is_inert(page):
+    ask(page, XSS)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+    user_text = page.locator("#chat [data-testid=user]").last.inner_text()
+    assert "<script>window.__xss=1</script>" in user_text
+    assert page.locator("#chat img[src='x']").count() == 0
+
+
+def test_clinician_examples_give_cited_pdf_answers(page):
+    page.get_by_label("Clinician").check()
+    example = page.get_by_role("button", name="How is CRS graded?")
+    example.wait_for()
+    assert not page.get_by_role("button", name="When can I drive after CAR-T?").is_visible()
+    before = page.locator("#chat [data-testid=bot]").count()
+    example.click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
+        " && !document.querySelector('#send').disabled", arg=before)
+    assert "grade" in last_reply(page).inner_text().lower()
+    assert last_reply(page).locator('a[href*=".pdf#page="]').count() >= 1
+
+
+def test_controls_have_accessible_names(page):
+    ask(page, "when can I drive after car-t?")
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('button, textarea, input, a[href]')]
+        .filter(el => el.offsetParent !== null)
+        .filter(el => !(el.getAttribute('aria-label') || el.innerText.trim() || el.title
+                        || (el.labels && el.labels.length && el.labels[0].innerText.trim())))
+        .map(el => el.outerHTML.slice(0, 120))""")
+    assert unnamed == []
+
+
+def test_every_request_stays_local_and_screenshots(browser, server, requests_seen):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width, name in ((1280, "desktop"), (390, "mobile")):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.on("request", lambda request: requests_seen.append(request.url))
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        pg.goto(server.url + "/", wait_until="domcontentloaded")
+        pg.wait_for_selector("#question textarea")
+        ask(pg, "when can I drive after car-t?")
+        ask(pg, "I've got a temperature of 38.2 and shivering")
+        pg.wait_for_timeout(400)
+        assert pg.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=name == "mobile")
+        with pg.context.expect_page() as opened:
+            pg.locator("#sources a.source-open").first.click()
+        opened.value.wait_for_load_state("domcontentloaded")
+        if name == "mobile":
+            opened.value.screenshot(path=str(ARTIFACTS / "document-mobile.png"))
+        context.close()
+    assert len(requests_seen) > 20
+    assert_all_local(requests_seen)
+    save_small_copy(ARTIFACTS / "desktop.png", ROOT / "docs" / "screenshot.png")
+
+
+def save_small_copy(png: Path, target: Path) -> None:
+    """A 128-colour copy (about a third of the size, text stays crisp) for the repository."""
+    target.parent.mkdir(exist_ok=True)
+    try:
+        from PIL import Image
+    except ImportError:
+        shutil.copyfile(png, target)
+        return
+    with Image.open(png) as image:
+        image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                                      dither=Image.Dither.NONE).save(target, optimize=True)
+
+
+# -- no index yet: the page says how to fix it, and recovers by itself ---------------------------
+def test_missing_index_is_explained_and_the_page_recovers(built_index, browser, tmp_path):
+    empty = tmp_path / "index"
+    srv = start_server(tmp_path, corpus_dir=built_index.corpus_dir, index_dir=empty)
+    try:
+        assert "python ingest.py" in srv.log.read_text()  # the one-line error at start
+        status, body = _get(srv.url + "/healthz")
+        data = json.loads(body)
+        assert status == 503 and data["status"] == "error" and "ingest.py" in data["detail"]
+
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(srv.url + "/", wait_until="domcontentloaded")
+        pg.locator("#status").get_by_text("python ingest.py").wait_for()
+        reply = ask(pg, "when can I drive after car-t?")
+        assert "cannot answer right now" in reply and "ingest.py" in reply and "01632 960 123" in reply
+        assert "Traceback" not in pg.content()
+
+        shutil.copytree(built_index.index_dir, empty, dirs_exist_ok=True)  # as if ingest.py had run
+        reply = ask(pg, "when can I drive after car-t?")
+        assert "8 weeks" in reply and "[1]" in reply
+        assert not pg.locator("#status").is_visible()
+        context.close()
+        status, body = _get(srv.url + "/healthz")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    finally:
+        stop_server(srv)

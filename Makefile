@@ -29,6 +29,10 @@ test: setup                ## the whole test suite
 test-fast: setup           ## unit tests only (no model, no browser)
 	$(PY) -m pytest -m "not slow"
 
+eval: setup                ## refresh the index, run the golden cases and the gate; report in reports/latest/
+	$(PY) ingest.py
+	$(PY) -m eval run --report reports/latest
+
 pdfs: setup                ## rebuild corpus PDFs from pdf_sources/
 	$(PY) pdf_sources/build.py
 

@@ -211,8 +211,12 @@ def _join(lines: list[str]) -> str:
     for line in lines:
         if not out:
             out = line
-        elif line.startswith("- ") or out.splitlines()[-1].startswith("- "):
+        elif line.startswith("- ") and not out.splitlines()[-1].startswith("- "):
+            out += "\n\n" + line if not out.endswith(":") and not re.search(r":\s*\[\d+\]$", out) else "\n" + line
+        elif line.startswith("- "):
             out += "\n" + line
+        elif out.splitlines()[-1].startswith("- "):
+            out += "\n\n" + line
         else:
             out += " " + line
     return out

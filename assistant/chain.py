@@ -193,8 +193,8 @@ class Assistant:
         else:
             opening = (f"**Call {line} now.** Call 999 for a fit, a collapse, severe difficulty breathing, "
                        f"or if the person cannot be woken.")
-        grounding = self.answerer.compose(question + " call the 24-hour line straight away 999",
-                                          list(safety.urgent_passages))
+        action = "call 999" if emergency else "call the 24-hour line straight away"
+        grounding = self.answerer.compose(f"{question} {action}", list(safety.urgent_passages))
         body = f"{opening}\n\n{grounding.text}" if grounding.sentences else opening
         return Answer(status="urgent", answer=body, citations=grounding.citations,
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
@@ -219,7 +219,7 @@ class Assistant:
         key = (self.retriever.generation, audience)
         if key not in self._safety:
             passages = self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit or collapse",
-                                             audience="patient", k=3)
+                                             audience="patient", k=4)
             phone = None
             for chunk in [p.chunk for p in passages] + self.retriever.chunks:
                 match = re.search(r"24-hour[^\n]{0,120}", chunk.text, re.I)

@@ -1,0 +1,183 @@
+"""Evaluate the assistant on the golden cases, and gate on the results.
+
+    python -m eval run [--suite FILE ...] [--report DIR] [--baseline FILE] [--json]
+                       [--compare dense,bm25,hybrid] [--thresholds FILE]
+    python -m eval check [--suite FILE ...]
+    python -m eval from-feedback [--db PATH] [--out FILE]
+
+Exit codes: 0 the gate passed (check: the cases are valid; from-feedback: drafts written);
+1 the gate failed; 2 a usage error (bad path, invalid case, no index), one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.errors import AssistantError, UsageError
+
+from .runner import MODES
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the golden cases, write the report, apply the gate")
+    run.add_argument("--suite", nargs="+", action="extend", metavar="FILE", type=Path,
+                     help="case files (default: every eval/golden/*.yaml)")
+    run.add_argument("--report", metavar="DIR", type=Path, default=Path("reports/latest"),
+                     help="folder for report.html and results.json (default: reports/latest)")
+    run.add_argument("--baseline", metavar="FILE", type=Path,
+                     help="results.json of an earlier run: the gate also fails on drops beyond tolerance")
+    run.add_argument("--thresholds", metavar="FILE", type=Path, help="gate thresholds (default: eval/thresholds.yaml)")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    run.add_argument("--compare", metavar="MODES",
+                     help="comma-separated retrieval modes to run side by side, e.g. dense,bm25,hybrid")
+
+    check = commands.add_parser("check", help="validate the case files only (no model)")
+    check.add_argument("--suite", nargs="+", action="extend", metavar="FILE", type=Path)
+
+    feedback = commands.add_parser("from-feedback", help="draft cases from 'not helpful' feedback")
+    feedback.add_argument("--db", metavar="PATH", type=Path, help="feedback SQLite file (default: settings)")
+    feedback.add_argument("--out", metavar="FILE", type=Path, help="drafts file (default: eval/drafts/from-feedback.yaml)")
+    return parser.parse_args(argv)
+
+
+def parse_modes(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise UsageError(f"--compare: unknown retrieval mode {', '.join(unknown) or '(none)'}; use {','.join(MODES)}")
+    return list(dict.fromkeys(modes))
+
+
+def cmd_run(args) -> int:
+    from assistant.progress import progress_reporter
+    from assistant.settings import load_settings
+
+    from .cases import load_suite
+    from .report import write_report
+    from .runner import evaluate, load_baseline, load_thresholds
+
+    modes = parse_modes(args.compare)
+    settings = load_settings()
+    thresholds = load_thresholds(args.thresholds) if args.thresholds else load_thresholds()
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    cases = load_suite(args.suite, settings.corpus_dir)
+    suites = [str(p) for p in args.suite] if args.suite else _default_suite_names()
+    with progress_reporter(enabled=True) as progress:
+        results = evaluate(cases, settings, modes=modes, thresholds=thresholds, baseline=baseline,
+                           baseline_path=str(args.baseline) if args.baseline else None,
+                           suites=suites, progress=progress)
+    page = write_report(results, args.report)
+    if args.json:
+        print(json.dumps(summary_json(results, page)))
+    else:
+        print_summary(results, page)
+    return 0 if results["gate"]["passed"] else 1
+
+
+def _default_suite_names() -> list[str]:
+    from .cases import default_suites
+
+    return [f"eval/golden/{p.name}" for p in default_suites()]
+
+
+def summary_json(results: dict, page: Path) -> dict:
+    return {
+        "passed": results["gate"]["passed"],
+        "gate": results["gate"],
+        "config": results["config"],
+        "summary": results["summary"],
+        "by_audience": {k: v["metrics"] for k, v in results["by_audience"].items()},
+        "compare": {r["retrieval_mode"]: r["summary"] for r in results["compare"]} if results.get("compare") else None,
+        "failed": [c["id"] for c in results["cases"] if not c["passed"]],
+        "report": str(page),
+    }
+
+
+def print_summary(results: dict, page: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .metrics import METRICS
+    from .report import fmt
+
+    console = Console()
+    gate = {c["metric"]: c for c in results["gate"]["checks"]}
+    runs = results.get("compare") or [{"retrieval_mode": results["config"]["retrieval_mode"],
+                                       "summary": results["summary"]}]
+    table = Table(title=f"Evaluation ({results['summary']['n_cases']} cases; gate on {results['gate']['applied_to']})")
+    table.add_column("metric")
+    for run in runs:
+        table.add_column(run["retrieval_mode"], justify="right")
+    table.add_column("gate")
+    for name, info in METRICS.items():
+        check = gate.get(name)
+        verdict = "" if not check else "[green]pass[/]" if check["passed"] else f"[red]FAIL[/] {check['why']}"
+        table.add_row(info.label, *[fmt(name, r["summary"]["metrics"].get(name)) for r in runs], verdict)
+    console.print(table)
+    failed = [c["id"] for c in results["cases"] if not c["passed"]]
+    if failed:
+        console.print(f"failing cases ({len(failed)}): {', '.join(failed[:20])}{' ...' if len(failed) > 20 else ''}")
+    verdict = "[green]PASSED[/]" if results["gate"]["passed"] else "[red]FAILED[/]"
+    console.print(f"gate {verdict}; report: {page}")
+
+
+def cmd_check(args) -> int:
+    from assistant.settings import load_settings
+
+    from .cases import load_suite
+
+    cases = load_suite(args.suite, load_settings().corpus_dir)
+    urgent = sum(c.expected_status == "urgent" for c in cases)
+    refused = sum(c.expected_status == "refused" for c in cases)
+    print(f"{len(cases)} valid cases ({urgent} urgent, {refused} refused, "
+          f"{sum(bool(c.history) for c in cases)} with history)")
+    return 0
+
+
+def cmd_from_feedback(args) -> int:
+    import yaml
+
+    from assistant.settings import load_settings
+
+    from .cases import default_suites
+    from .feedback_cases import DRAFTS, write_drafts
+
+    db = args.db or load_settings().feedback_db
+    golden_ids = set()
+    for path in default_suites():
+        try:
+            golden_ids |= {c.get("id") for c in yaml.safe_load(path.read_text(encoding="utf-8")) or []
+                           if isinstance(c, dict)}
+        except (yaml.YAMLError, TypeError):
+            continue  # `check` reports broken files; drafting does not need them
+    out = args.out or DRAFTS
+    count = write_drafts(db, out, golden_ids=golden_ids)
+    print(f"{count} draft case{'s' if count != 1 else ''} written to {out}: review them before moving any into eval/golden/")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    handler = {"run": cmd_run, "check": cmd_check, "from-feedback": cmd_from_feedback}[args.command]
+    try:
+        return handler(args)
+    except AssistantError as exc:
+        # Anything that stops the run before a verdict (bad path, invalid case, no index) is
+        # a usage error: exit 1 is kept for "the gate failed".
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

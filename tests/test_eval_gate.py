@@ -1,0 +1,82 @@
+"""The quality gate with the real chain: the golden set passes it, a broken setup fails it.
+
+Slow: the real embedding model, a real Chroma index of corpus/ (the session fixture
+`built_index`), and the whole golden set, several times.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import load_settings
+from eval.__main__ import main
+from eval.cases import load_suite
+from eval.runner import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return load_suite(None, ROOT / "corpus")
+
+
+@pytest.fixture(scope="module")
+def chain_factory(embedder):
+    from assistant.chain import Assistant
+
+    return lambda settings: Assistant.from_settings(settings, embedder=embedder)
+
+
+def test_golden_set_passes_the_gate_with_the_hybrid_chain(golden, built_index, chain_factory):
+    results = evaluate(golden, built_index, assistant_factory=chain_factory)
+    failed = {c["metric"]: c["why"] for c in results["gate"]["checks"] if not c["passed"]}
+    assert results["gate"]["applied_to"] == "hybrid"
+    assert results["gate"]["passed"], failed
+    assert results["summary"]["metrics"]["triage_recall"] == 1.0
+    assert all(c["answer"] is not None for c in results["cases"]), "the chain raised on a golden case"
+
+
+def test_index_of_one_irrelevant_document_fails_the_gate(golden, tmp_path, embedder, chain_factory):
+    from assistant.indexing import ingest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "patient-donation.md", corpus)
+    broken = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    ingest(broken, embedder=embedder)
+
+    results = evaluate(golden, broken, assistant_factory=chain_factory)
+    failed = {c["metric"] for c in results["gate"]["checks"] if not c["passed"]}
+    assert not results["gate"]["passed"]
+    assert {"pass_rate", "hit_at_5", "mrr", "fact_recall"} <= failed
+    assert results["summary"]["metrics"]["hit_at_5"] < 0.1
+
+
+def test_cli_exit_codes_report_and_baseline(built_index, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CART_CORPUS_DIR", str(built_index.corpus_dir))
+    monkeypatch.setenv("CART_INDEX_DIR", str(built_index.index_dir))
+    report = tmp_path / "report"
+    assert main(["run", "--report", str(report), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["passed"] and summary["gate"]["applied_to"] == "hybrid"
+    assert summary["report"] == str(report / "report.html")
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert 'id="verdict">Gate: PASS' in html
+    assert 'id="failing-cases"' in html or "Every case passed" in html
+
+    # A baseline that did clearly better: the same chain now "dropped" beyond tolerance.
+    results = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    better = dict(results, summary={**results["summary"],
+                                    "metrics": {**results["summary"]["metrics"], "pass_rate": 1.0}})
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(better), encoding="utf-8")
+    assert main(["run", "--report", str(tmp_path / "again"), "--baseline", str(baseline), "--json"]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    [failure] = [c for c in summary["gate"]["checks"] if not c["passed"]]
+    assert failure["metric"] == "pass_rate" and "dropped by" in failure["why"]

@@ -102,10 +102,10 @@ class GroundedAnswerer:
 
     def compose(self, question: str, passages: list[Passage], *, context: str = "",
                 query_vector=None) -> Composition:
-        """`context` (the previous question of a follow-up) counts at half weight."""
+        """`context` is the previous question of a follow-up: its topic counts as much as the new words."""
         query = {t: self.weight(t) for t in terms(question)}
         for t in terms(context):
-            query.setdefault(t, 0.5 * self.weight(t))
+            query.setdefault(t, self.weight(t))
         total = sum(query.values()) or 1.0
         candidates = [c for rank, p in enumerate(passages) if p.chunk.section.strip().lower() != "sources"
                       for c in _candidates(p.chunk.text, rank)]
@@ -113,8 +113,17 @@ class GroundedAnswerer:
             return Composition("", (), ())
         meaning = self._similarities(candidates, question if not context else f"{context} {question}", query_vector)
         scored = []
-        for candidate, similarity in zip(candidates, meaning):
-            overlap = sum(w for t, w in query.items() if t in set(terms(candidate.text))) / total
+        term_sets = [set(terms(c.text)) for c in candidates]
+        for i, (candidate, similarity) in enumerate(zip(candidates, meaning)):
+            own = term_sets[i]
+            # A sentence like "If you had any of these, ..." leans on its neighbour: words of the
+            # question found only next to it count half.
+            near = set()
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(candidates) and candidates[j].passage_rank == candidate.passage_rank:
+                    near |= term_sets[j]
+            overlap = (sum(w for t, w in query.items() if t in own)
+                       + 0.5 * sum(w for t, w in query.items() if t in near and t not in own)) / total
             score = 0.5 * overlap + 0.5 * similarity + 0.15 / (1 + candidate.passage_rank)
             if overlap < MIN_SENTENCE_OVERLAP and similarity < 0.35 and candidate.passage_rank > 0:
                 score = 0.0

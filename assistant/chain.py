@@ -92,8 +92,10 @@ def normalise_history(history: Iterable) -> tuple[Turn, ...]:
 
 
 class Assistant:
-    def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None):
+    def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None,
+                 generator=None):
         self.retriever = retriever
+        self.generator = generator
         self.embedder = embedder
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks), embedder=embedder)
         self.vocabulary = Vocabulary(c.embedding_text for c in retriever.chunks)
@@ -103,9 +105,12 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings, *, embedder=None) -> "Assistant":
+        from .generative import GenerativeAnswerer
+
         embedder = embedder or build_embedder(settings)
         store = IndexStore.connect(settings)
-        return cls(HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k), embedder)
+        return cls(HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k), embedder,
+                   generator=GenerativeAnswerer.from_settings(settings))
 
     # -- public ------------------------------------------------------------------
     def ask(self, question: str, audience: str = "patient", history: Iterable = ()) -> Answer:
@@ -169,6 +174,12 @@ class Assistant:
                                             query_vector=None if query.follow_up else vector)
         if not composition.sentences:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages)
+        if self.generator is not None:
+            generated = self.generator.answer(question, passages, composition)
+            return Answer(status="answered", answer=generated.text, citations=generated.citations,
+                          retrieved=_doc_order(passages), passages=tuple(passages),
+                          backend="grounded (generative fell back)" if generated.used_fallback else "generative",
+                          verification=generated.verification)
         return Answer(status="answered", answer=composition.text, citations=composition.citations,
                       retrieved=_doc_order(passages), passages=tuple(passages))
 

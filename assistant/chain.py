@@ -58,7 +58,9 @@ class Evidence:
     def enough(self) -> bool:
         if self.unknown and self.coverage < 0.55:
             return False  # the question's own topic is not in the approved documents
-        return self.similarity >= MIN_EVIDENCE or (self.similarity >= MIN_EVIDENCE - 0.15 and self.coverage >= 0.75)
+        return (self.similarity >= MIN_EVIDENCE
+                or (self.similarity >= MIN_EVIDENCE - 0.07 and self.coverage >= 0.5 and not self.unknown)
+                or (self.similarity >= MIN_EVIDENCE - 0.16 and self.coverage >= 0.75))
 
 
 @dataclass(frozen=True)

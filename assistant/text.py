@@ -60,6 +60,10 @@ class Vocabulary:
         for word in STOPWORDS | COMMON_WORDS:
             self.counts.setdefault(word, 1)
         self.stems = {stem(word) for word in self.counts}
+        self._by_prefix: dict[str, list[str]] = {}
+        for word in self.counts:
+            if word.isalpha() and len(word) >= 6:
+                self._by_prefix.setdefault(word[:4], []).append(word)
         self._deletes: dict[str, list[str]] = {}
         for word in self.counts:
             if word.isalpha() and len(word) >= 3:
@@ -78,6 +82,9 @@ class Vocabulary:
             if variant in self.counts:
                 candidates.add(variant)
         candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and _distance_at_most_one(word, c)}
+        if not candidates and len(word) >= 4:
+            # Clinical shorthand: "toci", "temp", "neuro" -> the corpus word they begin.
+            candidates = {c for c in self._by_prefix.get(word[:4], ()) if c.startswith(word) and len(c) > len(word) + 1}
         if not candidates:
             return word
         return max(sorted(candidates), key=lambda c: self.counts[c])

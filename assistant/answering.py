@@ -124,7 +124,8 @@ class GroundedAnswerer:
                     near |= term_sets[j]
             overlap = (sum(w for t, w in query.items() if t in own)
                        + 0.5 * sum(w for t, w in query.items() if t in near and t not in own)) / total
-            score = 0.5 * overlap + 0.5 * similarity + 0.15 / (1 + candidate.passage_rank)
+            score = (0.5 * overlap + 0.5 * similarity + 0.15 / (1 + candidate.passage_rank)
+                     + _answer_type_bonus(question, candidate.text))
             if overlap < MIN_SENTENCE_OVERLAP and similarity < 0.35 and candidate.passage_rank > 0:
                 score = 0.0
             scored.append(_Candidate(candidate.passage_rank, candidate.position, candidate.lines,
@@ -213,6 +214,22 @@ def _candidates(text: str, rank: int) -> list[_Candidate]:
             out.append(_Candidate(rank, start, (body,), (is_item,)))
         i += 1
     return out
+
+
+_ASKS_NUMBER = re.compile(r"\b(how (long|many|much|often|soon|old)|when|what (age|temp\w*|percent\w*|dose|score|grade)|at what|threshold|cut-?off|limit|minimum|maximum|max|min)\b", re.I)
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|few|several)\b.{0,12}\b(hours?|days?|weeks?|months?|years?|times?)\b", re.I)
+_ASKS_DEFINITION = re.compile(r"^\s*(what|who)\s+(is|are|does)\b|\bwhat does .* mean\b|\bexplain\b|\bdefin", re.I)
+_DEFINES = re.compile(r"\b(is|are|means?|called|stands? for|refers? to)\b", re.I)
+
+
+def _answer_type_bonus(question: str, sentence: str) -> float:
+    """A "how long" question wants the sentence with the number; "what is" wants the definition."""
+    bonus = 0.0
+    if _ASKS_NUMBER.search(question) and _HAS_NUMBER.search(sentence):
+        bonus += 0.12
+    if _ASKS_DEFINITION.search(question) and _DEFINES.search(sentence):
+        bonus += 0.05
+    return bonus
 
 
 def _join(lines: list[str]) -> str:

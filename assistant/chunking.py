@@ -30,8 +30,8 @@ def words_counter(text: str) -> int:
 def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
     """Sentence and list-item spans (start, end) in `text`, shifted by `base`.
 
-    Lines that are list items or table rows stand alone; other lines join into paragraphs
-    that split after ., ! or ? followed by a capital or a digit.
+    List items and table rows stand alone (with their wrapped continuation lines); other
+    lines join into paragraphs that split after ., ! or ? followed by a capital or a digit.
     """
     spans: list[tuple[int, int]] = []
     paragraph: tuple[int, int] | None = None
@@ -42,18 +42,31 @@ def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
             spans.extend(_sentences_in(text, *paragraph))
             paragraph = None
 
+    item: tuple[int, int] | None = None  # a list item still open to wrapped lines
+
+    def close_item():
+        nonlocal item
+        if item:
+            spans.extend(_sentences_in(text, *item))
+            item = None
+
     position = 0
     for line in text.splitlines(keepends=True):
         start, end = position, position + len(line.rstrip("\n"))
         position += len(line)
         stripped = line.strip()
         if not stripped or set(stripped) <= set("-|: "):
+            close_item()
             close_paragraph()
         elif _LIST_ITEM.match(line) or stripped.startswith("#"):
+            close_item()
             close_paragraph()
-            spans.extend(_sentences_in(text, start, end))
+            item = (start, end)
+        elif item:
+            item = (item[0], end)  # a wrapped line continues its item (PDF text, lazy Markdown)
         else:
             paragraph = (paragraph[0], end) if paragraph else (start, end)
+    close_item()
     close_paragraph()
     return [(s + base, e + base) for s, e in spans]
 

@@ -26,7 +26,7 @@ from .loading import load_corpus
 from .records import Chunk, Document, IngestReport
 from .store import IndexStore
 
-CHUNKER_VERSION = "2"  # bump when loading or chunking output changes
+CHUNKER_VERSION = "3"  # bump when loading or chunking output changes
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 

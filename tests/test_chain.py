@@ -195,3 +195,13 @@ def test_hybrid_beats_dense_and_bm25_on_golden_mrr(assistant):
             total += 1 / rank if rank else 0
         mrr[mode] = total / len(cases)
     assert mrr["hybrid"] > mrr["dense"] and mrr["hybrid"] > mrr["bm25"], mrr
+
+
+@pytest.mark.parametrize("question", ["how is CRS graded and treated", "what is the ICE score"])
+def test_each_audience_gets_its_own_documents_first(assistant, question):
+    audience_of = {c.doc_id: c.audience for c in assistant.retriever.chunks}
+    patient = assistant.ask(question, "patient")
+    clinician = assistant.ask(question, "clinician")
+    assert audience_of[patient.retrieved[0]] in ("patient", "all")
+    assert audience_of[clinician.retrieved[0]] in ("clinician", "all")
+    assert patient.retrieved[0] != clinician.retrieved[0]

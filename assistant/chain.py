@@ -99,7 +99,7 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self.embedder = embedder
-        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks), embedder=embedder)
+        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks))
         self.vocabulary = Vocabulary(c.embedding_text for c in retriever.chunks)
         self._safety: dict[tuple[str | None, str], _Safety] = {}
         self._where: dict[tuple[str | None, str], Composition] = {}
@@ -147,7 +147,7 @@ class Assistant:
             return
         self._last_refresh = now
         if self.retriever.refresh():
-            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks), embedder=self.embedder)
+            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks))
             self.vocabulary = Vocabulary(c.embedding_text for c in self.retriever.chunks)
             self._safety.clear()
             self._where.clear()
@@ -172,8 +172,7 @@ class Assistant:
             return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages)
         if not evidence.enough:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages)
-        composition = self.answerer.compose(question, passages, context=context,
-                                            query_vector=None if query.follow_up else vector)
+        composition = self.answerer.compose(question, passages, context=context)
         if not composition.sentences:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages)
         if self.generator is not None:
@@ -254,7 +253,7 @@ class Assistant:
     def _find_where_to_ask(self, audience: str) -> Composition:
         who = "patients and carers ask your team" if audience == "patient" else "clinicians contact the referral coordinator"
         passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
-        answerer = GroundedAnswerer(self.answerer.idf, embedder=self.embedder, max_sentences=1, max_passages=1)
+        answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
         return answerer.compose(f"where to ask {who}", passages)
 
 

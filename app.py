@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc} (serving the page anyway; it retries on the next question)", file=sys.stderr)
     print(f"Serving the CAR-T assistant on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    # An open page keeps a heartbeat stream open; without a limit, a stop (SIGTERM) would wait
+    # for every visitor to close their tab.
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning",
+                timeout_graceful_shutdown=3)
     return 0
 
 

@@ -32,9 +32,12 @@ from .triage import assess
 
 MAX_QUESTION_CHARS = 2000
 AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
+_TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<[^<>]{0,200}>", re.I | re.S)
 _PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
 
 REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
+REFUSAL_UNREADABLE = ("I can only read questions in English, so I can't answer this one. "
+                      "If you feel unwell, call the CAR-T 24-hour line.")
 REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
                     "and I can't change how I work.")
 REFUSAL_PERSONAL = {
@@ -76,6 +79,11 @@ def normalise_question(question: str) -> str:
         raise UsageError("the question must be text")
     cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in question)
     cleaned = " ".join(cleaned.split())
+    while True:  # markup is not part of a question; removing a tag can join two halves of another
+        stripped = " ".join(_TAG.sub(" ", cleaned).split())
+        if stripped == cleaned:
+            break
+        cleaned = stripped
     if not cleaned:
         raise UsageError("the question is empty: type a question")
     if len(cleaned) > MAX_QUESTION_CHARS:
@@ -158,6 +166,8 @@ class Assistant:
             return self._urgent(question, triage.emergency, audience)
         if OVERRIDE.search(question):
             return self._refusal(REFUSAL_OVERRIDE, audience)
+        if _mostly_unreadable(question):
+            return self._refusal(REFUSAL_UNREADABLE, audience)
 
         query = build_query(question, turns)
         search_text = self.vocabulary.correct_text(query.text)
@@ -255,6 +265,16 @@ class Assistant:
         passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
         answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
         return answerer.compose(f"where to ask {who}", passages)
+
+
+def _mostly_unreadable(question: str) -> bool:
+    """Most letters outside the Latin script: the corpus (English) cannot answer it, and
+    matching its few Latin words ("CAR-T") would answer something else."""
+    letters = [ch for ch in question if ch.isalpha()]
+    if not letters:
+        return True
+    foreign = sum(1 for ch in letters if not ("LATIN" in unicodedata.name(ch, "")))
+    return foreign / len(letters) > 0.5
 
 
 def _doc_order(passages: Iterable[Passage]) -> tuple[str, ...]:

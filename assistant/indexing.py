@@ -110,28 +110,30 @@ def _live_state(store: IndexStore) -> dict[str, dict]:
     if store.live_generation() is None:
         return {}
     state: dict[str, dict] = {}
-    for chunk, _ in IndexStore.iter_chunks(store.live_collection()):
-        entry = state.setdefault(chunk.doc_id, {"hash": chunk.doc_hash, "chunks": []})
-        entry["chunks"].append(chunk.id)
+    with store.explain_failures():
+        for chunk, _ in IndexStore.iter_chunks(store.live_collection()):
+            entry = state.setdefault(chunk.doc_id, {"hash": chunk.doc_hash, "chunks": []})
+            entry["chunks"].append(chunk.id)
     return state
 
 
 def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> None:
-    source = store.live_collection()
-    done = 0
-    batch: list[Chunk] = []
-    vectors: list = []
-    for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=True, ids=ids):
-        batch.append(chunk)
-        vectors.append(vector)
-        if len(batch) >= 2000:
+    with store.explain_failures():
+        source = store.live_collection()
+        done = 0
+        batch: list[Chunk] = []
+        vectors: list = []
+        for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=True, ids=ids):
+            batch.append(chunk)
+            vectors.append(vector)
+            if len(batch) >= 2000:
+                store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
+                done += len(batch)
+                progress("copying unchanged", done, len(ids))
+                batch, vectors = [], []
+        if batch:
             store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
-            done += len(batch)
-            progress("copying unchanged", done, len(ids))
-            batch, vectors = [], []
-    if batch:
-        store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
-        progress("copying unchanged", done + len(batch), len(ids))
+            progress("copying unchanged", done + len(batch), len(ids))
 
 
 def _embed_into(store: IndexStore, collection, chunks: list[Chunk], embedder: Embedder,

@@ -11,6 +11,7 @@ The BM25 index is rebuilt when ingestion publishes a new generation.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ RRF_K = 10
 BM25_WEIGHT = 2.0
 CANDIDATES = 40
 OTHER_AUDIENCE_WEIGHT = 0.55  # a patient sees clinician text only when it clearly fits better
+
+
+def today_iso() -> str:
+    return dt.date.today().isoformat()
+
 
 _FOLLOW_UP_CUES = re.compile(
     r"^\s*(and|but|also|so|what about|how about|then|ok(ay)?|and what|what if)\b|\b(that|this|it|those|these|them|they|there|then)\b",
@@ -79,7 +85,7 @@ class HybridRetriever:
         name = generation.name if generation else None
         if name == self._generation and self._bm25 is not None:
             return False
-        with self._lock:
+        with self._lock, self.store.explain_failures():
             collection = self.store.live_collection()
             chunks = [chunk for chunk, _ in IndexStore.iter_chunks(collection)]
             import bm25s
@@ -111,9 +117,16 @@ class HybridRetriever:
             dense = self._dense(vector, n)
         if self.mode in ("hybrid", "bm25"):
             sparse = self._sparse(query, n)
-        if doc_ids is not None:
-            dense = [i for i in dense if self._chunks[i].doc_id in doc_ids]
-            sparse = [i for i in sparse if self._chunks[i].doc_id in doc_ids]
+        # A document whose review date has passed since ingestion is no longer approved: it
+        # must not be cited even before the next ingestion removes it (ISO dates compare as text).
+        today = today_iso()
+
+        def servable(row: int) -> bool:
+            chunk = self._chunks[row]
+            return (doc_ids is None or chunk.doc_id in doc_ids) and not (chunk.review_due and chunk.review_due < today)
+
+        dense = [i for i in dense if servable(i)]
+        sparse = [i for i in sparse if servable(i)]
         scores: dict[int, float] = {}
         dense_rank = {row: r for r, row in enumerate(dense, start=1)}
         sparse_rank = {row: r for r, row in enumerate(sparse, start=1)}
@@ -129,8 +142,9 @@ class HybridRetriever:
                 for row in ranked]
 
     def _dense(self, vector: np.ndarray, n: int) -> list[int]:
-        result = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                                        n_results=max(1, n), include=[])
+        with self.store.explain_failures():  # the Chroma server may have stopped since refresh()
+            result = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                            n_results=max(1, n), include=[])
         return [self._row_of[i] for i in result["ids"][0] if i in self._row_of]
 
     def _sparse(self, query: str, n: int) -> list[int]:
@@ -142,7 +156,8 @@ class HybridRetriever:
         return [int(i) for i in top if scores[i] > 0]
 
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
-        got = self._collection.get(ids=chunk_ids, include=["embeddings"])
+        with self.store.explain_failures():
+            got = self._collection.get(ids=chunk_ids, include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"]))
         return np.asarray([by_id[i] for i in chunk_ids], dtype=np.float32)
 

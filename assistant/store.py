@@ -10,14 +10,75 @@ still reading it is not cut off mid-question.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import re
+import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlparse
 
-from .errors import IndexMissingError, StoreUnavailableError
+from .errors import AssistantError, IndexMissingError, StoreUnavailableError
 from .records import Chunk
+
+LOW_DISK_BYTES = 4 * 1024 * 1024  # below this, an unexplained write failure is taken for a full disk
+
+
+def unreachable(url: str, exc: BaseException) -> str:
+    return (f"cannot reach the Chroma server at {url} ({type(exc).__name__}): "
+            "start it (chroma run --host 127.0.0.1 --port PORT --path FOLDER) or unset CART_CHROMA_URL "
+            "to use the embedded index")
+
+
+def storage_problem(exc: BaseException, *, index_dir: Path | None = None,
+                    url: str = "") -> StoreUnavailableError | None:
+    """What a failure of the store itself means and how to fix it; None when it is not one.
+
+    Chroma reports a full disk or a read-only folder as a generic InternalError (sometimes
+    only as "Error in compaction"), and a stopped server as an httpx error: without this,
+    the page would show "something went wrong" and the CLI a traceback.
+    """
+    import httpx
+    from chromadb.errors import ChromaError
+
+    if url and isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return StoreUnavailableError(unreachable(url, exc))
+    if not isinstance(exc, (ChromaError, OSError)):
+        return None
+    text = str(exc).lower()
+    code = getattr(exc, "errno", None)
+    where = f"index folder {index_dir}" if index_dir is not None else f"Chroma server at {url}"
+    if code in (errno.EEXIST, errno.ENOTDIR) and index_dir is not None:
+        return StoreUnavailableError(
+            f"{where} is not a folder ({exc.strerror}): move that file away or set CART_INDEX_DIR to a folder")
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text:
+        return StoreUnavailableError(
+            f"{where} is not writable ({'read-only' if 'read' in text or code == errno.EROFS else 'permission denied'}):"
+            " Chroma needs write access even to read; fix the folder's permissions or mount, or set CART_INDEX_DIR"
+            " to a writable folder. The index being served is unchanged")
+    full = code == errno.ENOSPC or "disk is full" in text or "no space left" in text
+    if not full and index_dir is not None:
+        try:
+            full = shutil.disk_usage(index_dir if index_dir.exists() else index_dir.parent).free < LOW_DISK_BYTES
+        except OSError:
+            full = False
+    if full:
+        fix = ("free space on that disk or set CART_INDEX_DIR to a folder on a larger one"
+               if index_dir is not None else "free space on the disk of the server's --path folder")
+        return StoreUnavailableError(f"the disk of the {where} is full: {fix}, then run ingestion again."
+                                     " The index being served is unchanged")
+    return None
+
+
+def _forget_failed_system(index_dir: Path) -> None:
+    # chromadb caches one System per path even when starting it failed; every later client
+    # for that path then fails with "Could not connect to tenant". Drop it, so that the next
+    # attempt (the page retries on the next question) starts afresh once the folder is fixed.
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(index_dir), None)
 
 
 def make_client(settings, *, create: bool):
@@ -35,13 +96,13 @@ def make_client(settings, *, create: bool):
             )
             client.heartbeat()
         except Exception as exc:
-            raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}): "
-                "start it (chroma run --host 127.0.0.1 --port PORT --path FOLDER) or unset CART_CHROMA_URL "
-                "to use the embedded index"
-            ) from None
+            raise StoreUnavailableError(unreachable(settings.chroma_url, exc)) from None
         return client
     index_dir = Path(settings.index_dir)
+    existing = next((p for p in (index_dir, *index_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise StoreUnavailableError(f"index folder {index_dir} is not a folder: {existing} is a file; "
+                                    "move that file away or set CART_INDEX_DIR to a folder")
     if not create and not (index_dir / "chroma.sqlite3").exists():
         raise IndexMissingError(
             f"no index in {index_dir}: build it with `python ingest.py` (make run does this for you)"
@@ -49,10 +110,21 @@ def make_client(settings, *, create: bool):
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(index_dir), settings=chroma_settings)
-    except PermissionError as exc:
-        raise StoreUnavailableError(
-            f"index folder {index_dir} is not writable ({exc.strerror}): fix its permissions or set CART_INDEX_DIR"
-        ) from None
+    except Exception as exc:
+        _forget_failed_system(index_dir)
+        problem = storage_problem(exc, index_dir=index_dir)
+        if problem is None:
+            raise
+        raise problem from None
+
+
+def _explained(method):
+    """Run an IndexStore method inside `explain_failures`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.explain_failures():
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -65,21 +137,41 @@ class Generation:
 class IndexStore:
     """The live collection behind a pointer, and the making of new generations."""
 
-    def __init__(self, client, name: str):
+    def __init__(self, client, name: str, *, index_dir: Path | None = None, url: str = ""):
         self.client = client
         self.name = name
+        self.index_dir = index_dir  # where the data is, to explain a failure: the folder ...
+        self.url = url  # ... or the server
         self._pattern = re.compile(rf"^{re.escape(name)}-g(\d{{6}})$")
 
     @classmethod
     def connect(cls, settings, *, create: bool = False) -> "IndexStore":
-        return cls(make_client(settings, create=create), settings.collection)
+        return cls(make_client(settings, create=create), settings.collection,
+                   index_dir=None if settings.chroma_url else Path(settings.index_dir), url=settings.chroma_url)
+
+    @contextmanager
+    def explain_failures(self):
+        """Raise a failure of the store itself (server down, disk full, read-only) as a
+        StoreUnavailableError that says what to do; anything else passes unchanged."""
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as exc:
+            problem = storage_problem(exc, index_dir=self.index_dir, url=self.url)
+            if problem is None:
+                raise
+            raise problem from None
 
     # -- reading ---------------------------------------------------------------
     def live_generation(self) -> Generation | None:
-        try:
-            pointer = self.client.get_collection(f"{self.name}-pointer", embedding_function=None)
-        except Exception:
-            return None
+        from chromadb.errors import NotFoundError
+
+        with self.explain_failures():
+            try:
+                pointer = self.client.get_collection(f"{self.name}-pointer", embedding_function=None)
+            except (NotFoundError, ValueError):
+                return None  # nothing published yet; a server that is down is not "no index"
         meta = pointer.metadata or {}
         if not meta.get("live"):
             return None
@@ -91,7 +183,8 @@ class IndexStore:
             raise IndexMissingError(
                 f"the index has no published collection '{self.name}' yet: run `python ingest.py`"
             )
-        return self.client.get_collection(generation.name, embedding_function=None)
+        with self.explain_failures():
+            return self.client.get_collection(generation.name, embedding_function=None)
 
     @staticmethod
     def iter_chunks(collection, *, with_embeddings: bool = False, ids: list[str] | None = None,
@@ -110,16 +203,19 @@ class IndexStore:
             offset += len(page["ids"])
 
     # -- writing ---------------------------------------------------------------
+    @_explained
     def generations(self) -> list[str]:
         names = [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
         return sorted(n for n in names if self._pattern.match(n))
 
+    @_explained
     def new_generation(self):
         existing = [int(self._pattern.match(n).group(1)) for n in self.generations()]
         name = f"{self.name}-g{(max(existing) + 1 if existing else 1):06d}"
         return self.client.create_collection(name, embedding_function=None,
                                              metadata={"complete": False})
 
+    @_explained
     def publish(self, collection, fingerprint: str) -> None:
         """Point readers at `collection`; keep the previous generation one more run."""
         previous = self.live_generation()
@@ -132,6 +228,7 @@ class IndexStore:
         pointer.modify(metadata=meta)
         self.collect_garbage()
 
+    @_explained
     def collect_garbage(self) -> list[str]:
         """Delete generations that are neither live nor the one before (orphans of killed runs)."""
         live = self.live_generation()
@@ -147,6 +244,7 @@ class IndexStore:
                 deleted.append(name)
         return deleted
 
+    @_explained
     def add_chunks(self, collection, chunks: list[Chunk], embeddings) -> None:
         step = max(1, min(self.client.get_max_batch_size(), 2000))
         for i in range(0, len(chunks), step):

@@ -22,10 +22,17 @@ def _rx(*patterns: str) -> re.Pattern:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
+# "Fever" in the languages most often spoken in England after English (Polish, Romanian,
+# Punjabi, Urdu, Portuguese, Spanish, Arabic, Bengali, Gujarati, Italian, French, German,
+# Chinese, Turkish, Dutch, Hindi): a message the rest of the chain cannot read must still
+# get the urgent instruction. Other symptoms are recognised in English only.
+FEVER_WORDS = (r"\bfiebre\b", r"\bfi[eè]vre\b", r"\bfieber", r"\bfebbre\b", r"\bfebr[eaă]\b", r"\bkoorts",
+               r"\bgor[aą]czk", r"\bate[sş](im|i)?\b", r"\bbukh?aa?r\b", r"حمى", r"بخار", r"बुखार", r"জ্বর", r"તાવ", r"ਬੁਖਾਰ", r"发烧|發燒|发热|發熱")
+
 # symptom name -> pattern. Spelling slips people make in a hurry are included.
 SYMPTOMS: dict[str, re.Pattern] = {
     "fever": _rx(r"\bfe+ve?rs?\b", r"\bfeverish\b", r"\bhigh (temp|temperature)\b", r"\btemp(erature)? (is |was |of )?(high|up|raised)\b",
-                 r"\b(burning|boiling) up\b", r"\bhot and (cold|shivery)\b", r"\bpyrexi"),
+                 r"\b(burning|boiling) up\b", r"\bhot and (cold|shivery)\b", r"\bpyrexi", *FEVER_WORDS),
     "chills": _rx(r"\bchill(s|y)?\b", r"\bshiver", r"\brigou?rs?\b", r"\bshaking (all over|uncontrollabl)", r"\bcan'?t stop shaking\b", r"\bteeth (are )?chattering\b"),
     "confusion": _rx(r"\bconfus", r"\bdisorientat", r"\btalking (nonsense|gibberish|rubbish)\b", r"\bnot making (any )?sense\b",
                      r"\bdoesn'?t (know|recogni[sz]e) (where|who|me)\b", r"\bdon'?t know where i am\b", r"\bmixed up\b", r"\bmuddled\b", r"\bforget(ting|s)? (words|where|who|what day)\b", r"\bnot (him|her)self\b",
@@ -53,8 +60,10 @@ SYMPTOMS: dict[str, re.Pattern] = {
 EMERGENCY = _rx(r"\bseizur", r"\b(having|had) a fit\b", r"\bfitting\b", r"\bconvuls", r"\bcollaps", r"\bpassed out\b", r"\bunconscious\b",
                 r"\bcan(no|')?t (be )?wake", r"\bwon'?t wake\b", r"\bnot waking\b", r"\bunresponsive\b", r"\bwon'?t respond\b",
                 r"\bcan'?t breathe?\b", r"\bgasping\b", r"\bstruggling to breath", r"\bsevere(ly)? (difficulty )?breath", r"\blips? (are |is |going )?blue\b")
-_TEMPERATURE = re.compile(r"(?<![\d.])(\d{2,3}(?:\.\d)?)\s*(?:°|deg(?:rees?)?|degs?)?\s*([cf])?\b", re.I)
-_TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|°|\bdegrees?\b|\b\d{2}(\.\d)?\s*[cf]\b", re.I)
+# 38.5 or, as much of Europe writes it, 38,5
+_TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:[.,]\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
+_TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
+                           r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度|" + "|".join(FEVER_WORDS), re.I)
 
 # Phrases that ask about a symptom rather than report one.
 _ASKING = _rx(r"^\s*(what|why|how|when|which|who|where|is|are|does|do|can|could|should|will|would|explain|tell me|define|describe)\b.*\b(mean|means|measure[sd]?|assess(ed)?|grade[sd]?|graded|scored?|tested|checked|treated|managed|cause[sd]?|common|happen|happens|look like|signs?|symptoms?|side effects?|defined|definition|score|scale|ice|crs|icans)\b",
@@ -81,7 +90,7 @@ def _temperatures_c(message: str) -> list[float]:
         return []
     found = []
     for value, unit in _TEMPERATURE.findall(message):
-        number = float(value)
+        number = float(value.replace(",", "."))
         if (unit or "").lower() == "f" or 95 <= number <= 110:
             number = (number - 32) * 5 / 9
         if 34 <= number <= 43:

@@ -14,15 +14,23 @@ import datetime as dt
 import html
 import logging
 import threading
+import traceback
 from dataclasses import asdict
 from typing import Any, Callable
 
 from . import presenting as P
 from .errors import AssistantError, IndexMissingError, StoreUnavailableError
-from .feedback import FeedbackStore
+from .feedback import FeedbackStore, scrub
 from .records import Answer, Citation
 
 log = logging.getLogger(__name__)
+
+
+def log_unexpected(what: str) -> None:
+    """Log a bug with its traceback, scrubbed: an exception's text may quote the question,
+    and the log must not keep an NHS number, phone, email or date of birth typed into it."""
+    log.error("%s\n%s", what, scrub(traceback.format_exc()))
+
 
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
@@ -60,10 +68,15 @@ class AssistantHolder:
 
 
 def default_factory(settings) -> Callable[[], Any]:
-    def build():
-        from .chain import Assistant
+    embedder = None  # kept across rebuilds: recovering from a Chroma outage need not reload the model
 
-        return Assistant.from_settings(settings)
+    def build():
+        nonlocal embedder
+        from .chain import Assistant
+        from .embedding import build_embedder
+
+        embedder = embedder or build_embedder(settings)
+        return Assistant.from_settings(settings, embedder=embedder)
 
     return build
 
@@ -103,7 +116,7 @@ class Conversation:
         except AssistantError as exc:
             reply = P.error_reply(str(exc))
         except Exception:
-            log.exception("answering failed")
+            log_unexpected("answering failed")
             reply = P.error_reply(P.UNEXPECTED)
         else:
             exchange.update(answer=answer.answer, status=answer.status,
@@ -401,15 +414,19 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
 
         def ask(question: str, audience: str = "patient") -> dict:
             """Answer one question from the approved documents: status, answer text, citations."""
+            # A user-facing error is an answer, not a crash: no traceback in the server log.
             if audience not in P.AUDIENCES:
-                raise gr.Error(f"audience must be one of {', '.join(P.AUDIENCES)}")
+                raise gr.Error(f"audience must be one of {', '.join(P.AUDIENCES)}", print_exception=False)
             try:
                 result = holder.get().ask(question, audience=audience, history=[])
             except (IndexMissingError, StoreUnavailableError) as exc:
                 holder.discard(str(exc))
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             except AssistantError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
+            except Exception:
+                log_unexpected("answering failed")
+                raise gr.Error(P.UNEXPECTED, print_exception=False) from None
             data = result.to_json()
             data.pop("passages", None)
             return data
@@ -451,7 +468,7 @@ def build_server(settings, assistant_factory: Callable[[], Any] | None = None):
         except AssistantError as exc:
             return JSONResponse({"status": "error", "detail": str(exc)}, status_code=503)
         except Exception as exc:  # a health check reports, it does not crash
-            log.exception("health check failed")
+            log_unexpected("health check failed")
             return JSONResponse({"status": "error", "detail": f"unexpected error: {type(exc).__name__}"},
                                 status_code=503)
         return {"status": "ok", "detail": detail}
@@ -475,6 +492,13 @@ def build_server(settings, assistant_factory: Callable[[], Any] | None = None):
                 "Content-Disposition": f'inline; filename="{path.name}"', **security_headers})
         return HTMLResponse(P.document_page(document),
                             headers={"Content-Security-Policy": P.DOCUMENT_CSP, **security_headers})
+
+    # The page takes no files, but gradio's routes for them would let anyone store files on
+    # this server's disk. Registered before the page is mounted, so these win.
+    @app.post("/gradio_api/upload")
+    @app.post("/gradio_api/process_recording")
+    def no_files():
+        return JSONResponse({"detail": "this service does not accept files"}, status_code=403)
 
     demo = build_app(settings, holder=holder)
     gr.mount_gradio_app(

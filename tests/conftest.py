@@ -61,3 +61,154 @@ def assistant(built_index, embedder):
     from assistant.chain import Assistant
 
     return Assistant.from_settings(built_index, embedder=embedder)
+
+
+# -- a real Chroma server (`chroma run`), for server mode and its faults ------------------------
+def _parent_death_signal():
+    """A preexec_fn that makes the child get SIGTERM if pytest dies, so no server outlives the
+    run; None where prctl is missing. Resolved here, so the forked child only makes the call
+    (other threads may hold the import lock at fork time)."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class ChromaServer:
+    """`chroma run` on 127.0.0.1 with its own data folder; can be stopped and started again
+    on the same port and folder (what an operator restarting it would do)."""
+
+    def __init__(self, folder: Path, port: int | None = None):
+        from tests.test_webapp import _free_port
+
+        self.port = port or _free_port()
+        self.path = folder / "chroma-data"
+        self.log = folder / "chroma.log"
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "ChromaServer":
+        import os
+        import subprocess
+        import time
+        import urllib.request
+
+        chroma = Path(sys.executable).with_name("chroma")
+        env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(chroma), "run", "--host", "127.0.0.1", "--port", str(self.port), "--path", str(self.path)],
+                stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_parent_death_signal())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"chroma run exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        pytest.fail(f"chroma run did not answer its heartbeat in {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server on a free 127.0.0.1 port and a temp folder, stopped at the end."""
+    server = ChromaServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+class OutboundRecorder:
+    """A stand-in proxy on 127.0.0.1 that records every connection made to it and answers none.
+
+    An app started with HTTP(S)_PROXY pointing here sends any request for the outside world
+    (analytics, update checks, model downloads) to this recorder instead.
+    """
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.seen: list[bytes] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.5)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.seen.append(conn.recv(512) or b"(connected, sent nothing)")
+                except OSError:
+                    self.seen.append(b"(connected)")
+
+    def env(self) -> dict:
+        return {name: self.url for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                                             "http_proxy", "https_proxy", "all_proxy")} | {
+            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
+
+
+@pytest.fixture(scope="session")
+def outbound():
+    recorder = OutboundRecorder()
+    yield recorder
+    recorder.close()
+
+
+@pytest.fixture(scope="session")
+def live_app(built_index, tmp_path_factory, outbound):
+    """app.py over the real corpus index, shared by the load, hostile-input and privacy tests.
+
+    It runs as deployed: GRADIO_ANALYTICS_ENABLED and the offline switches are not set for it
+    (the app must turn them off itself), and any request for the outside world goes to the
+    `outbound` recorder. GRADIO_TEMP_DIR is inside its folder, so a test can search
+    everything it wrote.
+    """
+    from tests.test_webapp import start_server, stop_server
+
+    folder = tmp_path_factory.mktemp("live-app")
+    unset = dict.fromkeys(("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                           "ANONYMIZED_TELEMETRY", "HF_HUB_DISABLE_TELEMETRY"))
+    server = start_server(folder, corpus_dir=built_index.corpus_dir, index_dir=built_index.index_dir,
+                          env={**unset, **outbound.env(), "GRADIO_TEMP_DIR": str(folder / "gradio-tmp")})
+    server.folder = folder
+    yield server
+    stop_server(server)

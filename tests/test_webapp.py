@@ -59,12 +59,14 @@ def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def start_server(tmp: Path, *, corpus_dir: Path, index_dir: Path) -> Server:
+def start_server(tmp: Path, *, corpus_dir: Path, index_dir: Path, env: dict | None = None) -> Server:
+    """app.py on a free port; `env` adds, overrides or (value None) removes variables."""
     port = _free_port()
     log = tmp / "server.log"
     env = {**os.environ, "CART_CORPUS_DIR": str(corpus_dir), "CART_INDEX_DIR": str(index_dir),
            "CART_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "CART_CHROMA_URL": "",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
+    env = {name: value for name, value in env.items() if value is not None}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -146,8 +148,8 @@ def assert_all_local(urls: list[str]) -> None:
 def ask(page, question: str) -> str:
     """Type a question, press Enter, wait for the reply; returns the reply's text."""
     before = page.locator("#chat [data-testid=bot]").count()
-    page.get_by_label("Your question").fill(question)
-    page.get_by_label("Your question").press("Enter")
+    page.get_by_label("Your question", exact=True).fill(question)
+    page.get_by_label("Your question", exact=True).press("Enter")
     page.wait_for_function(
         "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
         " && !document.querySelector('#send').disabled", arg=before)

@@ -44,6 +44,9 @@ eval: setup                ## refresh the index, run the golden cases and the ga
 	$(PY) ingest.py
 	$(PY) -m eval run --report reports/latest
 
+bench: setup               ## quick benchmarks (full: .venv/bin/python -m bench.run --full); see BENCHMARKS.md
+	$(PY) -m bench.run
+
 pdfs: setup                ## rebuild corpus PDFs from pdf_sources/
 	$(PY) pdf_sources/build.py
 

@@ -66,7 +66,6 @@ class SentenceEmbedder:
     @cached_property
     def model(self):
         with self._lock:
-            import torch
             from sentence_transformers import SentenceTransformer
 
             return SentenceTransformer(self.model_path, device=self.device)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import socket
@@ -157,7 +156,6 @@ def test_real_small_model_is_checked_and_its_errors_removed(llm_server, built_in
             assert answer.backend == "grounded (generative fell back)"
         else:
             assert answer.backend == "generative"
-            passages = [p for p in answer.passages]
             for kept in check["kept"]:
                 assert kept in answer.answer
         assert json.loads(json.dumps(answer.to_json()))["verification"] == check

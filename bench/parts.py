@@ -98,6 +98,17 @@ def corpus_key(documents) -> str:
 
 
 # -- the peer recipe ------------------------------------------------------------------------------
+def _require_peer() -> None:
+    """The peer recipe's packages are benchmark-only: say how to get them when missing."""
+    import importlib.util
+
+    missing = [name for name in ("langchain_text_splitters", "langchain_chroma")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SystemExit(f"the peer recipe needs {', '.join(missing)}: .venv/bin/pip install "
+                         "langchain-text-splitters==1.1.3 langchain-chroma==1.1.0 (requirements-dev.txt)")
+
+
 def lc_embeddings(model):
     """LangChain Embeddings over the same SentenceTransformer, HuggingFaceEmbeddings-style."""
     from langchain_core.embeddings import Embeddings
@@ -127,6 +138,7 @@ def peer_documents(documents) -> list:
 
 
 def peer_split(lc_docs: Sequence) -> list:
+    _require_peer()
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=PEER_RECIPE["chunk_size"],
@@ -151,6 +163,7 @@ def build_peer(lc_docs: Sequence, embeddings, persist_dir: Path):
 
 def peer_index(model, documents=None, persist_dir: Path = WORK / "peer"):
     """The peer's vector store over corpus/, built once and reused while the corpus is unchanged."""
+    _require_peer()
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
 

@@ -81,8 +81,11 @@ def goal_rows(results: dict[str, dict]) -> list[list[str]]:
     ingest = (results.get("ingest") or {}).get("results")
     if ingest:
         r = ingest["throughput_ratio_vs_raw"]
-        rows.append(["Ingest throughput, ours / raw model.encode (median of paired ratios)", ">= 0.80",
-                     fmt(r, 2), met(r, 0.8)])
+        label = "Ingest throughput, ours / raw model.encode (median of paired ratios)"
+        if ingest.get("corpus_subset_every", 1) > 1:  # seconds-long jobs: the load swings them by +-30%
+            label += (f"; indicative only: {ingest.get('repeats')} repeats on every "
+                      f"{ingest['corpus_subset_every']}th document, judged on the full suite")
+        rows.append([label, ">= 0.80", fmt(r, 2), met(r, 0.8)])
         rows.append(["Re-ingest unchanged: texts embedded", "0", fmt(ingest["reingest_embedded_texts"]),
                      met(ingest["reingest_embedded_texts"], 0, higher_is_better=False)])
     retrieval = (results.get("retrieval") or {}).get("results")

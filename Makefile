@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup index run test test-fast bench eval pdfs clean
+.PHONY: setup index run test test-fast bench bench-full eval pdfs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -44,8 +44,11 @@ eval: setup                ## refresh the index, run the golden cases and the ga
 	$(PY) ingest.py
 	$(PY) -m eval run --report reports/latest
 
-bench: setup               ## quick benchmarks (full: .venv/bin/python -m bench.run --full); see BENCHMARKS.md
+bench: setup               ## quick benchmarks (under 3 minutes); results in BENCHMARKS.md
 	$(PY) -m bench.run
+
+bench-full: setup          ## the full benchmark suite, up to 1000x the corpus (long); see BENCHMARKS.md
+	$(PY) -m bench.run --full
 
 pdfs: setup                ## rebuild corpus PDFs from pdf_sources/
 	$(PY) pdf_sources/build.py

@@ -18,7 +18,8 @@ import threading
 import time
 
 from . import parts
-from .common import RESULTS, AppProcess, ask_http, comparable, log, machine, rotated, summary, write_result
+from .common import (RESULTS, AppProcess, ask_http, close_all, comparable, log, machine, rotated, summary,
+                     write_result)
 
 
 def level(url: str, clients: int, questions: list[tuple[str, str]], reference: dict) -> dict:
@@ -56,9 +57,7 @@ def level(url: str, clients: int, questions: list[tuple[str, str]], reference: d
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    for session in sessions:
-        if session is not None:
-            session.close()
+    close_all(sessions)
     requests = clients * len(questions)
     return {"clients": clients, "requests": requests, "completed": len(times), "wall_seconds": wall,
             "throughput_rps": len(times) / wall if wall else None, "ms": summary(times),

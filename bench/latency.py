@@ -261,9 +261,12 @@ def run(mode: str, scales: list[int], questions: int | None, passes: int, cap: i
         folders.append(settings.index_dir)
         row = {"scale": scale, "copies": copies, "chunks": copies * base_chunks, "capped": copies != scale,
                "synthetic_build": build, "goal_p95_ms": goal_for(copies * base_chunks, base_chunks)}
-        row["cold"] = cold_start(settings.index_dir, folder / f"app-x{copies}.log", http_questions)
-        log(f"  cold start {row['cold']['first_answer_seconds']:.1f} s, app peak RSS "
-            f"{row['cold']['app_peak_rss_mib']:.0f} MiB")
+        if mode == "full" or not rows:  # quick: the cold start at 1x only (each costs ~15 s)
+            row["cold"] = cold_start(settings.index_dir, folder / f"app-x{copies}.log", http_questions)
+            log(f"  cold start {row['cold']['first_answer_seconds']:.1f} s, app peak RSS "
+                f"{row['cold']['app_peak_rss_mib']:.0f} MiB")
+        else:
+            row["cold"] = None
         rows.append(row)
 
     log(f"latency: warm, every size side by side ({len(folders)} assistants in one process)")
@@ -308,7 +311,8 @@ def goal_for(chunks: int, base_chunks: int) -> float | None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="1x, 100x, ~100,000 chunks and 1000x; all questions")
-    parser.add_argument("--quick", action="store_true", help="1x and 10x, 20 questions (the default)")
+    parser.add_argument("--quick", action="store_true",
+                        help="1x and 10x, 20 questions, cold start at 1x only (the default)")
     parser.add_argument("--scales", help="comma-separated multiples of the corpus, e.g. 1,10,100")
     parser.add_argument("--questions", type=int, help="golden questions per pass (default: quick 40, full all)")
     parser.add_argument("--passes", type=int, default=2)

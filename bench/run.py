@@ -1,13 +1,13 @@
 """Every benchmark in turn, then BENCHMARKS.md's tables and chart regenerated.
 
-    .venv/bin/python -m bench.run            # quick: under 3 minutes once bench/results/work exists
-    .venv/bin/python -m bench.run --full     # the full suite (long: 1000x the corpus)
+    .venv/bin/python -m bench.run            # quick (make bench): under 3 minutes, fresh checkout included
+    .venv/bin/python -m bench.run --full     # the full suite (make bench-full; long: 1000x the corpus)
 
-Each benchmark runs in its own process (memory and timings apart). Quick: ingestion on a
-sixth of the corpus, 2 repeats; retrieval (always the whole golden set); latency at 1x and
-10x with 20 questions; 1, 4 and 16 clients with 4 questions each. The indexes in
-bench/results/work are reused while the corpus is unchanged (our index by ingestion's own
-content hashing, the peer's by a stamp); the first run builds them (about a minute more).
+Each benchmark runs in its own process (memory and timings apart). Quick: ingestion of the
+whole corpus once (ours, raw encode, peer; the builds are kept for what follows); retrieval
+(always the whole golden set); latency at 1x and 10x with 20 questions, cold start at 1x;
+1, 4 and 16 clients with 4 questions each. The synthetic 10x index in bench/results/work is
+reused while the corpus is unchanged.
 """
 
 from __future__ import annotations

@@ -184,3 +184,18 @@ def test_comparable_ignores_only_latency():
     b = {"status": "answered", "answer": "x", "latency_ms": 99.0}
     assert comparable(a) == comparable(b)
     assert comparable(a) != comparable({**b, "answer": "y"})
+
+
+def test_close_all_closes_every_client_and_skips_missing_ones():
+    from bench.common import close_all
+
+    class Session:
+        def __init__(self):
+            self.closed = 0
+
+        def close(self):
+            self.closed += 1
+
+    sessions = [Session(), None, Session(), Session()]
+    close_all(sessions)
+    assert [s.closed for s in sessions if s is not None] == [1, 1, 1]

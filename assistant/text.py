@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
@@ -44,6 +45,35 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS]
 
 
+@dataclass(frozen=True)
+class CorpusTerms:
+    """What start-up needs from every chunk's text, gathered in one pass: the chunk count,
+    each term's document frequency (for idf) and each word's count (for spelling repair)."""
+
+    chunks: int
+    document_frequency: dict[str, int]
+    word_counts: dict[str, int]
+
+
+def analyse(texts, each_terms=None) -> CorpusTerms:
+    """One pass over `texts`; `each_terms(terms)` receives every text's terms in order (the
+    BM25 index is built from them), so the corpus is split into words once, not three times."""
+    frequency: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    n = 0
+    for text in texts:
+        n += 1
+        found = words(text)
+        for word in found:
+            counts[word] = counts.get(word, 0) + 1
+        own = [stem(w) for w in found if w not in STOPWORDS]
+        for term in set(own):
+            frequency[term] = frequency.get(term, 0) + 1
+        if each_terms is not None:
+            each_terms(own)
+    return CorpusTerms(n, frequency, counts)
+
+
 class Vocabulary:
     """The corpus's own words, to mend a misspelt query word ("agin" -> "again").
 
@@ -52,8 +82,9 @@ class Vocabulary:
     does not have, which the evidence check needs to see.
     """
 
-    def __init__(self, texts):
-        self.counts: dict[str, int] = {}
+    def __init__(self, texts=(), *, counts: dict[str, int] | None = None):
+        """From texts, or from word counts already gathered (`analyse(...).word_counts`)."""
+        self.counts: dict[str, int] = dict(counts or {})
         for text in texts:
             for word in words(text):
                 self.counts[word] = self.counts.get(word, 0) + 1

@@ -1,0 +1,58 @@
+"""Word-level helpers and the one-pass corpus analysis behind BM25, idf and spelling repair."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.answering import idf_table
+from assistant.retrieval import top_rows
+from assistant.text import CorpusTerms, Vocabulary, analyse, terms, words
+
+TEXTS = [
+    "Call the 24-hour line if your temperature is 38 degrees or higher.",
+    "Tocilizumab treats cytokine release syndrome. Fever is the first sign.",
+    "Stay within an hour of the centre for four weeks after the infusion.",
+    "",
+]
+
+
+def test_analyse_gives_each_texts_terms_and_the_corpus_counts_in_one_pass():
+    seen: list[list[str]] = []
+    corpus = analyse(iter(TEXTS), seen.append)  # a generator: read once
+    assert seen == [terms(t) for t in TEXTS]
+    assert corpus.chunks == len(TEXTS)
+    expected_df: dict[str, int] = {}
+    for text in TEXTS:
+        for term in set(terms(text)):
+            expected_df[term] = expected_df.get(term, 0) + 1
+    assert corpus.document_frequency == expected_df
+    all_words = [w for t in TEXTS for w in words(t)]
+    assert corpus.word_counts == {w: all_words.count(w) for w in set(all_words)}
+    assert corpus.document_frequency["hour"] == 2  # "24-hour" and "an hour", once per text
+
+
+def test_idf_is_higher_for_rarer_terms():
+    idf = idf_table(analyse(TEXTS))
+    assert idf["tocilizumab"] > idf["hour"] > 0
+    assert math.isclose(idf["hour"], math.log(1 + (4 - 2 + 0.5) / (2 + 0.5)))
+    assert idf_table(CorpusTerms(0, {}, {})) == {}
+
+
+def test_vocabulary_from_counts_matches_vocabulary_from_texts():
+    from_texts = Vocabulary(TEXTS)
+    from_counts = Vocabulary(counts=analyse(TEXTS).word_counts)
+    assert from_counts.counts == from_texts.counts
+    assert from_counts.correct("temperatre") == from_texts.correct("temperatre") == "temperature"
+    assert from_counts.correct("lupus") == "lupus"  # no near neighbour: left for the evidence check
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.25]), max_size=60), st.integers(0, 70))
+def test_top_rows_matches_a_stable_full_sort(scores, n):
+    array = np.asarray(scores, dtype=np.float32)
+    expected = np.argsort(-array, kind="stable")[:n]
+    assert top_rows(array, n).tolist() == expected.tolist()

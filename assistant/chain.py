@@ -13,6 +13,7 @@ Order of decisions:
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 import unicodedata
@@ -25,7 +26,7 @@ from .answering import MIN_EVIDENCE, OVERRIDE, PERSONAL_ADVICE, Composition, Gro
 from .embedding import build_embedder
 from .errors import UsageError
 from .records import Answer, Passage, Turn
-from .retrieval import HybridRetriever, build_query
+from .retrieval import HybridRetriever, build_query, in_date, today_iso
 from .store import IndexStore
 from .text import Vocabulary, terms
 from .triage import assess
@@ -34,6 +35,7 @@ MAX_QUESTION_CHARS = 2000
 AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
 _TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<[^<>]{0,200}>", re.I | re.S)
 _PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
+_GIVES_ACTION = re.compile(r"24-hour|\b999\b", re.I)
 
 REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
 REFUSAL_UNREADABLE = ("I can only read questions in English, so I can't answer this one. "
@@ -109,8 +111,8 @@ class Assistant:
         self.embedder = embedder
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
         self.vocabulary = Vocabulary(counts=retriever.corpus_terms.word_counts)
-        self._safety: dict[tuple[str | None, str], _Safety] = {}
-        self._where: dict[tuple[str | None, str], Composition] = {}
+        self._safety: dict[tuple[str | None, str, str], _Safety] = {}
+        self._where: dict[tuple[str | None, str, str], Composition] = {}
         self._last_refresh = 0.0
 
     @classmethod
@@ -238,12 +240,17 @@ class Assistant:
 
     # -- grounding for the fixed lines -------------------------------------------------
     def _safety_for(self, audience: str) -> _Safety:
-        key = (self.retriever.generation, audience)
+        today = today_iso()  # in the key: a leaflet passing its review date drops out the same day
+        key = (self.retriever.generation, audience, today)
         if key not in self._safety:
-            passages = self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit or collapse",
-                                             audience="patient", k=4)
+            found = self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit or collapse",
+                                          audience="patient", k=4)
+            # Only passages that give the action ground it: quoting whatever ranked first when
+            # the red-flag leaflet is missing (or past its review date) would say something else.
+            passages = [p for p in found if _GIVES_ACTION.search(p.chunk.text)]
             phone = None
-            for chunk in [p.chunk for p in passages] + self.retriever.chunks:
+            current = (c for c in self.retriever.chunks if in_date(c, today))
+            for chunk in itertools.chain((p.chunk for p in passages), current):
                 match = re.search(r"24-hour[^\n]{0,120}", chunk.text, re.I)
                 if match and _PHONE.search(match.group(0)):
                     phone = _PHONE.search(match.group(0)).group(0)
@@ -255,7 +262,7 @@ class Assistant:
         return self._safety[key]
 
     def _where_to_ask(self, audience: str) -> Composition:
-        key = (self.retriever.generation, audience)
+        key = (self.retriever.generation, audience, today_iso())
         if key not in self._where:
             self._where[key] = self._find_where_to_ask(audience)
         return self._where[key]

@@ -37,6 +37,12 @@ def today_iso() -> str:
     return dt.date.today().isoformat()
 
 
+def in_date(chunk: Chunk, today: str) -> bool:
+    """False once the chunk's document is past its review date: no longer approved, so never
+    cited, even before the next ingestion removes it (ISO dates compare as text)."""
+    return not (chunk.review_due and chunk.review_due < today)
+
+
 _FOLLOW_UP_CUES = re.compile(
     r"^\s*(and|but|also|so|what about|how about|then|ok(ay)?|and what|what if)\b|\b(that|this|it|those|these|them|they|there|then)\b",
     re.I,
@@ -128,13 +134,11 @@ class HybridRetriever:
             dense = self._dense(vector, n)
         if self.mode in ("hybrid", "bm25"):
             sparse = self._sparse(query, n)
-        # A document whose review date has passed since ingestion is no longer approved: it
-        # must not be cited even before the next ingestion removes it (ISO dates compare as text).
         today = today_iso()
 
         def servable(row: int) -> bool:
             chunk = self._chunks[row]
-            return (doc_ids is None or chunk.doc_id in doc_ids) and not (chunk.review_due and chunk.review_due < today)
+            return (doc_ids is None or chunk.doc_id in doc_ids) and in_date(chunk, today)
 
         dense = [i for i in dense if servable(i)]
         sparse = [i for i in sparse if servable(i)]

@@ -282,6 +282,35 @@ def test_a_document_past_its_review_date_is_not_cited_before_the_next_ingestion(
     assert retriever.search("drive 8 weeks infusion", doc_ids={"starter-driving"}) == []
 
 
+def test_an_urgent_reply_never_takes_its_phone_number_from_a_document_past_its_review_date(tmp_path,
+                                                                                           monkeypatch):
+    from assistant import chain, retrieval
+    from assistant.chain import Assistant
+    from assistant.retrieval import HybridRetriever
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for doc_id, due, body in (
+            ("red-flags", "2028-02-01", "## Your 24-hour line\nThe 24-hour line is 0100 000 0001. Call it for a fever."),
+            ("visiting", "2030-01-01", "## Visiting\nVisitors are welcome on the ward every afternoon.")):
+        (corpus / f"{doc_id}.md").write_text(
+            f"---\nid: {doc_id}\ntitle: {doc_id}\naudience: patient\nowner: Team\nversion: \"1.0\"\n"
+            f"approved_by: Dr Example\napproved_on: 2026-01-01\nreview_due: {due}\nstatus: approved\n---\n"
+            f"# {doc_id}\n\n{body}\n", encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    ingest(settings, embedder=HashEmbedder())
+    served = Assistant(HybridRetriever(IndexStore.connect(settings), HashEmbedder(), top_k=4), HashEmbedder())
+    fever = "I have a temperature of 38.6"
+    before = served.ask(fever)
+    assert before.status == "urgent" and "0100 000 0001" in before.answer
+
+    for module in (retrieval, chain):  # the leaflet passes its review date while the app runs
+        monkeypatch.setattr(module, "today_iso", lambda: "2028-02-02")
+    after = served.ask(fever)
+    assert after.status == "urgent" and "0100 000 0001" not in after.answer
+    assert "your CAR-T team's 24-hour line" in after.answer and not after.citations
+
+
 # -- the translation itself, without mounts (fast) ----------------------------------------------------
 @pytest.mark.parametrize("exc, expected", [
     (OSError(28, "No space left on device"), "is full"),

@@ -33,6 +33,9 @@ SMALL_BATCH = 8
 
 @contextmanager
 def _torch_threads(n: int):
+    """Encode on `n` threads here. torch (OpenMP) keeps the count per calling thread once that
+    thread has used it, so overlapping requests on different threads each set and restore
+    their own (tests/test_embedding.py)."""
     import torch
 
     before = torch.get_num_threads()

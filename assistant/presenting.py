@@ -130,14 +130,21 @@ def source_url(citation: Citation) -> str:
     return url
 
 
-def _place(citation: Citation) -> str:
-    parts = []
+def citation_fields(citation: Citation) -> list[tuple[str, str]]:
+    """Where a citation points, as (label, value): section (unless it repeats the title),
+    page (PDFs), version. The chat's source line and the sources panel both show these."""
+    fields = []
     if citation.section and citation.section != citation.title:
-        parts.append(f"section “{citation.section}”")
+        fields.append(("Section", citation.section))
     if citation.page:
-        parts.append(f"page {citation.page}")
-    parts.append(f"version {citation.version}")
-    return ", ".join(parts)
+        fields.append(("Page", str(citation.page)))
+    fields.append(("Version", citation.version))
+    return fields
+
+
+def _place(citation: Citation) -> str:
+    return ", ".join(f"{label.lower()} “{value}”" if label == "Section" else f"{label.lower()} {value}"
+                     for label, value in citation_fields(citation))
 
 
 # -- the chat reply -------------------------------------------------------------------------
@@ -212,12 +219,7 @@ def sources_panel(citations: Sequence[Citation], question: str = "") -> str:
     items = []
     for c in citations:
         url = html.escape(source_url(c))
-        meta = []
-        if c.section and c.section != c.title:
-            meta.append(f"<dt>Section</dt><dd>{html.escape(c.section)}</dd>")
-        if c.page:
-            meta.append(f"<dt>Page</dt><dd>{c.page}</dd>")
-        meta.append(f"<dt>Version</dt><dd>{html.escape(c.version)}</dd>")
+        meta = [f"<dt>{label}</dt><dd>{html.escape(value)}</dd>" for label, value in citation_fields(c)]
         items.append(
             f'<li value="{int(c.n)}" class="source" id="source-{int(c.n)}">'
             f'<p class="source-title"><span class="source-n">[{int(c.n)}]</span> '

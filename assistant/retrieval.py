@@ -152,7 +152,18 @@ class HybridRetriever:
             chunk_audience = self._chunks[row].audience
             if chunk_audience not in ("all", audience):
                 scores[row] *= OTHER_AUDIENCE_WEIGHT
-        ranked = sorted(scores, key=lambda row: (-scores[row], row))[:k]
+        ranked: list[int] = []
+        seen: set[str] = set()
+        for row in sorted(scores, key=lambda row: (-scores[row], row)):
+            # The same text in two documents (a leaflet and its PDF, a copied paragraph) is one
+            # passage: the best-ranked copy is kept, so repeats cannot crowd out other evidence.
+            text = " ".join(self._chunks[row].text.lower().split())
+            if text in seen:
+                continue
+            seen.add(text)
+            ranked.append(row)
+            if len(ranked) == k:
+                break
         return [Passage(self._chunks[row], scores[row], dense_rank.get(row), sparse_rank.get(row))
                 for row in ranked]
 

@@ -95,6 +95,7 @@ def summary_json(results: dict, page: Path) -> dict:
         "config": results["config"],
         "summary": results["summary"],
         "by_audience": {k: v["metrics"] for k, v in results["by_audience"].items()},
+        "by_split": {k: v["metrics"] for k, v in (results.get("by_split") or {}).items()},
         "compare": {r["retrieval_mode"]: r["summary"] for r in results["compare"]} if results.get("compare") else None,
         "failed": [c["id"] for c in results["cases"] if not c["passed"]],
         "report": str(page),
@@ -122,6 +123,12 @@ def print_summary(results: dict, page: Path) -> None:
         verdict = "" if not check else "[green]pass[/]" if check["passed"] else f"[red]FAIL[/] {check['why']}"
         table.add_row(info.label, *[fmt(name, r["summary"]["metrics"].get(name)) for r in runs], verdict)
     console.print(table)
+    splits = results.get("by_split") or {}
+    if len(splits) > 1:  # tuned-on cases against held-out ones: the honest estimate is the second
+        console.print("; ".join(
+            f"{name}: {g['n_passed']}/{g['n_cases']} passed, status {fmt('status_accuracy', g['metrics'].get('status_accuracy'))}, "
+            f"MRR {fmt('mrr', g['metrics'].get('mrr'))}, fact recall {fmt('fact_recall', g['metrics'].get('fact_recall'))}"
+            for name, g in splits.items()))
     failed = [c["id"] for c in results["cases"] if not c["passed"]]
     if failed:
         console.print(f"failing cases ({len(failed)}): {', '.join(failed[:20])}{' ...' if len(failed) > 20 else ''}")

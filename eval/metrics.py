@@ -315,3 +315,12 @@ def by_tag(pairs) -> dict[str, dict]:
 
 def by_audience(pairs) -> dict[str, dict]:
     return breakdown(pairs, lambda c: (c.audience,))
+
+
+HELD_OUT_TAG = "heldout"
+
+
+def by_split(pairs) -> dict[str, dict]:
+    """Cases the settings were tuned on against held-out cases (tag `heldout`), written after
+    tuning and never used for it: the held-out figures are the honest estimate."""
+    return breakdown(pairs, lambda c: ("held-out" if HELD_OUT_TAG in c.tags else "tuning",))

@@ -362,6 +362,12 @@ def render_html(results: dict) -> str:
     parts += ["<h2>Charts</h2>", '<div class="charts">', chart_metrics(results), chart_tags(results),
               chart_latency(results), "</div>",
               "<h2>By audience</h2>", group_table(results["by_audience"], "Audience", "by-audience")]
+    if len(results.get("by_split") or {}) > 1:
+        parts += ["<h2>Tuning cases against held-out cases</h2>",
+                  '<p class="meta">Retrieval weights and evidence thresholds were chosen on the tuning '
+                  'cases; the held-out cases (tag <code>heldout</code>) were written afterwards and never '
+                  'used to tune, so their figures are the fairer estimate.</p>',
+                  group_table(results["by_split"], "Cases", "by-split")]
     parts += [f"<h2>Failing cases ({len(failing)})</h2>"]
     if failing:
         parts.append("<p>By cause: " + "; ".join(f"{esc(cause)}: {len(ids)}" for cause, ids in groups.items()) + "</p>")

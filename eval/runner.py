@@ -26,7 +26,7 @@ from assistant.errors import UsageError
 from assistant.records import Answer, Turn
 
 from .cases import EvalCase
-from .metrics import METRICS, CaseScore, by_audience, by_tag, score_case, summarise
+from .metrics import METRICS, CaseScore, by_audience, by_split, by_tag, score_case, summarise
 
 THRESHOLDS = Path(__file__).parent / "thresholds.yaml"
 RESULTS_VERSION = 1
@@ -100,7 +100,8 @@ def _with_latency(answer: Answer, latency_ms: float) -> Answer:
 
 def summarise_run(results: Sequence[CaseResult]) -> dict:
     pairs = [(r.case, r.score) for r in results]
-    return {"summary": summarise(pairs), "by_tag": by_tag(pairs), "by_audience": by_audience(pairs)}
+    return {"summary": summarise(pairs), "by_tag": by_tag(pairs), "by_audience": by_audience(pairs),
+            "by_split": by_split(pairs)}
 
 
 def describe(settings) -> dict:
@@ -142,6 +143,7 @@ def evaluate(cases: Sequence[EvalCase], settings, *, modes: Sequence[str] | None
         "summary": main["summary"],
         "by_tag": main["by_tag"],
         "by_audience": main["by_audience"],
+        "by_split": main["by_split"],
         "gate": {"applied_to": gated, "passed": all(c["passed"] for c in checks), "checks": checks},
         "baseline": {"path": baseline_path, "created_at": (baseline or {}).get("created_at"),
                      "metrics": baseline_metrics} if baseline_metrics else None,

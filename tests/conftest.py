@@ -15,6 +15,20 @@ sys.path.insert(0, str(ROOT / "pdf_sources"))
 from assistant.settings import load_settings  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright (never `playwright install`), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web import CHROMIUM, CHROMIUM_ARGS, ensure_chromium
+
+    ensure_chromium()
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
@@ -32,6 +46,17 @@ def make_starter_corpus(folder: Path) -> Path:
     for source in (FIXTURES / "pdf_sources").glob("*.md"):
         build.render(source, folder)
     return folder
+
+
+def write_approved(folder: Path, doc_id: str, body: str, *, review_due: str = "2030-01-01",
+                   audience: str = "patient") -> Path:
+    """One approved Markdown document with `body` under its title heading."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{doc_id}.md"
+    path.write_text(f"---\nid: {doc_id}\ntitle: {doc_id}\naudience: {audience}\nowner: Team\nversion: \"1.0\"\n"
+                    f"approved_by: Dr Example\napproved_on: 2026-01-01\nreview_due: {review_due}\n"
+                    f"status: approved\n---\n# {doc_id}\n\n{body}\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture
@@ -83,9 +108,9 @@ class ChromaServer:
     on the same port and folder (what an operator restarting it would do)."""
 
     def __init__(self, folder: Path, port: int | None = None):
-        from tests.test_webapp import _free_port
+        from tests.web import free_port
 
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.path = folder / "chroma-data"
         self.log = folder / "chroma.log"
         self.process = None
@@ -121,16 +146,10 @@ class ChromaServer:
         pytest.fail(f"chroma run did not answer its heartbeat in {timeout} s:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        import subprocess
+        from tests.web import stop_process
 
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        if self.process is not None:
+            stop_process(self.process)
 
 
 @pytest.fixture
@@ -202,7 +221,7 @@ def live_app(built_index, tmp_path_factory, outbound):
     `outbound` recorder. GRADIO_TEMP_DIR is inside its folder, so a test can search
     everything it wrote.
     """
-    from tests.test_webapp import start_server, stop_server
+    from tests.web import start_server, stop_server
 
     folder = tmp_path_factory.mktemp("live-app")
     unset = dict.fromkeys(("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",

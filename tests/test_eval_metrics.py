@@ -9,7 +9,7 @@ import pytest
 from assistant.records import Answer, Chunk, Citation, Passage
 from eval.cases import EvalCase, ExpectedSource
 from eval.metrics import (
-    answer_sentences, by_audience, by_tag, citation_precision, fact_recall, first_relevant_rank,
+    answer_sentences, by_audience, by_split, by_tag, citation_precision, fact_recall, first_relevant_rank,
     groundedness, hit_at, mrr, ndcg_at, normalise, percentile, ranked_items, relevance, score_case,
     summarise,
 )
@@ -190,6 +190,18 @@ def test_breakdowns_by_tag_and_audience():
     assert "(untagged)" in tags
     audiences = by_audience(pairs)
     assert audiences["patient"]["n_passed"] == 2 and audiences["clinician"]["n_passed"] == 0
+
+
+def test_split_separates_held_out_cases_from_tuning_cases():
+    pairs = [
+        (case(tags=["driving", "heldout"], id="a"), score_case(case(), answer(retrieved=("doc-a",)))),
+        (case(tags=["heldout"], id="b"), score_case(case(), answer(retrieved=()))),
+        (case(tags=["driving"], id="c"), score_case(case(), answer(retrieved=("doc-a",)))),
+    ]
+    splits = by_split(pairs)
+    assert set(splits) == {"held-out", "tuning"}
+    assert splits["held-out"]["n_cases"] == 2 and splits["held-out"]["n_passed"] == 1
+    assert splits["tuning"]["n_cases"] == 1 and splits["tuning"]["metrics"]["pass_rate"] == 1.0
 
 
 # -- the gate -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from html.parser import HTMLParser
 
@@ -187,3 +188,13 @@ def test_compare_modes_side_by_side_and_gate_on_hybrid(tmp_path):
     assert table[1] == ["Cases passed (count)", "2/4", "2/4", "2/4"]
     assert any(i["alt"].startswith("Grouped bar chart comparing retrieval modes") for i in page.images)
     assert "The gate above applied to <b>hybrid</b>" in text
+
+
+def test_held_out_cases_get_their_own_row_beside_the_tuning_cases(results, tmp_path):
+    assert 'id="by-split"' not in write_report(results, tmp_path / "plain").read_text(encoding="utf-8")
+    cases = [dataclasses.replace(c, tags=c.tags + ("heldout",)) if c.id == "urgent-1" else c for c in CASES]
+    split = evaluate(cases, load_settings(), thresholds=THRESHOLDS,
+                     assistant_factory=lambda s: FakeAssistant(s.retrieval_mode), suites=["hand-made"])
+    _, page = parse(write_report(split, tmp_path / "split"))
+    rows = {row[0]: row[1] for row in page.cells("by-split")[1:]}
+    assert rows == {"held-out": "1/1", "tuning": "1/3"}

@@ -29,8 +29,7 @@ from assistant.errors import StoreUnavailableError
 from assistant.indexing import ingest
 from assistant.settings import load_settings
 from assistant.store import IndexStore, storage_problem
-from tests.conftest import ROOT
-from tests.test_webapp import browser  # noqa: F401 (fixture)
+from tests.conftest import ROOT, write_approved
 
 DRIVING = "when can I drive after car-t?"
 
@@ -85,46 +84,41 @@ def unmount(target: Path) -> None:
 # -- the Chroma server stops while the app runs, and comes back ------------------------------------
 @pytest.mark.slow
 def test_chroma_server_down_is_explained_and_the_app_recovers_by_itself(
-        chroma_server, starter_corpus, embedder, browser, tmp_path):  # noqa: F811
+        chroma_server, starter_corpus, embedder, browser, tmp_path):
     from gradio_client import Client
-    from tests.test_webapp import _get, ask, last_reply, start_server, stop_server
+    from tests.web import ask, http_get, last_reply, open_page, start_server, stop_server
 
     settings = load_settings(corpus_dir=starter_corpus, chroma_url=chroma_server.url)
     ingest(settings, embedder=embedder)
     app = start_server(tmp_path, corpus_dir=starter_corpus, index_dir=tmp_path / "unused",
                        env={"CART_CHROMA_URL": chroma_server.url})
     client = Client(app.url + "/", verbose=False)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         assert client.predict(DRIVING, "patient", api_name="/ask")["status"] == "answered"
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.goto(app.url + "/", wait_until="domcontentloaded")
-        page.wait_for_selector("#question textarea")
-        assert "8 weeks" in ask(page, DRIVING)
+        with open_page(browser, app.url) as page:
+            assert "8 weeks" in ask(page, DRIVING)
 
-        chroma_server.stop()
-        reply = ask(page, DRIVING)  # the page: a clear message, what to do, whom to call
-        assert "cannot answer right now" in reply and f"cannot reach the Chroma server at {chroma_server.url}" in reply
-        assert "chroma run" in reply and "01632 960 123" in reply
-        assert last_reply(page).locator(".error-note").count() == 1
-        assert page.locator("#status").get_by_text("cannot reach the Chroma server").is_visible()
-        assert "Traceback" not in page.content()
+            chroma_server.stop()
+            reply = ask(page, DRIVING)  # the page: a clear message, what to do, whom to call
+            assert "cannot answer right now" in reply and f"cannot reach the Chroma server at {chroma_server.url}" in reply
+            assert "chroma run" in reply and "01632 960 123" in reply
+            assert last_reply(page).locator(".error-note").count() == 1
+            assert page.locator("#status").get_by_text("cannot reach the Chroma server").is_visible()
+            assert "Traceback" not in page.content()
 
-        status, body = _get(app.url + "/healthz")
-        assert status == 503 and "cannot reach the Chroma server" in json.loads(body)["detail"]
-        with pytest.raises(Exception, match="cannot reach the Chroma server") as failed:
-            client.predict(DRIVING, "patient", api_name="/ask")
-        assert "Traceback" not in str(failed.value)
+            status, body = http_get(app.url + "/healthz")
+            assert status == 503 and "cannot reach the Chroma server" in json.loads(body)["detail"]
+            with pytest.raises(Exception, match="cannot reach the Chroma server") as failed:
+                client.predict(DRIVING, "patient", api_name="/ask")
+            assert "Traceback" not in str(failed.value)
 
-        chroma_server.start()  # same port, same folder: nothing else is done, no restart of the app
-        reply = ask(page, DRIVING)
-        assert "8 weeks" in reply and "[1]" in reply
-        assert not page.locator("#status").is_visible()
-        assert _get(app.url + "/healthz")[0] == 200
-        assert client.predict(DRIVING, "patient", api_name="/ask")["status"] == "answered"
+            chroma_server.start()  # same port, same folder: nothing else is done, no restart of the app
+            reply = ask(page, DRIVING)
+            assert "8 weeks" in reply and "[1]" in reply
+            assert not page.locator("#status").is_visible()
+            assert http_get(app.url + "/healthz")[0] == 200
+            assert client.predict(DRIVING, "patient", api_name="/ask")["status"] == "answered"
     finally:
-        context.close()
         client.close()
         stop_server(app)
     log = app.log.read_text()  # the outage was handled as a known error, not as a bug
@@ -289,14 +283,9 @@ def test_an_urgent_reply_never_takes_its_phone_number_from_a_document_past_its_r
     from assistant.retrieval import HybridRetriever
 
     corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for doc_id, due, body in (
-            ("red-flags", "2028-02-01", "## Your 24-hour line\nThe 24-hour line is 0100 000 0001. Call it for a fever."),
-            ("visiting", "2030-01-01", "## Visiting\nVisitors are welcome on the ward every afternoon.")):
-        (corpus / f"{doc_id}.md").write_text(
-            f"---\nid: {doc_id}\ntitle: {doc_id}\naudience: patient\nowner: Team\nversion: \"1.0\"\n"
-            f"approved_by: Dr Example\napproved_on: 2026-01-01\nreview_due: {due}\nstatus: approved\n---\n"
-            f"# {doc_id}\n\n{body}\n", encoding="utf-8")
+    write_approved(corpus, "red-flags", "## Your 24-hour line\nThe 24-hour line is 0100 000 0001. Call it for a fever.",
+                   review_due="2028-02-01")
+    write_approved(corpus, "visiting", "## Visiting\nVisitors are welcome on the ward every afternoon.")
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     ingest(settings, embedder=HashEmbedder())
     served = Assistant(HybridRetriever(IndexStore.connect(settings), HashEmbedder(), top_k=4), HashEmbedder())

@@ -26,7 +26,7 @@ from assistant.errors import UsageError
 from assistant.loading import REQUIRED, Rejected, load_corpus, load_document
 from assistant.records import Block, Document, DocumentMeta
 from assistant.triage import assess
-from tests.test_webapp import assert_all_local, ask, browser, last_reply  # noqa: F401 (fixture)
+from tests.web import assert_all_local, ask, last_reply, open_page
 
 TODAY = dt.date(2026, 11, 22)
 DRIVING = "when can I drive after car-t?"
@@ -123,16 +123,10 @@ def test_markup_around_a_question_does_not_stop_the_answer(assistant):
 
 # -- the page: markup in a message is shown, never run or fetched ------------------------------------
 @pytest.fixture
-def app_page(browser, live_app):  # noqa: F811
+def app_page(browser, live_app):
     requests_seen: list[str] = []
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.on("request", lambda request: requests_seen.append(request.url))
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(live_app.url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector("#question textarea")
-    yield page
-    context.close()
+    with open_page(browser, live_app.url, requests_seen=requests_seen) as page:
+        yield page
     assert_all_local(requests_seen)  # a remote image in a message was not fetched
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_webapp import _raw_get, ask, browser  # noqa: F401 (fixture)
+from tests.web import ask, open_page, raw_get
 
 # What a patient might type about themselves, and the bare forms a log might hold.
 IDENTIFIERS = {
@@ -66,20 +66,15 @@ def test_identifiers_typed_in_questions_and_comments_are_written_nowhere(live_ap
     finally:
         client.close()
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(live_app.url + "/", wait_until="domcontentloaded")
-    page.wait_for_selector("#question textarea")
-    for question in QUESTIONS[:2]:
-        ask(page, question)
-        page.locator("#not-helpful").click()
-        page.get_by_text("recorded this answer as not helpful").wait_for()
-        page.get_by_label("Comment (optional)").fill(
-            "Wrong. I'm Jane, NHS 9434765919, DOB 12/03/1961, jane.doe@example.com, 07700900123")
-        page.get_by_role("button", name="Send comment").click()
-        page.get_by_text("your comment was saved").wait_for()
-    context.close()
+    with open_page(browser, live_app.url) as page:
+        for question in QUESTIONS[:2]:
+            ask(page, question)
+            page.locator("#not-helpful").click()
+            page.get_by_text("recorded this answer as not helpful").wait_for()
+            page.get_by_label("Comment (optional)").fill(
+                "Wrong. I'm Jane, NHS 9434765919, DOB 12/03/1961, jane.doe@example.com, 07700900123")
+            page.get_by_role("button", name="Send comment").click()
+            page.get_by_text("your comment was saved").wait_for()
 
     with sqlite3.connect(live_app.feedback_db) as conn:
         rows = conn.execute("SELECT question, comment, answer FROM feedback").fetchall()
@@ -103,7 +98,7 @@ def test_the_app_calls_no_one_outside(live_app, outbound):
     assert client.predict("when can I drive after car-t?", "patient", api_name="/ask")["status"] == "answered"
     client.close()
     for path in ("/", "/healthz", "/source/corpus/patient-driving.md", "/config"):
-        _raw_get(live_app, path)
+        raw_get(live_app, path)
     assert outbound.seen == []
 
 
@@ -118,7 +113,7 @@ def test_the_app_calls_no_one_outside(live_app, outbound):
     "/gradio_api/file=var/feedback.sqlite3", "/static/../../app.py", "/assets/../app.py",
 ])
 def test_only_corpus_documents_can_be_opened(live_app, path):
-    status, _, body = _raw_get(live_app, path)
+    status, _, body = raw_get(live_app, path)
     assert status in (404, 403, 405) or (status == 200 and b"<!doctype html>" in body[:200].lower()
                                          and b"import " not in body), (path, status, body[:200])
     assert b"root:x:0:0" not in body and b"SQLite format" not in body and b"def main" not in body

@@ -14,7 +14,7 @@ import pytest
 from assistant.indexing import ingest
 from assistant.settings import load_settings
 from assistant.store import IndexStore
-from tests.test_webapp import _get, ask, browser, start_server, stop_server  # noqa: F401 (fixture)
+from tests.web import ask, http_get, open_page, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 DRIVING = "when can I drive after car-t?"
@@ -65,7 +65,7 @@ def test_ingest_reingest_and_ask_through_the_server(server_settings, starter_cor
 
 
 def test_two_app_processes_share_one_chroma_server_and_one_feedback_file(
-        server_settings, starter_corpus, chroma_server, embedder, browser, tmp_path):  # noqa: F811
+        server_settings, starter_corpus, chroma_server, embedder, browser, tmp_path):
     from gradio_client import Client
 
     ingest(server_settings, embedder=embedder)
@@ -79,7 +79,7 @@ def test_two_app_processes_share_one_chroma_server_and_one_feedback_file(
                                                     index_dir=server_settings.index_dir, env=env), folders))
     try:
         for app in apps:
-            status, body = _get(app.url + "/healthz")
+            status, body = http_get(app.url + "/healthz")
             assert status == 200 and json.loads(body)["detail"].startswith("index cart-g000001")
         clients = [Client(app.url + "/", verbose=False) for app in apps]
         with ThreadPoolExecutor(2) as pool:
@@ -99,15 +99,10 @@ def test_two_app_processes_share_one_chroma_server_and_one_feedback_file(
 
         # Feedback through each page lands in the one SQLite file.
         for n, app in enumerate(apps):
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            page.goto(app.url + "/", wait_until="domcontentloaded")
-            page.wait_for_selector("#question textarea")
-            ask(page, QUESTIONS[n])
-            page.locator("#helpful").click()
-            page.get_by_text("recorded this answer as helpful").wait_for()
-            context.close()
+            with open_page(browser, app.url) as page:
+                ask(page, QUESTIONS[n])
+                page.locator("#helpful").click()
+                page.get_by_text("recorded this answer as helpful").wait_for()
     finally:
         for app in apps:
             app.process.terminate()  # both at once: each waits a few seconds for open streams

@@ -7,91 +7,20 @@ docs/screenshot.png.
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from tests.web import (ROOT, assert_all_local, ask, http_get, last_reply, open_page, raw_get, start_server,
+                       stop_server)
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--disable-dev-shm-usage"]
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
-
-
-# -- the server ------------------------------------------------------------------------------
-@dataclass
-class Server:
-    url: str
-    port: int
-    feedback_db: Path
-    index_dir: Path
-    process: subprocess.Popen
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-def start_server(tmp: Path, *, corpus_dir: Path, index_dir: Path, env: dict | None = None) -> Server:
-    """app.py on a free port; `env` adds, overrides or (value None) removes variables."""
-    port = _free_port()
-    log = tmp / "server.log"
-    env = {**os.environ, "CART_CORPUS_DIR": str(corpus_dir), "CART_INDEX_DIR": str(index_dir),
-           "CART_FEEDBACK_DB": str(tmp / "feedback.sqlite3"), "CART_CHROMA_URL": "",
-           "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}
-    env = {name: value for name, value in env.items() if value is not None}
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", port, tmp / "feedback.sqlite3", index_dir, process, log)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if _get(server.url + "/", timeout=2)[0] == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    pytest.fail(f"app.py did not start in time:\n{log.read_text()}")
-
-
-def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(5)
 
 
 @pytest.fixture(scope="module")
@@ -102,24 +31,6 @@ def server(built_index, tmp_path_factory):
     stop_server(srv)
 
 
-# -- the browser -------------------------------------------------------------------------------
-def _ensure_chromium() -> None:
-    if not Path(CHROMIUM).exists():
-        subprocess.run("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium",
-                       shell=True, check=True, capture_output=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _ensure_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def requests_seen():
     return []
@@ -128,61 +39,25 @@ def requests_seen():
 @pytest.fixture
 def page(browser, server, requests_seen):
     """A fresh page on the app; every request it (or a tab it opens) makes is recorded."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.on("request", lambda request: requests_seen.append(request.url))
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    pg.goto(server.url + "/", wait_until="domcontentloaded")
-    pg.wait_for_selector("#question textarea")
-    yield pg
-    context.close()
+    with open_page(browser, server.url, requests_seen=requests_seen) as pg:
+        yield pg
     assert_all_local(requests_seen)
-
-
-def assert_all_local(urls: list[str]) -> None:
-    outside = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-
-
-def ask(page, question: str) -> str:
-    """Type a question, press Enter, wait for the reply; returns the reply's text."""
-    before = page.locator("#chat [data-testid=bot]").count()
-    page.get_by_label("Your question", exact=True).fill(question)
-    page.get_by_label("Your question", exact=True).press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
-        " && !document.querySelector('#send').disabled", arg=before)
-    return last_reply(page).inner_text()
-
-
-def last_reply(page):
-    return page.locator("#chat [data-testid=bot]").last
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
 def test_healthz_reports_ok(server):
-    status, body = _get(server.url + "/healthz")
+    status, body = http_get(server.url + "/healthz")
     data = json.loads(body)
     assert status == 200 and data["status"] == "ok" and "index" in data["detail"]
 
 
-def _raw_get(server: Server, path: str) -> tuple[int, dict, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.request("GET", path)  # sent as written: no client-side normalisation of '..'
-    response = conn.getresponse()
-    result = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    conn.close()
-    return result
-
-
 def test_source_route_serves_approved_documents(server):
-    status, headers, body = _raw_get(server, "/source/corpus/patient-driving.md")
+    status, headers, body = raw_get(server, "/source/corpus/patient-driving.md")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in headers["content-security-policy"]
     assert b"<h1" in body and b"Driving after CAR-T therapy" in body and b'id="how-long-you-cannot-drive"' in body
 
-    status, headers, body = _raw_get(server, "/source/corpus/clin-crs-icans-guide.pdf")
+    status, headers, body = raw_get(server, "/source/corpus/clin-crs-icans-guide.pdf")
     assert status == 200 and headers["content-type"] == "application/pdf" and body.startswith(b"%PDF")
     assert headers["content-disposition"].startswith("inline")
 
@@ -194,7 +69,7 @@ def test_source_route_serves_approved_documents(server):
     "/source/corpus/nothing-here.md", "/source/tests/conftest.py", "/source/app.py",
 ])
 def test_source_route_refuses_everything_else(server, path):
-    status, _, body = _raw_get(server, path)
+    status, _, body = raw_get(server, path)
     assert status == 404, path
     assert b"Document not available" in body and b"import " not in body
 
@@ -202,7 +77,7 @@ def test_source_route_refuses_everything_else(server, path):
 @pytest.mark.parametrize("path", ["/gradio_api/file=app.py", f"/gradio_api/file={ROOT}/app.py",
                                   f"/gradio_api/file={ROOT}/corpus/patient-draft-visiting.md"])
 def test_gradio_file_route_does_not_expose_the_project(server, path):
-    status, _, body = _raw_get(server, path)
+    status, _, body = raw_get(server, path)
     assert status != 200 and b"import" not in body
 
 
@@ -313,23 +188,17 @@ def test_controls_have_accessible_names(page):
 def test_every_request_stays_local_and_screenshots(browser, server, requests_seen):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for width, name in ((1280, "desktop"), (390, "mobile")):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        context.on("request", lambda request: requests_seen.append(request.url))
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
-        pg.goto(server.url + "/", wait_until="domcontentloaded")
-        pg.wait_for_selector("#question textarea")
-        ask(pg, "when can I drive after car-t?")
-        ask(pg, "I've got a temperature of 38.2 and shivering")
-        pg.wait_for_timeout(400)
-        assert pg.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-        pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=name == "mobile")
-        with pg.context.expect_page() as opened:
-            pg.locator("#sources a.source-open").first.click()
-        opened.value.wait_for_load_state("domcontentloaded")
-        if name == "mobile":
-            opened.value.screenshot(path=str(ARTIFACTS / "document-mobile.png"))
-        context.close()
+        with open_page(browser, server.url, width=width, requests_seen=requests_seen) as pg:
+            ask(pg, "when can I drive after car-t?")
+            ask(pg, "I've got a temperature of 38.2 and shivering")
+            pg.wait_for_timeout(400)
+            assert pg.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+            pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=name == "mobile")
+            with pg.context.expect_page() as opened:
+                pg.locator("#sources a.source-open").first.click()
+            opened.value.wait_for_load_state("domcontentloaded")
+            if name == "mobile":
+                opened.value.screenshot(path=str(ARTIFACTS / "document-mobile.png"))
     assert len(requests_seen) > 20
     assert_all_local(requests_seen)
     save_small_copy(ARTIFACTS / "desktop.png", ROOT / "docs" / "screenshot.png")
@@ -354,25 +223,21 @@ def test_missing_index_is_explained_and_the_page_recovers(built_index, browser, 
     srv = start_server(tmp_path, corpus_dir=built_index.corpus_dir, index_dir=empty)
     try:
         assert "python ingest.py" in srv.log.read_text()  # the one-line error at start
-        status, body = _get(srv.url + "/healthz")
+        status, body = http_get(srv.url + "/healthz")
         data = json.loads(body)
         assert status == 503 and data["status"] == "error" and "ingest.py" in data["detail"]
 
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(60_000)
-        pg.goto(srv.url + "/", wait_until="domcontentloaded")
-        pg.locator("#status").get_by_text("python ingest.py").wait_for()
-        reply = ask(pg, "when can I drive after car-t?")
-        assert "cannot answer right now" in reply and "ingest.py" in reply and "01632 960 123" in reply
-        assert "Traceback" not in pg.content()
+        with open_page(browser, srv.url, timeout_ms=60_000, ready=False) as pg:
+            pg.locator("#status").get_by_text("python ingest.py").wait_for()
+            reply = ask(pg, "when can I drive after car-t?")
+            assert "cannot answer right now" in reply and "ingest.py" in reply and "01632 960 123" in reply
+            assert "Traceback" not in pg.content()
 
-        shutil.copytree(built_index.index_dir, empty, dirs_exist_ok=True)  # as if ingest.py had run
-        reply = ask(pg, "when can I drive after car-t?")
-        assert "8 weeks" in reply and "[1]" in reply
-        assert not pg.locator("#status").is_visible()
-        context.close()
-        status, body = _get(srv.url + "/healthz")
+            shutil.copytree(built_index.index_dir, empty, dirs_exist_ok=True)  # as if ingest.py had run
+            reply = ask(pg, "when can I drive after car-t?")
+            assert "8 weeks" in reply and "[1]" in reply
+            assert not pg.locator("#status").is_visible()
+        status, body = http_get(srv.url + "/healthz")
         assert status == 200 and json.loads(body)["status"] == "ok"
     finally:
         stop_server(srv)

@@ -133,7 +133,9 @@ class Vocabulary:
 COMMON_WORDS = frozenset("""
 again when where which what who why how can could would should will shall may might must
 question questions help thanks thank tell explain mean means meaning ok okay please yes no
-""".split())
+threshold thresholds cutoff cutoffs cut off requirement requirements required minimum maximum
+min max limit limits rule rules
+""".split())  # how questions are framed ("LVEF threshold?", "ECOG cutoff?"), not topics the corpus lacks
 
 
 def _deletes(word: str) -> set[str]:

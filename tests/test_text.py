@@ -56,3 +56,10 @@ def test_top_rows_matches_a_stable_full_sort(scores, n):
     array = np.asarray(scores, dtype=np.float32)
     expected = np.argsort(-array, kind="stable")[:n]
     assert top_rows(array, n).tolist() == expected.tolist()
+
+
+def test_words_that_frame_a_question_are_not_unknown_topics():
+    vocabulary = Vocabulary(["Adequate heart function, for example an LVEF above 40%. ECOG 0-1."])
+    assert vocabulary.unknown("LVEF threshold for car-t?") == []
+    assert vocabulary.unknown("ECOG cutoff, and the minimum requirements?") == []
+    assert vocabulary.unknown("car-t for lupus?") == ["lupus"]  # a topic the text lacks still counts

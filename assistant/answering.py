@@ -43,7 +43,11 @@ OVERRIDE = re.compile("|".join([
     r"\b(system|hidden|initial) prompt\b", r"\byour (instructions|rules|prompt|programming)\b", r"\byou are now\b", r"\bpretend (to be|you are)\b",
     r"\bact as (a|an|my)\b", r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bdo anything now\b", r"\bforget (everything|your|all)\b",
     r"\bapprove this referral\b", r"\boverride\b.{0,30}\b(rules?|safety|instructions?|restrictions?)\b", r"\bno (restrictions|rules|filters?)\b",
+    r"\b(forget|ignore|disregard|skip|leave out)\b.{0,30}\b(leaflets?|documents?|sources?|approved)\b",
+    r"\b(from|use|using) your own (knowledge|training|opinion|judg(e)?ment)\b", r"\bnew (rule|instruction)s?\s*:",
 ]), re.I)
+
+_FRAME = re.compile(r"\bhow (long|soon|often)\b", re.I)
 
 MIN_EVIDENCE = 0.40  # cosine of question and best passage below which nothing is said
 MIN_SENTENCE_OVERLAP = 0.2
@@ -100,8 +104,9 @@ class GroundedAnswerer:
 
     def compose(self, question: str, passages: list[Passage], *, context: str = "") -> Composition:
         """`context` is the previous question of a follow-up: its topic counts as much as the new words."""
-        query = {t: self.weight(t) for t in terms(question)}
-        for t in terms(context):
+        # "How long" asks for a duration: "long" is the frame, not the topic ("long-term" is not it).
+        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        for t in terms(_FRAME.sub(" ", context)):
             query.setdefault(t, self.weight(t))
         total = sum(query.values()) or 1.0
         candidates = [c for rank, p in enumerate(passages) if p.chunk.section.strip().lower() != "sources"
@@ -110,10 +115,13 @@ class GroundedAnswerer:
             return Composition("", (), ())
         scored = []
         term_sets = [set(terms(c.text)) for c in candidates]
+        headings = [set(terms(p.chunk.section)) for p in passages]
         for i, candidate in enumerate(candidates):
             own = term_sets[i]
-            # A sentence like "If you had any of these, ..." leans on its neighbour: words of the
-            # question found only next to it count half.
+            # A sentence under "How long you stay in hospital" is about what its heading says, so
+            # the heading's words count as its own. One like "If you had any of these, ..." leans
+            # on its neighbours: words of the question found only next to it count half.
+            own = own | headings[candidate.passage_rank]
             near = set()
             for j in (i - 1, i + 1):
                 if 0 <= j < len(candidates) and candidates[j].passage_rank == candidate.passage_rank:

@@ -40,9 +40,32 @@ def words(text: str) -> list[str]:
     return out
 
 
+# Short forms the leaflets and people use for the same thing: one term for both.
+ALIASES = {"chemo": "chemotherapi", "jab": "vaccin", "appt": "appoint"}
+
+# Words this common in English (Zipf frequency, wordfreq) are everyday words, not topics:
+# "kids", "somebody", "wrong" are missing from the leaflets without the question being off
+# topic, while "lupus" (3.2) or "sarcoidosis" (2.3) name something the corpus does not cover.
+EVERYDAY_ZIPF = 4.5
+
+
+@lru_cache(maxsize=50_000)
+def everyday(word: str) -> bool:
+    """A common English word (or the plural of one)."""
+    from wordfreq import zipf_frequency
+
+    forms = {word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es") else word}
+    return max(zipf_frequency(form, "en") for form in forms) >= EVERYDAY_ZIPF
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words: what BM25 and sentence scoring compare."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
+    out = []
+    for w in words(text):
+        if w not in STOPWORDS:
+            term = stem(w)
+            out.append(ALIASES.get(term, term))
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,7 +89,7 @@ def analyse(texts, each_terms=None) -> CorpusTerms:
         found = words(text)
         for word in found:
             counts[word] = counts.get(word, 0) + 1
-        own = [stem(w) for w in found if w not in STOPWORDS]
+        own = [ALIASES.get(t, t) for t in (stem(w) for w in found if w not in STOPWORDS)]
         for term in set(own):
             frequency[term] = frequency.get(term, 0) + 1
         if each_terms is not None:
@@ -124,9 +147,19 @@ class Vocabulary:
         return " ".join(self.correct(w) for w in words(text))
 
     def unknown(self, text: str) -> list[str]:
-        """Content words neither in the corpus nor one edit from a corpus word."""
+        """Content words neither in the corpus nor one edit from a corpus word, nor everyday
+        English: the topics of a question that the approved documents do not have."""
         return [w for w in words(text) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS
-                and w not in self.counts and stem(w) not in self.stems and self.correct(w) == w]
+                and w not in self.counts and stem(w) not in self.stems
+                and ALIASES.get(stem(w), stem(w)) not in self.stems
+                and self.correct(w) == w and not everyday(w)]
+
+    def everyday_missing(self, text: str) -> set[str]:
+        """Terms of everyday words the corpus lacks ("kids", "somebody"): they say nothing about
+        whether the documents cover the question, so the evidence check leaves them out."""
+        return {ALIASES.get(stem(w), stem(w)) for w in words(text)
+                if w.isalpha() and w not in STOPWORDS and w not in self.counts
+                and ALIASES.get(stem(w), stem(w)) not in self.stems and everyday(w)}
 
 
 # Everyday question words people type that a leaflet may never use.

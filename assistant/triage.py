@@ -29,6 +29,9 @@ def _rx(*patterns: str) -> re.Pattern:
 FEVER_WORDS = (r"\bfiebre\b", r"\bfi[eè]vre\b", r"\bfieber", r"\bfebbre\b", r"\bfebr[eaă]\b", r"\bkoorts",
                r"\bgor[aą]czk", r"\bate[sş](im|i)?\b", r"\bbukh?aa?r\b", r"حمى", r"بخار", r"बुखार", r"জ্বর", r"તાવ", r"ਬੁਖਾਰ", r"发烧|發燒|发热|發熱")
 
+# Found down: a collapse, whatever words are used for it.
+_ON_THE_FLOOR = (r"\b(is|was|'s|lying|laying|found (him|her|them)|still) (lying |laying )?on the (floor|ground)\b"
+                 r"|\b(went|gone|fell) down\b.{0,40}\b(floor|ground|not (moving|answering|responding))\b")
 # symptom name -> pattern. Spelling slips people make in a hurry are included.
 SYMPTOMS: dict[str, re.Pattern] = {
     "fever": _rx(r"\bfe+ve?rs?\b", r"\bfeverish\b", r"\bhigh (temp|temperature)\b", r"\btemp(erature)? (is |was |of )?(high|up|raised)\b",
@@ -36,9 +39,15 @@ SYMPTOMS: dict[str, re.Pattern] = {
     "chills": _rx(r"\bchill(s|y)?\b", r"\bshiver", r"\brigou?rs?\b", r"\bshaking (all over|uncontrollabl)", r"\bcan'?t stop shaking\b", r"\bteeth (are )?chattering\b"),
     "confusion": _rx(r"\bconfus", r"\bdisorientat", r"\btalking (nonsense|gibberish|rubbish)\b", r"\bnot making (any )?sense\b",
                      r"\bdoesn'?t (know|recogni[sz]e) (where|who|me)\b", r"\bdon'?t know where i am\b", r"\bmixed up\b", r"\bmuddled\b", r"\bforget(ting|s)? (words|where|who|what day)\b", r"\bnot (him|her)self\b",
-                     r"\bacting (strange|odd|weird)ly?\b"),
+                     r"\bacting (strange|odd|weird)ly?\b",
+                     r"\b(asking|saying|telling (me|us)) the same (thing|question|things|story)\b.{0,20}\b(over|again|repeatedly)\b",
+                     r"\brepeating (him|her|them|my)sel(f|ves)\b",
+                     r"\b(do(es)?|did) ?n'?o?t know (what|which) (day|year|month|time) it is\b",
+                     r"\b(do(es)?|did) ?n'?o?t know (where|who) (he|she|they|i) (is|am|are|was)\b"),
     "hallucinations": _rx(r"\bhallucinat", r"\bseeing things\b", r"\bhearing (things|voices)\b",
-                          r"\b(who|that|which|things|people) (are ?n'?t|is ?n'?t|aren'?t|isn'?t) (really )?there\b"),
+                          r"\b(who|that|which|things|people) (are ?n'?t|is ?n'?t|aren'?t|isn'?t) (really )?there\b",
+                          r"\b(sees|seeing|saw|hears|hearing|heard) (people|animals|insects|bugs|spiders|someone|somebody|children)\b.{0,40}\b(not|n'?t|nobody|no one)\b",
+                          r"\b(reaching|grabbing|picking) (out )?(for|at) (things|stuff|something|nothing)\b.{0,20}\b(air|there)\b"),
     "reading": _rx(r"\bcan'?t read\b", r"\b(trouble|difficulty|problems?|struggling) (with )?reading\b", r"\bwords (look|are|seem) (jumbled|muddled|wrong|strange)\b"),
     "movement": _rx(r"\bface (feels |is |has gone |went )?numb\b", r"\bnumb face\b", r"\bmoving (really |very |so )?slow(ly)?\b",
                     r"\bslow(ed)? movements?\b", r"\bface (looks |is )?(blank|frozen|expressionless)\b"),
@@ -51,7 +60,8 @@ SYMPTOMS: dict[str, re.Pattern] = {
     "breathing": _rx(r"\bbreathless", r"\bshort(ness)? of breath\b", r"\bout of breath\b", r"\bcan'?t (catch (my|his|her) )?breath", r"\b(struggling|hard|difficult|trouble) (to )?breath",
                      r"\bbreathing (is )?(fast|hard|difficult|laboured|labored)\b", r"\bgasping\b"),
     "heart": _rx(r"\bheart (is )?(racing|pounding|beating (really |very )?fast|going (really |very )?fast|fluttering)\b", r"\bpalpitation", r"\bfast heart ?beat\b",
-                 r"\bracing heart\b", r"\birregular heart ?beat\b", r"\bfaint", r"\bdizzy\b", r"\blight-?headed\b", r"\bpassed out\b", r"\bcollaps"),
+                 r"\bracing heart\b", r"\birregular heart ?beat\b", r"\bfaint", r"\bdizzy\b", r"\blight-?headed\b", r"\bpassed out\b", r"\bcollaps",
+                 _ON_THE_FLOOR),
     "bleeding": _rx(r"\bbleed", r"\bbruis", r"\bnose ?bleed", r"\bblood in (my|his|her|the) (wee|urine|poo|stool|sick|vomit)\b", r"\bcoughing (up )?blood\b"),
     "tremor": _rx(r"\btremor", r"\btrembl", r"\bshaky hands?\b", r"\b(hands?|arms?|legs?)\b.{0,25}\bshak(ing|y|es)\b", r"\btwitch", r"\bhandwriting\b", r"\bcan'?t (write|hold (a|my|the) pen)\b", r"\bjerking\b"),
     "unwell": _rx(r"\bfeel(ing|s)? (really |very |so |generally )?(unwell|awful|terrible|rough|ill)\b"),
@@ -59,7 +69,8 @@ SYMPTOMS: dict[str, re.Pattern] = {
 # Each of these needs 999 first: a fit, collapse, cannot be woken, severe breathing difficulty.
 EMERGENCY = _rx(r"\bseizur", r"\b(having|had) a fit\b", r"\bfitting\b", r"\bconvuls", r"\bcollaps", r"\bpassed out\b", r"\bunconscious\b",
                 r"\bcan(no|')?t (be )?wake", r"\bwon'?t wake\b", r"\bnot waking\b", r"\bunresponsive\b", r"\bwon'?t respond\b",
-                r"\bcan'?t breathe?\b", r"\bgasping\b", r"\bstruggling to breath", r"\bsevere(ly)? (difficulty )?breath", r"\blips? (are |is |going )?blue\b")
+                r"\bcan'?t breathe?\b", r"\bgasping\b", r"\bstruggling to breath", r"\bsevere(ly)? (difficulty )?breath", r"\blips? (are |is |going )?blue\b",
+                _ON_THE_FLOOR)
 # 38.5 or, as much of Europe writes it, 38,5
 _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:[.,]\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
 _TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
@@ -71,10 +82,16 @@ _ASKING = _rx(r"^\s*(what|why|how|when|which|who|where|is|are|does|do|can|could|
               r"\bwhat (should|do) (i|we|you) (do|look out for|watch (out )?for) (if|when)\b", r"\bwhat happens if\b", r"\bwhat if\b", r"\bin case\b",
               r"\bwhy (do|does|should|must) (i|we|you|patients?)\b", r"\bhow (often|long|many times)\b", r"\bwhat (is|are|does) (a |an |the )?\w+", r"\bsigns? of\b",
               r"\bwhich symptoms\b", r"\b(who|what|when|where) (do|should|would) (i|we) (call|ring|phone|contact)\b",
-              r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|had|'ve had|have had|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
+              r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|had|'ve had|have had|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b",
+              r"\bwhat (do|does) (they|you|it|that|the \w+) (actually |really |exactly )?mean by\b", r"\bwhat counts as\b",
+              r"\b(do|should|would|must) (i|we) (still )?(need to |have to )?(ring|call|phone|contact)\b.{0,30}\bif\b|\bif\b.{0,60}\b(do|should|would|must) (i|we) (still )?(need to |have to )?(ring|call|phone|contact)\b", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
 _PERSONAL_REPORT = _rx(r"\b(i'?ve|i have|i'?m|i am|im|ive)\s+(got|been|having|feeling|a|an)?\s*\w*", r"\bmy (temp|temperature|husband|wife|partner|mum|mom|dad|son|daughter|child|heart|hands?|speech|handwriting|nose|face)('s|\s+(is|was|has|have|keeps?|went|feels?|looks?|seems?|started|changed|won'?t|can'?t|isn'?t|doesn'?t|just))\b",
                        r"\b(dad|mum|mom|husband|wife|partner|son|daughter)s? (face|hands?|speech|handwriting)\b",
                        r"\b(he|she)('s| is| has| keeps| can'?t| won'?t)\b", r"\b(right )?now\b", r"\btonight\b", r"\bthis (morning|evening)\b", r"\bsince\b", r"\bjust\b")
+
+
+# "my temp is normal, but if I get the shivers...": a normal reading reports nothing urgent.
+_NORMAL_READING = re.compile(r"\bmy (temp|temperature)('s| is| was) (only |still |completely )?(normal|fine|ok|okay|good)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -110,7 +127,7 @@ def assess(message: str) -> Triage:
     if not symptoms:
         return Triage(False, reason="no red-flag symptom described")
     asking = bool(_ASKING.search(text))
-    reporting = bool(_PERSONAL_REPORT.search(text)) or bool(temperatures and max(temperatures) >= FEVER_THRESHOLD_C)
+    reporting = bool(_PERSONAL_REPORT.search(_NORMAL_READING.sub(" ", text))) or bool(temperatures and max(temperatures) >= FEVER_THRESHOLD_C)
     if asking and not reporting:
         return Triage(False, symptoms=tuple(symptoms), reason="asks about a symptom; describes none happening now")
     emergency = bool(EMERGENCY.search(text))

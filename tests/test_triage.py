@@ -18,9 +18,14 @@ URGENT = [
     "my dad's handwriting has gone all shaky since yesterday",
     "she is slurring her words",
     "I keep seeing things that aren't there",
+    "dad keeps telling us the same story over and over",
+    "she doesn't know what year it is",
+    "he's seeing people in the room who are not there",
+    "my husband is grabbing at things in the air",
 ]
 EMERGENCY = ["my wife is having a fit", "he collapsed in the bathroom", "I can't wake my husband up",
-             "she's gasping and can't breathe"]
+             "she's gasping and can't breathe", "found him lying on the floor and he won't answer",
+             "she fell down in the kitchen and is not moving"]
 INFORMATIONAL = [
     "how is confusion assessed after car t?",
     "what does the ICE score measure",
@@ -31,6 +36,8 @@ INFORMATIONAL = [
     "how are seizures treated in ICANS",
     "what is tremor a sign of after cilta-cel",
     "my temperature is 36.9, is that normal?",
+    "what do they mean by confusion in the leaflet?",
+    "if i feel shivery but my temperature is fine, should i call?",
 ]
 
 

@@ -34,7 +34,7 @@ PERSONAL_ADVICE = re.compile("|".join([
     r"\b(is it|would it be) (safe|ok|okay) for (me|him|her) to (take|stop|have)\b", r"\bwhat (are|is) (my|his|her) (chance|survival)\b",
     r"\bshould (my|this|our) (patient|pt)\b.*\b(get|have|receive|be given)\b", r"\bhow much (paracetamol|ibuprofen|tocilizumab|dexamethasone|steroid)\b",
     r"\b(dose|dosing|dosage)\b.*\b(pt|patient)\b.*\b(bed|ward|bay|today|now)\b", r"\bpt in bed\b", r"\bfor me personally\b", r"\b(right|better|best) for me\b",
-    r"\b(chance|risk|likelihood|odds)\b.*\bmy \w*\s*(pt|patient)\b",
+    r"\b(chance|risk|likelihood|odds)\b.*\bmy (\w+\s+){0,3}(pt|patient)s?\b",
 ]), re.I)
 
 # Attempts to change what the assistant is or reveal how it works.

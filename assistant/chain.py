@@ -178,8 +178,9 @@ class Assistant:
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
                                   self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""
+        typed = question
         question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
-        if PERSONAL_ADVICE.search(question):
+        if PERSONAL_ADVICE.search(typed) or PERSONAL_ADVICE.search(question):
             general = self.answerer.compose(question, passages, context=context) if evidence.enough else None
             return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages)
         if not evidence.enough:

@@ -20,6 +20,8 @@ should so some such than that the their theirs them themselves then there these 
 through to too under until up very was we were what when where which while who whom why will with
 would you your yours yourself yourselves get got im ive id dont cant wont also us tell please
 know need want thing things really go going still yes ok okay hi hello thanks thank much many
+whats thats theres hows wheres whos hes shes youre theyre isnt doesnt didnt wasnt arent havent
+hasnt shouldnt wouldnt couldnt lets
 """.split())
 
 
@@ -128,8 +130,8 @@ class Vocabulary:
         return word in self.counts
 
     def correct(self, word: str) -> str:
-        if word in self.counts or not word.isalpha() or len(word) < 3:
-            return word
+        if word in self.counts or not word.isalpha() or len(word) < 3 or everyday(word):
+            return word  # an everyday word ("bed") is not a slip for a corpus word ("be")
         candidates = set(self._deletes.get(word, ()))
         for variant in _deletes(word):
             candidates.update(self._deletes.get(variant, ()))

@@ -54,7 +54,8 @@ SYMPTOMS: dict[str, re.Pattern] = {
     "speech": _rx(r"\b(trouble|difficulty|problems?|struggling) (with )?(speaking|talking|getting (his|her|my|the) words out|finding (the |his |her |my )?words|understanding)\b",
                   r"\bcan'?t (speak|talk|get (his|her|my|the) words out|find (the |his |her |my )?words|understand)\b", r"\bslurr", r"\bwords (are |come out )?(jumbled|muddled|wrong)\b",
                   r"\bspeech (is |has )?(slurred|strange|changed|muddled)"),
-    "drowsiness": _rx(r"\bdrows", r"\bvery sleepy\b", r"\bso sleepy\b", r"\bcan'?t (stay awake|keep (his|her|my) eyes open)\b", r"\bcan(no|')?t wake\b",
+    "drowsiness": _rx(r"\bdrows", r"\b(very|so|really|way|unusually|much|extra) (sleepy|sleepier)\b", r"\bsleepier than (normal|usual|before)\b",
+                      r"\b(keeps?|keeping|kept) (dozing|nodding|drifting) off\b", r"\b(keeps?|keeping|kept) falling asleep\b", r"\bdozing off\b", r"\bcan'?t (stay awake|keep (his|her|my) eyes open)\b", r"\bcan(no|')?t wake\b",
                       r"\bwon'?t wake\b", r"\b(hard|difficult) to wake\b", r"\bunresponsive\b", r"\bnot waking\b", r"\bwon'?t respond\b"),
     "seizure": _rx(r"\bseizur", r"\bhaving a fit\b", r"\bhad a fit\b", r"\bfitting\b", r"\bconvuls", r"\bhe'?s fitting\b", r"\bshe'?s fitting\b", r"\bfit (just )?now\b"),
     "breathing": _rx(r"\bbreathless", r"\bshort(ness)? of breath\b", r"\bout of breath\b", r"\bcan'?t (catch (my|his|her) )?breath", r"\b(struggling|hard|difficult|trouble) (to )?breath",
@@ -73,7 +74,7 @@ EMERGENCY = _rx(r"\bseizur", r"\b(having|had) a fit\b", r"\bfitting\b", r"\bconv
                 _ON_THE_FLOOR)
 # 38.5 or, as much of Europe writes it, 38,5
 _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:[.,]\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
-_TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
+_TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|\btoo high\b|\breading\b|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
                            r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度|" + "|".join(FEVER_WORDS), re.I)
 
 # Phrases that ask about a symptom rather than report one.
@@ -84,10 +85,15 @@ _ASKING = _rx(r"^\s*(what|why|how|when|which|who|where|is|are|does|do|can|could|
               r"\bwhich symptoms\b", r"\b(who|what|when|where) (do|should|would) (i|we) (call|ring|phone|contact)\b",
               r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|had|'ve had|have had|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b",
               r"\bwhat (do|does) (they|you|it|that|the \w+) (actually |really |exactly )?mean by\b", r"\bwhat counts as\b",
-              r"\b(do|should|would|must) (i|we) (still )?(need to |have to )?(ring|call|phone|contact)\b.{0,30}\bif\b|\bif\b.{0,60}\b(do|should|would|must) (i|we) (still )?(need to |have to )?(ring|call|phone|contact)\b", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
+              r"\b(do|should|would|must) (i|we|you|they|patients?) (still )?(need to |have to )?(ring|call|phone|contact)\b.{0,30}\bif\b"
+              r"|\bif\b.{0,60}\b(do|should|would|must) (i|we|you|they|patients?) (still )?(need to |have to )?(ring|call|phone|contact)\b",
+              r"\bwhat'?s the (difference|threshold|cut-?off|limit)\b", r"\bdifference between\b",
+              r"\bone of the (things|signs|symptoms|side effects|red flags|warning signs)\b", r"\b(you|we|i|they|people) (should )?(ring|call|phone) at\b", r"\b(should|do) (i|we) (ring|call|phone) about\b",
+              r"\b(do|does|is|are) (they|you|doctors|the team|it) (use|used|give|given|treat|treated)\b.{0,40}\bfor (the )?\w+", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
 _PERSONAL_REPORT = _rx(r"\b(i'?ve|i have|i'?m|i am|im|ive)\s+(got|been|having|feeling|a|an)?\s*\w*", r"\bmy (temp|temperature|husband|wife|partner|mum|mom|dad|son|daughter|child|heart|hands?|speech|handwriting|nose|face)('s|\s+(is|was|has|have|keeps?|went|feels?|looks?|seems?|started|changed|won'?t|can'?t|isn'?t|doesn'?t|just))\b",
                        r"\b(dad|mum|mom|husband|wife|partner|son|daughter)s? (face|hands?|speech|handwriting)\b",
-                       r"\b(he|she)('s| is| has| keeps| can'?t| won'?t)\b", r"\b(right )?now\b", r"\btonight\b", r"\bthis (morning|evening)\b", r"\bsince\b", r"\bjust\b")
+                       r"\b(he|she)('s| is| has| keeps| can'?t| won'?t)\b", r"\b(right )?now\b", r"\btonight\b", r"\bthis (morning|evening)\b", r"\bsince\b",
+                       r"\bjust (now|started|starting|start|happened|had|got|been|become|gone|went|began|woke|turned|collapsed|fell)\b")
 
 
 # "my temp is normal, but if I get the shivers...": a normal reading reports nothing urgent.
@@ -127,7 +133,8 @@ def assess(message: str) -> Triage:
     if not symptoms:
         return Triage(False, reason="no red-flag symptom described")
     asking = bool(_ASKING.search(text))
-    reporting = bool(_PERSONAL_REPORT.search(_NORMAL_READING.sub(" ", text))) or bool(temperatures and max(temperatures) >= FEVER_THRESHOLD_C)
+    readings = [t for t in temperatures if not (asking and abs(t - FEVER_THRESHOLD_C) < 0.05)]  # "the 37.5 you tell us to ring at"
+    reporting = bool(_PERSONAL_REPORT.search(_NORMAL_READING.sub(" ", text))) or bool(readings and max(readings) >= FEVER_THRESHOLD_C)
     if asking and not reporting:
         return Triage(False, symptoms=tuple(symptoms), reason="asks about a symptom; describes none happening now")
     emergency = bool(EMERGENCY.search(text))

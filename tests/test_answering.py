@@ -44,3 +44,11 @@ def test_a_sentence_under_a_heading_that_matches_the_question_is_chosen():
     composed = GroundedAnswerer(max_sentences=1).compose("how long will i be in hospital", passages)
     assert composed.sentences and "10 to 14 days" in composed.sentences[0][0]
     assert PERSONAL_ADVICE.search("how long will i be in hospital") is None
+
+
+@pytest.mark.parametrize("message", [
+    "whats the chance my 65yo MCL pt gets ICANS",
+    "dex dose for grade 3 ICANS pt in bed 4 pls",
+])
+def test_questions_about_one_particular_patient_are_personal_advice(message):
+    assert PERSONAL_ADVICE.search(message)

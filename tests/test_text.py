@@ -63,3 +63,10 @@ def test_words_that_frame_a_question_are_not_unknown_topics():
     assert vocabulary.unknown("LVEF threshold for car-t?") == []
     assert vocabulary.unknown("ECOG cutoff, and the minimum requirements?") == []
     assert vocabulary.unknown("car-t for lupus?") == ["lupus"]  # a topic the text lacks still counts
+
+
+def test_everyday_words_are_never_mended_into_corpus_words():
+    vocabulary = Vocabulary(["You may be able to go home. Tell the team about your life at home."])
+    assert vocabulary.correct("bed") == "bed" and vocabulary.correct("wife") == "wife"  # not "be", "life"
+    assert vocabulary.correct("hoem") == "home"  # a slip is still mended
+    assert terms("whats the part b for") == terms("what the part b for")  # a contraction is a stopword

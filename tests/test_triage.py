@@ -22,6 +22,8 @@ URGENT = [
     "she doesn't know what year it is",
     "he's seeing people in the room who are not there",
     "my husband is grabbing at things in the air",
+    "my son is much sleepier than usual and keeps nodding off",
+    "is 38.1 too high? had my cells on friday",
 ]
 EMERGENCY = ["my wife is having a fit", "he collapsed in the bathroom", "I can't wake my husband up",
              "she's gasping and can't breathe", "found him lying on the floor and he won't answer",
@@ -38,6 +40,11 @@ INFORMATIONAL = [
     "my temperature is 36.9, is that normal?",
     "what do they mean by confusion in the leaflet?",
     "if i feel shivery but my temperature is fine, should i call?",
+    "is fainting one of the warning signs i should call about?",
+    "whats the difference between a temperature and a fever after car-t",
+    "do doctors use steroids for the confusion kind of side effect?",
+    "if your temperature goes up and then settles, do you still need to call?",
+    "is 37.5 the temperature you ring at?",
 ]
 
 

@@ -205,7 +205,9 @@ class Assistant:
         found = set()
         for passage in passages[:3]:
             found.update(terms(passage.chunk.embedding_text))
-        wanted = {t: self.answerer.weight(t) for t in terms(question)} or {t: self.answerer.weight(t) for t in terms(context)}
+        who = self.vocabulary.who_missing(f"{question} {context}")
+        wanted = ({t: self.answerer.weight(t) for t in terms(question) if t not in who}
+                  or {t: self.answerer.weight(t) for t in terms(context) if t not in who})
         coverage = sum(w for t, w in wanted.items() if t in found) / (sum(wanted.values()) or 1.0)
         return Evidence(similarity, coverage, tuple(self.vocabulary.unknown(question)))
 

@@ -137,7 +137,11 @@ class Vocabulary:
             candidates.update(self._deletes.get(variant, ()))
             if variant in self.counts:
                 candidates.add(variant)
-        candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and _distance_at_most_one(word, c)}
+        near = {c for c in candidates if abs(len(c) - len(word)) <= 1 and _distance_at_most_one(word, c)}
+        if not near and len(word) >= 7:
+            # A long word may carry two slips ("reffered"): one deletion from each side meet.
+            near = {c for c in candidates if abs(len(c) - len(word)) <= 2 and _levenshtein(word, c) <= 2}
+        candidates = near
         if not candidates and len(word) >= 4:
             # Clinical shorthand: "toci", "temp", "neuro" -> the corpus word they begin.
             candidates = {c for c in self._by_prefix.get(word[:4], ()) if c.startswith(word) and len(c) > len(word) + 1}
@@ -156,13 +160,19 @@ class Vocabulary:
                 and ALIASES.get(stem(w), stem(w)) not in self.stems
                 and self.correct(w) == w and not everyday(w)]
 
-    def everyday_missing(self, text: str) -> set[str]:
-        """Terms of everyday words the corpus lacks ("kids", "somebody"): they say nothing about
-        whether the documents cover the question, so the evidence check leaves them out."""
-        return {ALIASES.get(stem(w), stem(w)) for w in words(text)
-                if w.isalpha() and w not in STOPWORDS and w not in self.counts
-                and ALIASES.get(stem(w), stem(w)) not in self.stems and everyday(w)}
+    def who_missing(self, text: str) -> set[str]:
+        """Terms of words naming people ("my wife", "our son") that the corpus lacks: they say
+        who is asking or who is ill, not what the question is about, so the evidence check
+        leaves them out of its word coverage."""
+        return {stem(w) for w in words(text) if w in PEOPLE and stem(w) not in self.stems}
 
+
+PEOPLE = frozenset("""
+wife husband partner boyfriend girlfriend fiance fiancee spouse son daughter child children kid kids
+baby mum mom mother dad father parent parents grandad granddad grandpa grandma gran nan nana
+grandmother grandfather brother sister sibling uncle aunt auntie cousin friend neighbour family
+grandson granddaughter nephew niece teenager
+""".split())
 
 # Everyday question words people type that a leaflet may never use.
 COMMON_WORDS = frozenset("""
@@ -175,6 +185,16 @@ min max limit limits rule rules
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def _distance_at_most_one(a: str, b: str) -> bool:

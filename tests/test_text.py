@@ -70,3 +70,11 @@ def test_everyday_words_are_never_mended_into_corpus_words():
     assert vocabulary.correct("bed") == "bed" and vocabulary.correct("wife") == "wife"  # not "be", "life"
     assert vocabulary.correct("hoem") == "home"  # a slip is still mended
     assert terms("whats the part b for") == terms("what the part b for")  # a contraction is a stopword
+
+
+def test_a_long_word_with_two_slips_is_mended_a_short_one_is_not():
+    vocabulary = Vocabulary(["Your specialist has referred you. The team will review the referral."])
+    assert vocabulary.correct("reffered") == "referred"
+    assert vocabulary.correct("refrral") == "referral"
+    assert vocabulary.correct("tema") == "team"  # one swap, short word
+    assert vocabulary.correct("xyzteam") == "xyzteam"  # nothing within reach

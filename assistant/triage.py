@@ -64,7 +64,10 @@ SYMPTOMS: dict[str, re.Pattern] = {
                  r"\bracing heart\b", r"\birregular heart ?beat\b", r"\bfaint", r"\bdizzy\b", r"\blight-?headed\b", r"\bpassed out\b", r"\bcollaps",
                  _ON_THE_FLOOR),
     "bleeding": _rx(r"\bbleed", r"\bbruis", r"\bnose ?bleed", r"\bblood in (my|his|her|the) (wee|urine|poo|stool|sick|vomit)\b", r"\bcoughing (up )?blood\b"),
-    "tremor": _rx(r"\btremor", r"\btrembl", r"\bshaky hands?\b", r"\b(hands?|arms?|legs?)\b.{0,25}\bshak(ing|y|es)\b", r"\btwitch", r"\bhandwriting\b", r"\bcan'?t (write|hold (a|my|the) pen)\b", r"\bjerking\b"),
+    "tremor": _rx(r"\btremor", r"\btrembl", r"\bshaky hands?\b", r"\b(hands?|arms?|legs?)\b.{0,25}\bshak(ing|y|es)\b", r"\btwitch", r"\bhandwriting\b", r"\bcan'?t (write|hold (a|my|the) pen)\b", r"\bjerking\b",
+                   r"\bcan'?t (keep|hold) (my|his|her|their) (hands?|arms?|legs?|head) still\b",
+                   r"\b(hands?|arms?|legs?|head|cup|pen|spoon)\b.{0,40}\b(wobbl|jumping about|won'?t (stay|keep) still)",
+                   r"\b(keeps?|kept|started) (wobbling|trembling|quivering)\b"),
     "unwell": _rx(r"\bfeel(ing|s)? (really |very |so |generally )?(unwell|awful|terrible|rough|ill)\b"),
 }
 # Each of these needs 999 first: a fit, collapse, cannot be woken, severe breathing difficulty.

@@ -24,6 +24,8 @@ URGENT = [
     "my husband is grabbing at things in the air",
     "my son is much sleepier than usual and keeps nodding off",
     "is 38.1 too high? had my cells on friday",
+    "dad can't keep his hands still at dinner tonight",
+    "her arm keeps wobbling when she reaches for things",
 ]
 EMERGENCY = ["my wife is having a fit", "he collapsed in the bathroom", "I can't wake my husband up",
              "she's gasping and can't breathe", "found him lying on the floor and he won't answer",
@@ -45,6 +47,7 @@ INFORMATIONAL = [
     "do doctors use steroids for the confusion kind of side effect?",
     "if your temperature goes up and then settles, do you still need to call?",
     "is 37.5 the temperature you ring at?",
+    "is it normal for my hands to feel wobbly after the infusion, or is that a warning sign?",
 ]
 
 

@@ -47,6 +47,15 @@ OVERRIDE = re.compile("|".join([
     r"\b(from|use|using) your own (knowledge|training|opinion|judg(e)?ment)\b", r"\bnew (rule|instruction)s?\s*:",
 ]), re.I)
 
+# Headings that name a kind of section, not its topic: "Questions about driving" holds whom to
+# call, so its words say nothing about the sentences below it.
+_SIGNPOST = re.compile(r"\s*(questions|more information|further information|contacts?|where to ask|who to (call|contact)|sources)\b", re.I)
+
+
+def _last_heading(section: str) -> str:
+    return section.rsplit(">", 1)[-1]
+
+
 _FRAME = re.compile(r"\bhow (long|soon|often)\b", re.I)
 
 MIN_EVIDENCE = 0.40  # cosine of question and best passage below which nothing is said
@@ -106,6 +115,7 @@ class GroundedAnswerer:
         """`context` is the previous question of a follow-up: its topic counts as much as the new words."""
         # "How long" asks for a duration: "long" is the frame, not the topic ("long-term" is not it).
         query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        asked = set(query)
         for t in terms(_FRAME.sub(" ", context)):
             query.setdefault(t, self.weight(t))
         total = sum(query.values()) or 1.0
@@ -115,14 +125,18 @@ class GroundedAnswerer:
             return Composition("", (), ())
         scored = []
         term_sets = [set(terms(c.text)) for c in candidates]
-        headings = [set(terms(p.chunk.section)) for p in passages]
+        headings = [set() if _SIGNPOST.match(_last_heading(p.chunk.section)) else set(terms(p.chunk.section))
+                    for p in passages]
         for i, candidate in enumerate(candidates):
             own = term_sets[i]
             # A sentence under "How long you stay in hospital" is about what its heading says, so
-            # the heading's words count as its own. One like "If you had any of these, ..." leans
-            # on its neighbours: words of the question found only next to it count half.
-            own = own | headings[candidate.passage_rank]
-            near = set()
+            # the heading's words of the question itself count as its own (a follow-up's earlier
+            # topic, "drive", under "Questions about driving", only half: the new words choose).
+            # One like "If you had any of these, ..." leans on its neighbours: words of the
+            # question found only next to it count half.
+            heading = headings[candidate.passage_rank]
+            own = own | (heading & asked)
+            near = set(heading)
             for j in (i - 1, i + 1):
                 if 0 <= j < len(candidates) and candidates[j].passage_rank == candidate.passage_rank:
                     near |= term_sets[j]

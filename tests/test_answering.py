@@ -52,3 +52,14 @@ def test_a_sentence_under_a_heading_that_matches_the_question_is_chosen():
 ])
 def test_questions_about_one_particular_patient_are_personal_advice(message):
     assert PERSONAL_ADVICE.search(message)
+
+
+def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
+    passages = [
+        passage("If you notice confusion at any time, call the team straight away.", "Questions about driving"),
+        passage("They can include confusion or fits. If you had any of these, do not drive for 8 weeks after it "
+                "has gone.", "If you had side effects", doc_id="other"),
+    ]
+    composed = GroundedAnswerer(max_sentences=1).compose("and if I had confusion?", passages,
+                                                         context="when can I drive after car-t?")
+    assert "do not drive for 8 weeks" in composed.sentences[0][0]

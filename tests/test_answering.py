@@ -61,5 +61,5 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
                 "has gone.", "If you had side effects", doc_id="other"),
     ]
     composed = GroundedAnswerer(max_sentences=1).compose("and if I had confusion?", passages,
-                                                         context="when can I drive after car-t?")
+                                                         context="when can I drive?")
     assert "do not drive for 8 weeks" in composed.sentences[0][0]

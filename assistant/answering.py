@@ -125,8 +125,9 @@ class GroundedAnswerer:
             return Composition("", (), ())
         scored = []
         term_sets = [set(terms(c.text)) for c in candidates]
-        headings = [set() if _SIGNPOST.match(_last_heading(p.chunk.section)) else set(terms(p.chunk.section))
-                    for p in passages]
+        # The document's title over its opening lines names the whole leaflet, not those lines.
+        headings = [set() if _SIGNPOST.match(_last_heading(p.chunk.section)) or p.chunk.section == p.chunk.title
+                    else set(terms(p.chunk.section)) for p in passages]
         for i, candidate in enumerate(candidates):
             own = term_sets[i]
             # A sentence under "How long you stay in hospital" is about what its heading says, so

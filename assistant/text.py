@@ -43,7 +43,7 @@ def words(text: str) -> list[str]:
 
 
 # Short forms the leaflets and people use for the same thing: one term for both.
-ALIASES = {"chemo": "chemotherapi", "jab": "vaccin", "appt": "appoint"}
+ALIASES = {"chemo": "chemotherapi", "jab": "vaccin", "appt": "appoint", "ring": "call"}
 
 # Words this common in English (Zipf frequency, wordfreq) are everyday words, not topics:
 # "kids", "somebody", "wrong" are missing from the leaflets without the question being off

@@ -78,3 +78,8 @@ def test_a_long_word_with_two_slips_is_mended_a_short_one_is_not():
     assert vocabulary.correct("refrral") == "referral"
     assert vocabulary.correct("tema") == "team"  # one swap, short word
     assert vocabulary.correct("xyzteam") == "xyzteam"  # nothing within reach
+
+
+def test_uk_words_for_the_same_thing_give_one_term():
+    assert terms("should i ring the team") == terms("should i call the team")
+    assert terms("chemo before the jab") == terms("chemotherapy before the vaccine")

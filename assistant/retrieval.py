@@ -33,6 +33,12 @@ CANDIDATES = 40
 OTHER_AUDIENCE_WEIGHT = 0.55  # a patient sees clinician text only when it clearly fits better
 
 
+def is_reference_list(chunk: Chunk) -> bool:
+    """A document's "Sources" section lists where its facts come from: never an answer, and
+    its titles ("NHS England: CAR-T therapy") match almost any question, so it is not searched."""
+    return chunk.section.strip().lower() == "sources"
+
+
 def today_iso() -> str:
     return dt.date.today().isoformat()
 
@@ -138,7 +144,8 @@ class HybridRetriever:
 
         def servable(row: int) -> bool:
             chunk = self._chunks[row]
-            return (doc_ids is None or chunk.doc_id in doc_ids) and in_date(chunk, today)
+            return ((doc_ids is None or chunk.doc_id in doc_ids) and in_date(chunk, today)
+                    and not is_reference_list(chunk))
 
         dense = [i for i in dense if servable(i)]
         sparse = [i for i in sparse if servable(i)]

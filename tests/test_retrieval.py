@@ -33,3 +33,13 @@ def test_the_same_text_in_two_documents_is_one_passage(tmp_path):
     assert "leaflet-c" in {p.chunk.doc_id for p in passages}
     # Asked for one document only, its own copy is still found.
     assert [p.chunk.doc_id for p in retriever.search("alert card infusion", doc_ids={"leaflet-b"})] == ["leaflet-b"]
+
+
+def test_a_documents_sources_list_is_never_a_passage(tmp_path):
+    retriever = retriever_over(tmp_path, {
+        "leaflet-a": "## What it is\nCAR-T therapy uses your own immune cells to treat your cancer.\n\n"
+                     "## Sources\n- NHS England: CAR-T therapy, what it is and how it works",
+    }, top_k=5)
+    sections = [p.chunk.section for p in retriever.search("what is car-t therapy and how it works")]
+    assert sections and "Sources" not in sections
+    assert any(c.section == "Sources" for c in retriever.chunks)  # still indexed: the page shows it

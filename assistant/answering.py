@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .chunking import split_sentences
 from .records import Citation, Passage
+from .retrieval import is_reference_list
 from .text import CorpusTerms, terms
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -119,7 +120,7 @@ class GroundedAnswerer:
         for t in terms(_FRAME.sub(" ", context)):
             query.setdefault(t, self.weight(t))
         total = sum(query.values()) or 1.0
-        candidates = [c for rank, p in enumerate(passages) if p.chunk.section.strip().lower() != "sources"
+        candidates = [c for rank, p in enumerate(passages) if not is_reference_list(p.chunk)
                       for c in _candidates(p.chunk.text, rank)]
         if not candidates:
             return Composition("", (), ())

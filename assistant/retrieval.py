@@ -144,8 +144,7 @@ class HybridRetriever:
 
         def servable(row: int) -> bool:
             chunk = self._chunks[row]
-            return ((doc_ids is None or chunk.doc_id in doc_ids) and in_date(chunk, today)
-                    and not is_reference_list(chunk))
+            return (doc_ids is None or chunk.doc_id in doc_ids) and in_date(chunk, today)
 
         dense = [i for i in dense if servable(i)]
         sparse = [i for i in sparse if servable(i)]
@@ -164,8 +163,10 @@ class HybridRetriever:
         for row in sorted(scores, key=lambda row: (-scores[row], row)):
             # The same text in two documents (a leaflet and its PDF, a copied paragraph) is one
             # passage: the best-ranked copy is kept, so repeats cannot crowd out other evidence.
+            # A reference list is left out after fusion: it still takes its rank in each list,
+            # as in the runs the fusion weights were chosen on.
             text = " ".join(self._chunks[row].text.lower().split())
-            if text in seen:
+            if text in seen or is_reference_list(self._chunks[row]):
                 continue
             seen.add(text)
             ranked.append(row)

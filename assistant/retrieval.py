@@ -35,7 +35,8 @@ OTHER_AUDIENCE_WEIGHT = 0.55  # a patient sees clinician text only when it clear
 
 def is_reference_list(chunk: Chunk) -> bool:
     """A document's "Sources" section lists where its facts come from: never an answer, and
-    its titles ("NHS England: CAR-T therapy") match almost any question, so it is not searched."""
+    its titles ("NHS England: CAR-T therapy") match almost any question, so search leaves it
+    out of the passages it returns (the page still shows it)."""
     return chunk.section.strip().lower() == "sources"
 
 

@@ -60,14 +60,15 @@ def everyday(word: str) -> bool:
     return max(zipf_frequency(form, "en") for form in forms) >= EVERYDAY_ZIPF
 
 
+def term(word: str) -> str:
+    """What a word counts as: its stem, or the stem it is a short form of."""
+    stemmed = stem(word)
+    return ALIASES.get(stemmed, stemmed)
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words: what BM25 and sentence scoring compare."""
-    out = []
-    for w in words(text):
-        if w not in STOPWORDS:
-            term = stem(w)
-            out.append(ALIASES.get(term, term))
-    return out
+    return [term(w) for w in words(text) if w not in STOPWORDS]
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,9 @@ def analyse(texts, each_terms=None) -> CorpusTerms:
         found = words(text)
         for word in found:
             counts[word] = counts.get(word, 0) + 1
-        own = [ALIASES.get(t, t) for t in (stem(w) for w in found if w not in STOPWORDS)]
-        for term in set(own):
-            frequency[term] = frequency.get(term, 0) + 1
+        own = [term(w) for w in found if w not in STOPWORDS]
+        for each in set(own):
+            frequency[each] = frequency.get(each, 0) + 1
         if each_terms is not None:
             each_terms(own)
     return CorpusTerms(n, frequency, counts)
@@ -115,7 +116,7 @@ class Vocabulary:
                 self.counts[word] = self.counts.get(word, 0) + 1
         for word in STOPWORDS | COMMON_WORDS:
             self.counts.setdefault(word, 1)
-        self.stems = {stem(word) for word in self.counts}
+        self.terms = {term(word) for word in self.counts}
         self._by_prefix: dict[str, list[str]] = {}
         for word in self.counts:
             if word.isalpha() and len(word) >= 6:
@@ -156,15 +157,14 @@ class Vocabulary:
         """Content words neither in the corpus nor one edit from a corpus word, nor everyday
         English: the topics of a question that the approved documents do not have."""
         return [w for w in words(text) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS
-                and w not in self.counts and stem(w) not in self.stems
-                and ALIASES.get(stem(w), stem(w)) not in self.stems
+                and w not in self.counts and term(w) not in self.terms
                 and self.correct(w) == w and not everyday(w)]
 
     def who_missing(self, text: str) -> set[str]:
         """Terms of words naming people ("my wife", "our son") that the corpus lacks: they say
         who is asking or who is ill, not what the question is about, so the evidence check
         leaves them out of its word coverage."""
-        return {stem(w) for w in words(text) if w in PEOPLE and stem(w) not in self.stems}
+        return {term(w) for w in words(text) if w in PEOPLE and term(w) not in self.terms}
 
 
 PEOPLE = frozenset("""

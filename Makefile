@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup index run test test-fast bench bench-full eval pdfs clean
+.PHONY: setup index run test test-fast bench bench-full eval sealed pdfs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -43,6 +43,10 @@ test-fast: setup           ## unit tests only (no model, no browser)
 eval: setup                ## refresh the index, run the golden cases and the gate; report in reports/latest/
 	$(PY) ingest.py
 	$(PY) -m eval run --report reports/latest
+
+sealed: setup              ## figures only, on the sealed blind case sets (at the start and end of a piece of work)
+	$(PY) ingest.py
+	$(PY) -m eval sealed
 
 bench: setup               ## quick benchmarks (under 3 minutes); results in BENCHMARKS.md
 	$(PY) -m bench.run

@@ -5,8 +5,8 @@ is made of whole sentences (or list items) taken verbatim from the retrieved pas
 each followed by the number of the passage it came from. Nothing else is said, except the
 fixed safety and refusal lines, which are themselves cited from the contacts document.
 
-Also here: what the assistant must not answer (personal medical advice, attempts to
-change its instructions, questions with no support in the approved documents).
+What the assistant must not answer (personal medical advice, attempts to change its
+instructions) is reviewed data judged in boundaries.py.
 """
 
 from __future__ import annotations
@@ -21,32 +21,6 @@ from .retrieval import is_reference_list
 from .text import CorpusTerms, terms
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-
-# Personal medical advice: doses, stopping or changing medicines, "will I survive".
-PERSONAL_ADVICE = re.compile("|".join([
-    r"\b(how much|how many|what dose|which dose|what amount|how often should i take)\b.*\b(should|can|do|shall|must|to)\b.*\b(i|he|she|we|my|they)\b.*\b(take|have|give|use)\b",
-    r"\b(dose|dosage|dosing|mg|milligrams?)\b.*\b(for|of)\b.*\b(me|my|him|her|this patient|my patient|our patient)\b",
-    r"\b(my|this|our) (patient|pt)'?s?\b.*\b(dose|dosage|mg)\b", r"\b\d+\s?kg\b.*\b(dose|dosage)\b|\b(dose|dosage)\b.*\b\d+\s?kg\b",
-    r"\bshould (i|he|she|we) (stop|start|skip|double|change|reduce|increase|come off)\b",
-    r"\bcan (i|he|she|we) (stop|skip|double) (taking|my|his|her)\b", r"\bstop taking (my|his|her)\b",
-    r"\b(will|am|are|is) (i|he|she|my \w+) (going to )?(survive|die|be cured|live|make it|beat (this|it))\b",
-    r"\b(my|his|her|their) (chances?|odds|prognosis|life expectancy)\b", r"\bhow long (do|does|have) (i|he|she|my \w+) (have )?(got )?(left|to live)\b",
-    r"\bprognosis for (me|him|her|my|this patient|my patient)\b", r"\bwill (it|this|car-?t) (work|cure) (for )?(me|him|her|my)\b",
-    r"\b(is it|would it be) (safe|ok|okay) for (me|him|her) to (take|stop|have)\b", r"\bwhat (are|is) (my|his|her) (chance|survival)\b",
-    r"\bshould (my|this|our) (patient|pt)\b.*\b(get|have|receive|be given)\b", r"\bhow much (paracetamol|ibuprofen|tocilizumab|dexamethasone|steroid)\b",
-    r"\b(dose|dosing|dosage)\b.*\b(pt|patient)\b.*\b(bed|ward|bay|today|now)\b", r"\bpt in bed\b", r"\bfor me personally\b", r"\b(right|better|best) for me\b",
-    r"\b(chance|risk|likelihood|odds)\b.*\bmy (\w+\s+){0,3}(pt|patient)s?\b",
-]), re.I)
-
-# Attempts to change what the assistant is or reveal how it works.
-OVERRIDE = re.compile("|".join([
-    r"\bignore\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|above|previous|prior)\b", r"\bdisregard\b.{0,40}\b(instructions?|rules?|above|previous)\b",
-    r"\b(system|hidden|initial) prompt\b", r"\byour (instructions|rules|prompt|programming)\b", r"\byou are now\b", r"\bpretend (to be|you are)\b",
-    r"\bact as (a|an|my)\b", r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bdo anything now\b", r"\bforget (everything|your|all)\b",
-    r"\bapprove this referral\b", r"\boverride\b.{0,30}\b(rules?|safety|instructions?|restrictions?)\b", r"\bno (restrictions|rules|filters?)\b",
-    r"\b(forget|ignore|disregard|skip|leave out)\b.{0,30}\b(leaflets?|documents?|sources?|approved)\b",
-    r"\b(from|use|using) your own (knowledge|training|opinion|judg(e)?ment)\b", r"\bnew (rule|instruction)s?\s*:",
-]), re.I)
 
 # Headings that name a kind of section, not its topic: "Questions about driving" holds whom to
 # call, so its words say nothing about the sentences below it.

@@ -22,14 +22,15 @@ from typing import Iterable
 
 import numpy as np
 
-from .answering import MIN_EVIDENCE, OVERRIDE, PERSONAL_ADVICE, Composition, GroundedAnswerer, idf_table
+from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, idf_table
+from .boundaries import Boundaries
 from .embedding import build_embedder
 from .errors import UsageError
 from .records import Answer, Passage, Turn
 from .retrieval import HybridRetriever, build_query, in_date, today_iso
 from .store import IndexStore
 from .text import Vocabulary, terms
-from .triage import assess
+from .triage import Triager, meaning_texts
 
 MAX_QUESTION_CHARS = 2000
 AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
@@ -49,6 +50,7 @@ REFUSAL_PERSONAL = {
                  "are for the patient's CAR-T consultant and local protocol, not this assistant.",
 }
 GENERAL_INFO = "General information from the approved documents:"
+UNWELL_NOW = "If you or the person you care for feel unwell now, call the CAR-T 24-hour line{on}."
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,10 @@ def normalise_history(history: Iterable) -> tuple[Turn, ...]:
 
 class Assistant:
     def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None,
-                 generator=None):
+                 generator=None, triager: Triager | None = None, boundaries: Boundaries | None = None):
         self.retriever = retriever
+        self.triager = triager or Triager.from_file(embedder=embedder)
+        self.boundaries = boundaries or Boundaries.from_file(embedder=embedder)
         self.generator = generator
         self.embedder = embedder
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
@@ -122,7 +126,9 @@ class Assistant:
         embedder = embedder or build_embedder(settings)
         store = IndexStore.connect(settings)
         return cls(HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k), embedder,
-                   generator=GenerativeAnswerer.from_settings(settings))
+                   generator=GenerativeAnswerer.from_settings(settings),
+                   triager=Triager.from_file(settings.red_flags_file, embedder),
+                   boundaries=Boundaries.from_file(settings.boundaries_file, embedder))
 
     # -- public ------------------------------------------------------------------
     def ask(self, question: str, audience: str = "patient", history: Iterable = ()) -> Answer:
@@ -163,31 +169,41 @@ class Assistant:
             self._where.clear()
 
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
-        triage = assess(question)
+        # One encode serves triage (each sentence) and retrieval (the search text).
+        query = build_query(question, turns)
+        search_text = self.vocabulary.correct_text(query.text)
+        texts = meaning_texts(question)
+        vectors = self.embedder.encode(texts if search_text in texts else [*texts, search_text])
+        vector = vectors[texts.index(search_text) if search_text in texts else len(texts)]
+        triage = self.triager.assess(question, vectors=np.asarray(vectors[: len(texts)]))
         if triage.urgent:
-            return self._urgent(question, triage.emergency, audience)
-        if OVERRIDE.search(question):
-            return self._refusal(REFUSAL_OVERRIDE, audience)
+            return replace(self._urgent(question, triage.emergency, audience), triage=triage)
+        whole = vectors[len(texts) - 1]  # the last text is the whole message
+        return replace(self._answer(question, audience, turns, query, search_text, vector, whole), triage=triage)
+
+    def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
+                vector: np.ndarray, whole: np.ndarray) -> Answer:
+        now = audience == "patient" and self.triager.describes_now(question)  # refusals still give the line
+        if self.boundaries.crossed(question, whole, only=("override",)):
+            return self._refusal(REFUSAL_OVERRIDE, audience, unwell_now=now)
         if _mostly_unreadable(question):
             return self._refusal(REFUSAL_UNREADABLE, audience)
 
-        query = build_query(question, turns)
-        search_text = self.vocabulary.correct_text(query.text)
-        vector = self.embedder.encode([search_text])[0]
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
                                   self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""
         typed = question
         question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
-        if PERSONAL_ADVICE.search(typed) or PERSONAL_ADVICE.search(question):
+        if self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",)):
             general = self.answerer.compose(question, passages, context=context) if evidence.enough else None
-            return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages)
+            return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
+                                 unwell_now=now)
         if not evidence.enough:
-            return self._refusal(REFUSAL_WEAK, audience, passages=passages)
+            return self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now)
         composition = self.answerer.compose(question, passages, context=context)
         if not composition.sentences:
-            return self._refusal(REFUSAL_WEAK, audience, passages=passages)
+            return self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now)
         if self.generator is not None:
             generated = self.generator.answer(question, passages, composition)
             return Answer(status="answered", answer=generated.text, citations=generated.citations,
@@ -227,9 +243,12 @@ class Assistant:
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
     def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
-                 passages: list[Passage] | None = None) -> Answer:
+                 passages: list[Passage] | None = None, unwell_now: bool = False) -> Answer:
         where = self._where_to_ask(audience)
         parts = [message]
+        if unwell_now:  # the message says how someone is now: the line, whatever was asked
+            phone = self._safety_for(audience).phone
+            parts.append(UNWELL_NOW.format(on=f" on {phone}" if phone else ""))
         citations = list(where.citations)
         if where.sentences:
             parts.append(where.text)

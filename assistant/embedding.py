@@ -102,6 +102,7 @@ class HashEmbedder:
     """Bag of hashed words, normalised: same words, same vector. For unit tests only."""
 
     name = "hash-embedder"
+    understands_meaning = False  # triage's meaning net is off with it: only its rules run
 
     def __init__(self, dimension: int = 64):
         self.dimension = dimension

@@ -138,6 +138,21 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Triage:
+    """Triage of one message. `reason` says which net fired and on what, for a clinician
+    reading the log: "rules: 'shivering' in 'im shivering'" or "meaning: close to ..."."""
+
+    urgent: bool
+    emergency: bool = False  # 999 first
+    symptoms: tuple[str, ...] = ()
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {"urgent": self.urgent, "emergency": self.emergency, "symptoms": list(self.symptoms),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Answer:
     status: Status
     answer: str
@@ -147,6 +162,7 @@ class Answer:
     latency_ms: float = 0.0
     backend: str = "grounded"
     verification: dict | None = None  # generative backend: kept/dropped sentences, fallback
+    triage: Triage | None = None  # what triage decided about the message, and why
 
     def to_json(self) -> dict:
         return {
@@ -158,5 +174,6 @@ class Answer:
                           "score": round(p.score, 6)} for p in self.passages],
             "backend": self.backend,
             "verification": self.verification,
+            "triage": self.triage.to_json() if self.triage else None,
             "latency_ms": round(self.latency_ms, 1),
         }

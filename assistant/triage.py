@@ -1,145 +1,371 @@
-"""Red-flag triage: runs before retrieval on the user's own message.
+"""Red-flag triage: runs before anything else, on the user's own message.
 
-Entry point: `assess(message) -> Triage`. A message that describes an urgent symptom
-happening now (to the writer or someone they care for) is urgent; a question about the
-same words ("how is confusion assessed?") is not. When in doubt between the two, the
-message is urgent: a missed red flag costs more than an extra phone call.
+Entry point: `Triager(red_flags, embedder).assess(message) -> Triage`. What triage knows
+lives in a reviewed data file, `safety/red-flags.yaml` (`RedFlags.load`): each symptom's
+action (24-hour line or 999), its explicit words, and example reports and example questions
+written by people. The code holds no symptom words.
 
-The symptoms are those the service's red-flag leaflet lists (temperature of 37.5 C or
-above, chills, confusion, trouble speaking, drowsiness, fits, breathlessness, fast
-heartbeat or faintness, bleeding or bruising, new tremor or handwriting change).
+Two nets look at each sentence of the message; either one flags it:
+- **rules**, for what rules do well: a temperature reading at or over the threshold (in C
+  or F, dot or comma decimals), or an explicit symptom word, in a sentence that reports
+  something happening now (it names who, or it is a statement rather than a question) and
+  does not suppose ("if I get a fever") or look back at an episode that is over.
+- **meaning**: the packaged MiniLM compares the sentence with the example reports and the
+  example questions (embedded once, at start-up). A sentence close to a report, and closer
+  to it than to any question, is urgent. A report that ends "is this normal?" is still a
+  report: each sentence is judged on its own.
+When the nets disagree, urgent wins: a missed red flag costs more than an extra call.
+When the message has a temperature in it, the rule on the number alone decides fever
+("my temp is 36.9, is that ok?", "is 37.5 the number you ring at?"): there, it is exact.
+
+`Triage.reason` says which net fired and on what, so a clinician reading the log sees why.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
-FEVER_THRESHOLD_C = 37.5
+import numpy as np
+import yaml
 
+from .errors import UsageError
+from .records import Triage
 
-def _rx(*patterns: str) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+__all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "meaning_texts", "sentences"]
 
+DEFAULT_RED_FLAGS = Path(__file__).resolve().parent.parent / "safety" / "red-flags.yaml"
+ACTIONS = ("call-24h", "call-999")
 
-# "Fever" in the languages most often spoken in England after English (Polish, Romanian,
-# Punjabi, Urdu, Portuguese, Spanish, Arabic, Bengali, Gujarati, Italian, French, German,
-# Chinese, Turkish, Dutch, Hindi): a message the rest of the chain cannot read must still
-# get the urgent instruction. Other symptoms are recognised in English only.
-FEVER_WORDS = (r"\bfiebre\b", r"\bfi[eè]vre\b", r"\bfieber", r"\bfebbre\b", r"\bfebr[eaă]\b", r"\bkoorts",
-               r"\bgor[aą]czk", r"\bate[sş](im|i)?\b", r"\bbukh?aa?r\b", r"حمى", r"بخار", r"बुखार", r"জ্বর", r"તાવ", r"ਬੁਖਾਰ", r"发烧|發燒|发热|發熱")
-
-# Found down: a collapse, whatever words are used for it.
-_ON_THE_FLOOR = (r"\b(is|was|'s|lying|laying|found (him|her|them)|still) (lying |laying )?on the (floor|ground)\b"
-                 r"|\b(went|gone|fell) down\b.{0,40}\b(floor|ground|not (moving|answering|responding))\b")
-# symptom name -> pattern. Spelling slips people make in a hurry are included.
-SYMPTOMS: dict[str, re.Pattern] = {
-    "fever": _rx(r"\bfe+ve?rs?\b", r"\bfeverish\b", r"\bhigh (temp|temperature)\b", r"\btemp(erature)? (is |was |of )?(high|up|raised)\b",
-                 r"\b(burning|boiling) up\b", r"\bhot and (cold|shivery)\b", r"\bpyrexi", *FEVER_WORDS),
-    "chills": _rx(r"\bchill(s|y)?\b", r"\bshiver", r"\brigou?rs?\b", r"\bshaking (all over|uncontrollabl)", r"\bcan'?t stop shaking\b", r"\bteeth (are )?chattering\b"),
-    "confusion": _rx(r"\bconfus", r"\bdisorientat", r"\btalking (nonsense|gibberish|rubbish)\b", r"\bnot making (any )?sense\b",
-                     r"\bdoesn'?t (know|recogni[sz]e) (where|who|me)\b", r"\bdon'?t know where i am\b", r"\bmixed up\b", r"\bmuddled\b", r"\bforget(ting|s)? (words|where|who|what day)\b", r"\bnot (him|her)self\b",
-                     r"\bacting (strange|odd|weird)ly?\b",
-                     r"\b(asking|saying|telling (me|us)) the same (thing|question|things|story)\b.{0,20}\b(over|again|repeatedly)\b",
-                     r"\brepeating (him|her|them|my)sel(f|ves)\b",
-                     r"\b(do(es)?|did) ?n'?o?t know (what|which) (day|year|month|time) it is\b",
-                     r"\b(do(es)?|did) ?n'?o?t know (where|who) (he|she|they|i) (is|am|are|was)\b"),
-    "hallucinations": _rx(r"\bhallucinat", r"\bseeing things\b", r"\bhearing (things|voices)\b",
-                          r"\b(who|that|which|things|people) (are ?n'?t|is ?n'?t|aren'?t|isn'?t) (really )?there\b",
-                          r"\b(sees|seeing|saw|hears|hearing|heard) (people|animals|insects|bugs|spiders|someone|somebody|children)\b.{0,40}\b(not|n'?t|nobody|no one)\b",
-                          r"\b(reaching|grabbing|picking) (out )?(for|at) (things|stuff|something|nothing)\b.{0,20}\b(air|there)\b"),
-    "reading": _rx(r"\bcan'?t read\b", r"\b(trouble|difficulty|problems?|struggling) (with )?reading\b", r"\bwords (look|are|seem) (jumbled|muddled|wrong|strange)\b"),
-    "movement": _rx(r"\bface (feels |is |has gone |went )?numb\b", r"\bnumb face\b", r"\bmoving (really |very |so )?slow(ly)?\b",
-                    r"\bslow(ed)? movements?\b", r"\bface (looks |is )?(blank|frozen|expressionless)\b"),
-    "speech": _rx(r"\b(trouble|difficulty|problems?|struggling) (with )?(speaking|talking|getting (his|her|my|the) words out|finding (the |his |her |my )?words|understanding)\b",
-                  r"\bcan'?t (speak|talk|get (his|her|my|the) words out|find (the |his |her |my )?words|understand)\b", r"\bslurr", r"\bwords (are |come out )?(jumbled|muddled|wrong)\b",
-                  r"\bspeech (is |has )?(slurred|strange|changed|muddled)"),
-    "drowsiness": _rx(r"\bdrows", r"\b(very|so|really|way|unusually|much|extra) (sleepy|sleepier)\b", r"\bsleepier than (normal|usual|before)\b",
-                      r"\b(keeps?|keeping|kept) (dozing|nodding|drifting) off\b", r"\b(keeps?|keeping|kept) falling asleep\b", r"\bdozing off\b", r"\bcan'?t (stay awake|keep (his|her|my) eyes open)\b", r"\bcan(no|')?t wake\b",
-                      r"\bwon'?t wake\b", r"\b(hard|difficult) to wake\b", r"\bunresponsive\b", r"\bnot waking\b", r"\bwon'?t respond\b"),
-    "seizure": _rx(r"\bseizur", r"\bhaving a fit\b", r"\bhad a fit\b", r"\bfitting\b", r"\bconvuls", r"\bhe'?s fitting\b", r"\bshe'?s fitting\b", r"\bfit (just )?now\b"),
-    "breathing": _rx(r"\bbreathless", r"\bshort(ness)? of breath\b", r"\bout of breath\b", r"\bcan'?t (catch (my|his|her) )?breath", r"\b(struggling|hard|difficult|trouble) (to )?breath",
-                     r"\bbreathing (is )?(fast|hard|difficult|laboured|labored)\b", r"\bgasping\b"),
-    "heart": _rx(r"\bheart (is )?(racing|pounding|beating (really |very )?fast|going (really |very )?fast|fluttering)\b", r"\bpalpitation", r"\bfast heart ?beat\b",
-                 r"\bracing heart\b", r"\birregular heart ?beat\b", r"\bfaint", r"\bdizzy\b", r"\blight-?headed\b", r"\bpassed out\b", r"\bcollaps",
-                 _ON_THE_FLOOR),
-    "bleeding": _rx(r"\bbleed", r"\bbruis", r"\bnose ?bleed", r"\bblood in (my|his|her|the) (wee|urine|poo|stool|sick|vomit)\b", r"\bcoughing (up )?blood\b"),
-    "tremor": _rx(r"\btremor", r"\btrembl", r"\bshaky hands?\b", r"\b(hands?|arms?|legs?)\b.{0,25}\bshak(ing|y|es)\b", r"\btwitch", r"\bhandwriting\b", r"\bcan'?t (write|hold (a|my|the) pen)\b", r"\bjerking\b",
-                   r"\bcan'?t (keep|hold) (my|his|her|their) (hands?|arms?|legs?|head) still\b",
-                   r"\b(hands?|arms?|legs?|head|cup|pen|spoon)\b.{0,40}\b(wobbl|jumping about|won'?t (stay|keep) still)",
-                   r"\b(keeps?|kept|started) (wobbling|trembling|quivering)\b"),
-    "unwell": _rx(r"\bfeel(ing|s)? (really |very |so |generally )?(unwell|awful|terrible|rough|ill)\b"),
-}
-# Each of these needs 999 first: a fit, collapse, cannot be woken, severe breathing difficulty.
-EMERGENCY = _rx(r"\bseizur", r"\b(having|had) a fit\b", r"\bfitting\b", r"\bconvuls", r"\bcollaps", r"\bpassed out\b", r"\bunconscious\b",
-                r"\bcan(no|')?t (be )?wake", r"\bwon'?t wake\b", r"\bnot waking\b", r"\bunresponsive\b", r"\bwon'?t respond\b",
-                r"\bcan'?t breathe?\b", r"\bgasping\b", r"\bstruggling to breath", r"\bsevere(ly)? (difficulty )?breath", r"\blips? (are |is |going )?blue\b",
-                _ON_THE_FLOOR)
-# 38.5 or, as much of Europe writes it, 38,5
-_TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:[.,]\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
+# 38.5 or, as much of Europe writes it, 38,5; "38 point 2"
+_TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:(?:[.,]| point )\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
 _TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|\btoo high\b|\breading\b|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
-                           r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度|" + "|".join(FEVER_WORDS), re.I)
-
-# Phrases that ask about a symptom rather than report one.
-_ASKING = _rx(r"^\s*(what|why|how|when|which|who|where|is|are|does|do|can|could|should|will|would|explain|tell me|define|describe)\b.*\b(mean|means|measure[sd]?|assess(ed)?|grade[sd]?|graded|scored?|tested|checked|treated|managed|cause[sd]?|common|happen|happens|look like|signs?|symptoms?|side effects?|defined|definition|score|scale|ice|crs|icans)\b",
-              r"^\s*(what|how)\s+(is|are|does|do)\s+(a|an|the)?\s*\w+\s*(assessed|measured|graded|defined|treated|managed|checked)\b",
-              r"\bwhat (should|do) (i|we|you) (do|look out for|watch (out )?for) (if|when)\b", r"\bwhat happens if\b", r"\bwhat if\b", r"\bin case\b",
-              r"\bwhy (do|does|should|must) (i|we|you|patients?)\b", r"\bhow (often|long|many times)\b", r"\bwhat (is|are|does) (a |an |the )?\w+", r"\bsigns? of\b",
-              r"\bwhich symptoms\b", r"\b(who|what|when|where) (do|should|would) (i|we) (call|ring|phone|contact)\b",
-              r"\bif (i|we|he|she|they|you) (get|gets|got|have|has|had|'ve had|have had|feel|feels|develop|develops|notice|notices|start|starts)\b", r"\bmatters?\b", r"^\s*(do|does|should|can|must|would) (we|you|patients?|pts|people|they|carers?) ", r"\bis it normal\b", r"\bduring (the )?(trial|study)\b",
-              r"\bwhat (do|does) (they|you|it|that|the \w+) (actually |really |exactly )?mean by\b", r"\bwhat counts as\b",
-              r"\b(do|should|would|must) (i|we|you|they|patients?) (still )?(need to |have to )?(ring|call|phone|contact)\b.{0,30}\bif\b"
-              r"|\bif\b.{0,60}\b(do|should|would|must) (i|we|you|they|patients?) (still )?(need to |have to )?(ring|call|phone|contact)\b",
-              r"\bwhat'?s the (difference|threshold|cut-?off|limit)\b", r"\bdifference between\b",
-              r"\bone of the (things|signs|symptoms|side effects|red flags|warning signs)\b", r"\b(you|we|i|they|people) (should )?(ring|call|phone) at\b", r"\b(should|do) (i|we) (ring|call|phone) about\b",
-              r"\b(do|does|is|are) (they|you|doctors|the team|it) (use|used|give|given|treat|treated)\b.{0,40}\bfor (the )?\w+", r"\bin (the )?(ZUMA|CARTITUDE)", r"\bin crs terms\b", r"\bice (score|test)\b")
-_PERSONAL_REPORT = _rx(r"\b(i'?ve|i have|i'?m|i am|im|ive)\s+(got|been|having|feeling|a|an)?\s*\w*", r"\bmy (temp|temperature|husband|wife|partner|mum|mom|dad|son|daughter|child|heart|hands?|speech|handwriting|nose|face)('s|\s+(is|was|has|have|keeps?|went|feels?|looks?|seems?|started|changed|won'?t|can'?t|isn'?t|doesn'?t|just))\b",
-                       r"\b(dad|mum|mom|husband|wife|partner|son|daughter)s? (face|hands?|speech|handwriting)\b",
-                       r"\b(he|she)('s| is| has| keeps| can'?t| won'?t)\b", r"\b(right )?now\b", r"\btonight\b", r"\bthis (morning|evening)\b", r"\bsince\b",
-                       r"\bjust (now|started|starting|start|happened|had|got|been|become|gone|went|began|woke|turned|collapsed|fell)\b")
+                           r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度", re.I)
+_WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40"}
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*")
+_QUESTION_FORM = re.compile(r"\?\s*$|^\s*(what|why|how|when|which|who|where|whats|what's|hows|how's|whys|why's|wheres|where's|whos|who's|is|are|does|do|did|can|could|should|will|would|explain|tell me|define|describe)\b", re.I)
+_IF = re.compile(r"\bif\b", re.I)
+# "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
+_READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
 
 
-# "my temp is normal, but if I get the shivers...": a normal reading reports nothing urgent.
-_NORMAL_READING = re.compile(r"\bmy (temp|temperature)('s| is| was) (only |still |completely )?(normal|fine|ok|okay|good)\b", re.I)
+def sentences(message: str) -> list[str]:
+    """The message cut into sentences: a long message is judged piece by piece."""
+    message = " ".join(message.split())
+    parts = [p.strip(" ,") for p in _SENTENCE.split(message)]
+    return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2] or [message]
+
+
+def meaning_texts(message: str) -> list[str]:
+    """What the meaning net embeds: each sentence, then the whole message when it has several
+    (together they may say what no sentence says alone)."""
+    parts = sentences(message)
+    return parts + [" ".join(message.split())] if len(parts) > 1 else parts
 
 
 @dataclass(frozen=True)
-class Triage:
-    urgent: bool
-    emergency: bool = False  # 999 first
-    symptoms: tuple[str, ...] = field(default_factory=tuple)
-    reason: str = ""
+class Symptom:
+    id: str
+    label: str
+    action: str
+    describes: tuple[str, ...]
+    terms: re.Pattern | None
+    reports: tuple[str, ...]
+    questions: tuple[str, ...]
+
+    @property
+    def emergency(self) -> bool:
+        return self.action == "call-999"
 
 
-def _temperatures_c(message: str) -> list[float]:
-    if not _TEMP_CONTEXT.search(message):
-        return []
-    found = []
-    for value, unit in _TEMPERATURE.findall(message):
-        number = float(value.replace(",", "."))
-        if (unit or "").lower() == "f" or 95 <= number <= 110:
-            number = (number - 32) * 5 / 9
-        if 34 <= number <= 43:
-            found.append(number)
-    return found
+@dataclass(frozen=True)
+class RedFlags:
+    """The reviewed red-flag data (safety/red-flags.yaml), validated."""
+
+    meta: dict
+    fever_threshold_c: float
+    report_similarity: float
+    margin: float
+    question_margin: float
+    emergency_similarity: float
+    person: re.Pattern
+    time: re.Pattern
+    hypothetical: re.Pattern
+    symptoms: tuple[Symptom, ...]
+    general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
+    path: str = ""
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_RED_FLAGS) -> "RedFlags":
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"red-flag file {path} not found: set CART_RED_FLAGS_FILE to safety/red-flags.yaml") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark else ""
+            raise UsageError(f"red-flag file {path} is not valid YAML{at}: fix it and restart") from None
+        return cls.from_data(data, where=str(path))
+
+    @classmethod
+    def from_data(cls, data, *, where: str = "red-flag data") -> "RedFlags":
+        problems: list[str] = []
+        if not isinstance(data, dict):
+            raise UsageError(f"{where}: expected fields (id, owner, version, review_due, symptoms, ...)")
+        for name in ("id", "owner", "version", "approved_by", "review_due", "status"):
+            if not data.get(name):
+                problems.append(f"missing '{name}' (the file is reviewed like a corpus document)")
+        semantic = data.get("semantic") or {}
+        try:
+            report_similarity = float(semantic["report_similarity"])
+            margin = float(semantic["margin"])
+            question_margin = float(semantic["question_margin"])
+            emergency_similarity = float(semantic["emergency_similarity"])
+        except (KeyError, TypeError, ValueError):
+            problems.append("'semantic' needs numbers 'report_similarity', 'margin', 'question_margin' and "
+                            "'emergency_similarity'")
+            report_similarity = margin = question_margin = emergency_similarity = 0.0
+        cues = data.get("cues") or {}
+        person = _alternation(cues.get("person"), "cues.person", problems)
+        time = _alternation(cues.get("time"), "cues.time", problems)
+        hypothetical = _alternation(cues.get("hypothetical"), "cues.hypothetical", problems)
+        symptoms = []
+        seen: set[str] = set()
+        for n, item in enumerate(data.get("symptoms") or [], start=1):
+            if not isinstance(item, dict) or not item.get("id"):
+                problems.append(f"symptom #{n}: needs an 'id'")
+                continue
+            sid = str(item["id"])
+            if sid in seen:
+                problems.append(f"symptom '{sid}': duplicate id")
+            seen.add(sid)
+            if item.get("action") not in ACTIONS:
+                problems.append(f"symptom '{sid}': action must be one of {', '.join(ACTIONS)}")
+            reports, questions = _texts(item.get("reports")), _texts(item.get("questions"))
+            if not reports:
+                problems.append(f"symptom '{sid}': needs at least one example in 'reports'")
+            terms = _alternation(item.get("terms"), f"symptom '{sid}' terms", problems, required=False)
+            symptoms.append(Symptom(sid, str(item.get("label") or sid), str(item.get("action")), _texts(item.get("describes")),
+                                    terms, reports, questions))
+        if not symptoms:
+            problems.append("no symptoms: list them under 'symptoms'")
+        if problems:
+            raise UsageError(f"{where}: " + "; ".join(problems))
+        return cls(meta={k: data.get(k) for k in ("id", "title", "owner", "version", "approved_by", "approved_on",
+                                                     "review_due", "status")},
+                   fever_threshold_c=float(data.get("fever_threshold_c", 37.5)),
+                   report_similarity=report_similarity, margin=margin, question_margin=question_margin,
+                   emergency_similarity=emergency_similarity, person=person, time=time,
+                   hypothetical=hypothetical,
+                   symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")), path=where)
+
+    def review_overdue(self, today: dt.date | None = None) -> bool:
+        due = self.meta.get("review_due")
+        due = due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due))
+        return due < (today or dt.date.today())
+
+    def with_examples(self, symptom_id: str, *, reports: Sequence[str] = (), questions: Sequence[str] = ()) -> "RedFlags":
+        """A copy with more examples for one symptom (what a reviewer adding a line does)."""
+        from dataclasses import replace
+
+        symptoms = tuple(replace(s, reports=s.reports + tuple(reports), questions=s.questions + tuple(questions))
+                         if s.id == symptom_id else s for s in self.symptoms)
+        return replace(self, symptoms=symptoms)
 
 
-def assess(message: str) -> Triage:
-    text = " ".join(message.split())
-    symptoms = [name for name, pattern in SYMPTOMS.items() if pattern.search(text)]
-    temperatures = _temperatures_c(text)
-    if temperatures:
-        if max(temperatures) >= FEVER_THRESHOLD_C:
-            symptoms.insert(0, f"temperature {max(temperatures):.1f} C")
-        elif symptoms == ["fever"]:
-            symptoms = []  # "my temp is 37.1, is that a fever?" reports a normal reading
-    if not symptoms:
-        return Triage(False, reason="no red-flag symptom described")
-    asking = bool(_ASKING.search(text))
-    readings = [t for t in temperatures if not (asking and abs(t - FEVER_THRESHOLD_C) < 0.05)]  # "the 37.5 you tell us to ring at"
-    reporting = bool(_PERSONAL_REPORT.search(_NORMAL_READING.sub(" ", text))) or bool(readings and max(readings) >= FEVER_THRESHOLD_C)
-    if asking and not reporting:
-        return Triage(False, symptoms=tuple(symptoms), reason="asks about a symptom; describes none happening now")
-    emergency = bool(EMERGENCY.search(text))
-    return Triage(True, emergency=emergency, symptoms=tuple(symptoms),
-                  reason="describes " + ", ".join(symptoms))
+def _texts(value) -> tuple[str, ...]:
+    return tuple(str(v).strip() for v in (value or []) if str(v).strip())
+
+
+def _alternation(patterns, where: str, problems: list[str], *, required: bool = True) -> re.Pattern | None:
+    patterns = _texts(patterns)
+    if not patterns:
+        if required:
+            problems.append(f"'{where}' needs at least one pattern")
+        return None
+    try:
+        # Whole words: "me" is not in "measure", "now" is not in "know".
+        return re.compile("|".join(f"(?<![A-Za-z0-9])(?:{p})(?![A-Za-z0-9])" for p in patterns), re.I)
+    except re.error as exc:
+        problems.append(f"'{where}': a pattern is not a valid regular expression ({exc})")
+        return None
+
+
+@dataclass(frozen=True)
+class _Hit:
+    net: str  # "rules" or "meaning"
+    symptom: Symptom
+    sentence: str
+    detail: str
+    similarity: float = 1.0  # meaning: to the closest report; rules: 1
+
+    def emergency(self, flags: "RedFlags") -> bool:
+        """999 first needs a 999 symptom, and by meaning a closer match than urgency does."""
+        return self.symptom.emergency and (self.net == "rules" or self.similarity >= flags.emergency_similarity)
+
+
+class Triager:
+    """Both nets over one `RedFlags`. Examples are embedded once, here; a message then costs
+    one encode of its sentences (the chain reuses the vector of a one-sentence question)."""
+
+    def __init__(self, red_flags: RedFlags, embedder=None):
+        self.red_flags = red_flags
+        # A test double that hashes words (HashEmbedder) would make the meaning net noise.
+        self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
+        self._fever = next((s for s in red_flags.symptoms if s.id == "fever"), None)
+        self._report_of: list[Symptom] = []
+        self._report_text: list[str] = []
+        self._question_text: list[str] = []
+        for symptom in red_flags.symptoms:
+            for text in symptom.reports:
+                self._report_of.append(symptom)
+                self._report_text.append(text)
+            self._question_text.extend(symptom.questions)
+        self._question_text.extend(red_flags.general_questions)
+        self._reports = self._questions = None
+        if embedder is not None:
+            vectors = np.asarray(embedder.encode(self._report_text + self._question_text), dtype=np.float32)
+            self._reports = vectors[: len(self._report_text)]
+            self._questions = vectors[len(self._report_text):]
+
+    @classmethod
+    def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None) -> "Triager":
+        return cls(RedFlags.load(path), embedder)
+
+    # -- public ----------------------------------------------------------------------
+    def assess(self, message: str, vectors: np.ndarray | None = None) -> Triage:
+        """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already."""
+        text = " ".join(message.split())
+        parts = sentences(message)
+        readings = self.temperatures_c(text)
+        asks = [False] * len(parts)
+        meaning: list[_Hit] = []
+        if self.embedder is not None:
+            texts = meaning_texts(message)
+            if vectors is None:
+                vectors = self.encode(texts)
+            report_sims, question_sims = self._similarities(vectors)
+            # A sentence far closer to the example questions than to any report only asks.
+            asks = [float(question_sims[i].max() - report_sims[i].max()) >= self.red_flags.question_margin
+                    for i in range(len(parts))]
+            meaning = self._meaning(texts, report_sims, question_sims)
+        rules = self._rules(parts, text, asks)
+        if readings:  # with a number in the message, the rule on the number decides fever
+            meaning = [h for h in meaning if h.symptom is not self._fever]
+        hits = rules + meaning
+        if not hits:
+            return Triage(False, reason="no red-flag symptom described")
+        symptoms = list(dict.fromkeys(h.symptom.label for h in hits))
+        if readings and max(readings) >= self.red_flags.fever_threshold_c:
+            symptoms.insert(0, f"temperature {max(readings):.1f} C")
+        emergency = any(h.emergency(self.red_flags) for h in hits)
+        reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
+        return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
+
+    def encode(self, parts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self.embedder.encode(list(parts)), dtype=np.float32)
+
+    def describes_now(self, message: str) -> bool:
+        """Says how someone is now ("my dad is...", "I feel..."): a refusal then still gives
+        the 24-hour line."""
+        flags = self.red_flags
+        return any((flags.person.search(p) or flags.time.search(p)) and not flags.hypothetical.search(p)
+                   for p in sentences(message))
+
+    def temperatures_c(self, text: str, *, context: str | None = None) -> list[float]:
+        """Readings in C (F converted), where the text or its `context` (the whole message)
+        is about temperature: "is 37.6 ok? my temp has crept up" reads 37.6."""
+        for words, digits in _WORD_NUMBERS.items():
+            text = re.sub(rf"\b{words}\b", digits, text, flags=re.I)
+        about = context if context is not None else text
+        if not _TEMP_CONTEXT.search(about) and not (self._fever and self._fever.terms and self._fever.terms.search(about)):
+            return []
+        found = []
+        for value, unit in _TEMPERATURE.findall(text):
+            number = float(re.sub(r"[,]| point ", ".", value))
+            if (unit or "").lower() == "f" or 95 <= number <= 110:
+                number = (number - 32) * 5 / 9
+            if 34 <= number <= 43:
+                found.append(number)
+        return found
+
+    # -- the two nets -------------------------------------------------------------------
+    def _supposes(self, sentence: str) -> bool:
+        """"What should I do if I get a fever?", "in case", an episode that is over."""
+        if self.red_flags.hypothetical.search(sentence):
+            return True
+        return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
+
+    def _reports_now(self, sentence: str, message_time: bool, asks: bool) -> bool:
+        """Not a supposition, not a question by meaning (`asks`), and either a statement or a
+        question that names who or when ("is it normal for my hands to shake?"), or sits in
+        a message that says it is happening now ("is it ok to be breathless? still puffed now")."""
+        flags = self.red_flags
+        if asks or self._supposes(sentence):
+            return False
+        return (not _QUESTION_FORM.search(sentence) or bool(flags.person.search(sentence))
+                or bool(flags.time.search(sentence)) or message_time)
+
+    def _rules(self, parts: list[str], text: str, asks: list[bool]) -> list[_Hit]:
+        hits: list[_Hit] = []
+        flags = self.red_flags
+        threshold = flags.fever_threshold_c
+        message_time = any(flags.time.search(p) and not self._supposes(p) for p in parts)
+        for sentence, sentence_asks in zip(parts, asks):
+            high = [t for t in self.temperatures_c(sentence, context=text) if t >= threshold]
+            # A reading is a number: its meaning cannot make it a question ("is 38.1 too high?"),
+            # but the threshold itself quoted in a question is a reference ("is 37.5 the number
+            # you ring at?") unless it is read off someone ("my temp is 37.5, ok?").
+            quoting = _QUESTION_FORM.search(sentence) and all(abs(t - threshold) < 0.05 for t in high)
+            if high and self._fever is not None and not self._supposes(sentence) and (
+                    not quoting or _READ_OFF.search(sentence)):
+                hits.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
+                continue
+            if not self._reports_now(sentence, message_time, sentence_asks):
+                continue
+            for symptom in flags.symptoms:
+                match = symptom.terms.search(sentence) if symptom.terms else None
+                if match:
+                    hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id})"))
+        return hits
+
+    def _similarities(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        report_sims = vectors @ self._reports.T
+        question_sims = vectors @ self._questions.T if len(self._questions) else np.zeros((len(vectors), 1))
+        return report_sims, question_sims
+
+    def _meaning(self, parts: list[str], report_sims: np.ndarray, question_sims: np.ndarray) -> list[_Hit]:
+        flags = self.red_flags
+        hits: list[_Hit] = []
+        for i, sentence in enumerate(parts):
+            if self._supposes(sentence):
+                continue
+            best = int(np.argmax(report_sims[i]))
+            r, q = float(report_sims[i, best]), float(np.max(question_sims[i]))
+            if r >= flags.report_similarity and r - q >= flags.margin:
+                symptom = self._report_of[best]
+                hits.append(_Hit("meaning", symptom, sentence,
+                                 f"close to {symptom.id} report \"{_clip(self._report_text[best], 40)}\" ({r:.2f}; question {q:.2f})",
+                                 similarity=r))
+        return hits
+
+    def scores(self, message: str) -> list[tuple[str, float, float, str]]:
+        """(sentence, best report similarity, best question similarity, symptom) per sentence:
+        what calibration fits the thresholds on."""
+        parts = meaning_texts(message)
+        vectors = self.encode(parts)
+        out = []
+        for i, sentence in enumerate(parts):
+            r = vectors[i] @ self._reports.T
+            q = vectors[i] @ self._questions.T
+            best = int(np.argmax(r))
+            out.append((sentence, float(r[best]), float(np.max(q)), self._report_of[best].id))
+        return out
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."

@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check = commands.add_parser("check", help="validate the case files only (no model)")
     check.add_argument("--suite", nargs="+", action="extend", metavar="FILE", type=Path)
 
+    commands.add_parser("triage-calibrate", help="sweep the triage thresholds on the tuning and dev cases")
+    sealed = commands.add_parser("sealed", help="run the sealed case sets for their figures only (no case is shown)")
+    sealed.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+
     feedback = commands.add_parser("from-feedback", help="draft cases from 'not helpful' feedback")
     feedback.add_argument("--db", metavar="PATH", type=Path, help="feedback SQLite file (default: settings)")
     feedback.add_argument("--out", metavar="FILE", type=Path, help="drafts file (default: eval/drafts/from-feedback.yaml)")
@@ -126,7 +130,7 @@ def print_summary(results: dict, page: Path) -> None:
     splits = results.get("by_split") or {}
     if len(splits) > 1:  # tuned-on cases against held-out ones: the honest estimate is the second
         console.print("; ".join(
-            f"{name}: {g['n_passed']}/{g['n_cases']} passed, status {fmt('status_accuracy', g['metrics'].get('status_accuracy'))}, "
+            f"{name}: {g['n_passed']}/{g['n_cases']} passed, wrong answers {fmt('wrong_answer_rate', g['metrics'].get('wrong_answer_rate'))}, status {fmt('status_accuracy', g['metrics'].get('status_accuracy'))}, "
             f"MRR {fmt('mrr', g['metrics'].get('mrr'))}, fact recall {fmt('fact_recall', g['metrics'].get('fact_recall'))}"
             for name, g in splits.items()))
     failed = [c["id"] for c in results["cases"] if not c["passed"]]
@@ -134,6 +138,52 @@ def print_summary(results: dict, page: Path) -> None:
         console.print(f"failing cases ({len(failed)}): {', '.join(failed[:20])}{' ...' if len(failed) > 20 else ''}")
     verdict = "[green]PASSED[/]" if results["gate"]["passed"] else "[red]FAILED[/]"
     console.print(f"gate {verdict}; report: {page}")
+
+
+def cmd_triage_calibrate(args) -> int:
+    from .triage_calibration import main as calibrate
+
+    return calibrate()
+
+
+SEALED_DIR = Path(__file__).parent / "sealed"
+
+
+def cmd_sealed(args) -> int:
+    """Figures only: a sealed case is never read one by one, so no case id or answer is shown
+    or written, and nothing is gated."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from assistant.progress import progress_reporter
+    from assistant.settings import load_settings
+
+    from .cases import load_suite
+    from .metrics import METRICS
+    from .report import fmt
+    from .runner import ChainFactory, run_cases, summarise_run
+
+    settings = load_settings()
+    factory = ChainFactory()
+    figures = {}
+    with progress_reporter(enabled=not args.json) as progress:
+        for path in sorted(SEALED_DIR.glob("*.yaml")):
+            cases = load_suite([path], settings.corpus_dir)
+            results = run_cases(cases, factory(settings), progress=progress, stage=f"sealed {path.stem}")
+            figures[path.stem] = summarise_run(results)["summary"]
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    table = Table(title="Sealed case sets: figures only")
+    table.add_column("metric")
+    for name, summary in figures.items():
+        table.add_column(f"{name} ({summary['n_cases']})", justify="right")
+    for name, info in METRICS.items():
+        values = [s["metrics"].get(name) for s in figures.values()]
+        if any(v is not None for v in values):
+            table.add_row(info.label, *[fmt(name, v) for v in values])
+    Console().print(table)
+    return 0
 
 
 def cmd_check(args) -> int:
@@ -173,7 +223,8 @@ def cmd_from_feedback(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    handler = {"run": cmd_run, "check": cmd_check, "from-feedback": cmd_from_feedback}[args.command]
+    handler = {"run": cmd_run, "check": cmd_check, "from-feedback": cmd_from_feedback, "sealed": cmd_sealed,
+               "triage-calibrate": cmd_triage_calibrate}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

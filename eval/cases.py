@@ -18,10 +18,10 @@ from assistant.records import Turn
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 AUDIENCES = ("patient", "clinician")
-STATUSES = ("answered", "refused", "urgent")
+STATUSES = ("answered", "refused", "urgent", "not-urgent")  # not-urgent: only asks; any reply but the urgent advice
 ROLES = ("user", "assistant")
 REQUIRED = ("id", "audience", "question", "expected_status")
-OPTIONAL = ("history", "expected_sources", "expected_facts", "tags", "note")
+OPTIONAL = ("history", "expected_sources", "expected_facts", "expected_emergency", "tags", "note")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -70,6 +70,7 @@ class EvalCase:
     tags: tuple[str, ...] = ()
     note: str = ""
     file: str = ""
+    expected_emergency: bool | None = None  # urgent cases: True when 999 must come first
 
     @property
     def section_level(self) -> bool:
@@ -81,7 +82,8 @@ class EvalCase:
             "history": [{"role": t.role, "content": t.content} for t in self.history],
             "expected_status": self.expected_status,
             "expected_sources": [s.to_json() for s in self.expected_sources],
-            "expected_facts": list(self.expected_facts), "tags": list(self.tags), "note": self.note,
+            "expected_facts": list(self.expected_facts), "expected_emergency": self.expected_emergency,
+            "tags": list(self.tags), "note": self.note,
         }
 
 
@@ -221,6 +223,11 @@ def _parse_case(item, number: int, where: str, corpus: CorpusIndex, problems: li
     if not isinstance(note, str):
         bad("'note' must be text")
 
+    emergency = item.get("expected_emergency")
+    if emergency is not None and not isinstance(emergency, bool):
+        bad("'expected_emergency' must be true or false")
+    elif emergency and status != "urgent":
+        bad("'expected_emergency: true' needs expected_status: urgent")
     if status == "refused" and (sources or facts):
         bad("a refused case expects no sources and no facts: empty expected_sources and expected_facts")
     if status == "answered" and not sources and len(problems) == before:
@@ -229,7 +236,7 @@ def _parse_case(item, number: int, where: str, corpus: CorpusIndex, problems: li
         return None
     return EvalCase(id=case_id, audience=audience, question=item["question"].strip(), expected_status=status,
                     history=history, expected_sources=sources, expected_facts=facts, tags=tags,
-                    note=note, file=where)
+                    note=note, file=where, expected_emergency=emergency)
 
 
 def _text_list(value, name: str, bad) -> tuple[str, ...]:

@@ -38,6 +38,13 @@ class MetricInfo:
 
 
 METRICS: dict[str, MetricInfo] = {m.name: m for m in (
+    MetricInfo("wrong_answer_rate", "Wrong answers",
+               "Share of cases given a confident answer that is wrong: the reply is an answer, but it holds fewer "
+               "than half of the expected facts, or the question should have been refused. The worst failure.",
+               higher_is_better=False),
+    MetricInfo("wrongful_refusal_rate", "Wrongful refusals",
+               "Share of answerable questions that were refused (or redirected) instead of answered.",
+               higher_is_better=False),
     MetricInfo("pass_rate", "Cases passed",
                "Share of cases fully right: right status and, for answered cases, an expected document in the "
                "top 5 and every expected fact in the answer (urgent cases: every expected fact too)."),
@@ -48,6 +55,9 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("triage_false_positive_rate", "False urgent alarms",
                "Share of non-urgent messages wrongly given the urgent advice. Lower is better.",
                higher_is_better=False),
+    MetricInfo("emergency_recall", "999 situations marked emergency",
+               "Share of urgent messages describing a fit, collapse, severe breathing trouble or someone who cannot "
+               "be woken that got 'Call 999' first. Must be 100%."),
     MetricInfo("hit_at_1", "Right document first (hit@1)",
                "Share of answerable questions where the top search result is an expected document."),
     MetricInfo("hit_at_5", "Right document in top 5 (hit@5)",
@@ -215,6 +225,8 @@ class CaseScore:
     groundedness: float | None = None
     ungrounded: list[str] = field(default_factory=list)
     latency_ms: float | None = None
+    emergency: bool | None = None  # cases expecting 999 first: did the reply put 999 first?
+    wrong_answer: bool = False
     passed: bool = False
     reasons: list[str] = field(default_factory=list)  # "cause: detail", why the case failed
 
@@ -225,6 +237,8 @@ class CaseScore:
 def score_case(case: EvalCase, answer: Answer | None, error: str | None = None) -> CaseScore:
     if answer is None:
         score = CaseScore(status=None, status_ok=False, reasons=[f"error: {error or 'no answer'}"])
+        if case.expected_emergency:
+            score.emergency = False
         if case.expected_status == "answered":
             score.hit_at_1 = score.hit_at_5 = False
             score.reciprocal_rank = score.ndcg_at_5 = 0.0
@@ -232,8 +246,9 @@ def score_case(case: EvalCase, answer: Answer | None, error: str | None = None) 
             score.fact_recall, score.facts_found = 0.0, [False] * len(case.expected_facts)
         return score
 
-    score = CaseScore(status=answer.status, status_ok=answer.status == case.expected_status,
-                      latency_ms=answer.latency_ms)
+    expected = case.expected_status
+    status_ok = answer.status != "urgent" if expected == "not-urgent" else answer.status == expected
+    score = CaseScore(status=answer.status, status_ok=status_ok, latency_ms=answer.latency_ms)
     if not score.status_ok:
         score.reasons.append(f"status: got {answer.status}, expected {case.expected_status}")
 
@@ -256,6 +271,17 @@ def score_case(case: EvalCase, answer: Answer | None, error: str | None = None) 
         if score.status_ok and score.fact_recall < 1.0:
             missing = [f for f, ok in zip(case.expected_facts, score.facts_found) if not ok]
             score.reasons.append("facts: missing " + ", ".join(f"'{m}'" for m in missing))
+
+    if case.expected_emergency:
+        score.emergency = bool(answer.triage and answer.triage.emergency)
+        if not score.emergency:
+            score.reasons.append("triage: a 999 situation not marked emergency")
+    score.wrong_answer = answer.status == "answered" and (
+        case.expected_status == "refused" or (score.fact_recall is not None and score.fact_recall < 0.5))
+    if score.wrong_answer:
+        score.reasons.insert(0, "wrong answer: " + ("answered a question that must be refused"
+                                                    if case.expected_status == "refused" else
+                                                    "fewer than half of the expected facts"))
 
     if answer.status == "answered":
         sentences, missing = ungrounded_sentences(answer.answer, [c.excerpt for c in answer.citations])
@@ -284,11 +310,14 @@ def summarise(pairs: Sequence[tuple[EvalCase, CaseScore]]) -> dict:
     def put(name: str, value_count: tuple[float | None, int]) -> None:
         metrics[name], counts[name] = value_count
 
+    put("wrong_answer_rate", _mean(s.wrong_answer for s in scores))
+    put("wrongful_refusal_rate", _mean(s.status == "refused" for c, s in pairs if c.expected_status == "answered"))
     put("pass_rate", _mean(s.passed for s in scores))
     put("status_accuracy", _mean(s.status_ok for s in scores))
     put("triage_recall", _mean(s.status == "urgent" for c, s in pairs if c.expected_status == "urgent"))
     put("triage_false_positive_rate",
         _mean(s.status == "urgent" for c, s in pairs if c.expected_status != "urgent"))
+    put("emergency_recall", _mean(s.emergency for c, s in pairs if c.expected_emergency))
     for name in ("hit_at_1", "hit_at_5", "reciprocal_rank", "ndcg_at_5", "citation_precision",
                  "fact_recall", "groundedness"):
         put("mrr" if name == "reciprocal_rank" else name, _mean(getattr(s, name) for s in scores))
@@ -318,9 +347,19 @@ def by_audience(pairs) -> dict[str, dict]:
 
 
 HELD_OUT_TAG = "heldout"
+SEALED_TAG = "sealed"
+DEV_TAG = "dev"
+
+
+def split_of(case: EvalCase) -> str:
+    """tuning: written with the code; dev: written blind, then used to find failures; held-out
+    (tag `heldout`) and sealed (tag `sealed`, eval/sealed/): written blind and never used to fit
+    anything, so their figures are the honest estimate."""
+    for tag, name in ((SEALED_TAG, "sealed"), (HELD_OUT_TAG, "held-out"), (DEV_TAG, "dev")):
+        if tag in case.tags:
+            return name
+    return "tuning"
 
 
 def by_split(pairs) -> dict[str, dict]:
-    """Cases the settings were tuned on against held-out cases (tag `heldout`), written after
-    tuning and never used for it: the held-out figures are the honest estimate."""
-    return breakdown(pairs, lambda c: ("held-out" if HELD_OUT_TAG in c.tags else "tuning",))
+    return breakdown(pairs, lambda c: (split_of(c),))

@@ -25,7 +25,9 @@ from assistant.chunking import chunk_document, words_counter
 from assistant.errors import UsageError
 from assistant.loading import REQUIRED, Rejected, load_corpus, load_document
 from assistant.records import Block, Document, DocumentMeta
-from assistant.triage import assess
+from assistant.triage import Triager
+
+assess = Triager.from_file().assess  # the rules net (no model): fever words and readings are rules
 from tests.web import assert_all_local, ask, last_reply, open_page
 
 TODAY = dt.date(2026, 11, 22)

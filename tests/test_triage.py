@@ -1,8 +1,16 @@
-"""Red-flag triage on wordings written for this test (the golden set has its own)."""
+"""Red-flag triage: the reviewed data file, both nets, and wordings written for this test
+(the golden and blind case sets have their own)."""
+
+from __future__ import annotations
 
 import pytest
+import yaml
 
-from assistant.triage import assess
+from assistant.errors import UsageError
+from assistant.triage import DEFAULT_RED_FLAGS, RedFlags, Triager, sentences
+
+RED_FLAGS = RedFlags.load()
+RULES = Triager(RED_FLAGS)  # the rules net alone: no model
 
 URGENT = [
     "I've had a temperature of 37.6 since lunchtime",
@@ -26,6 +34,9 @@ URGENT = [
     "is 38.1 too high? had my cells on friday",
     "dad can't keep his hands still at dinner tonight",
     "her arm keeps wobbling when she reaches for things",
+    # a report that ends with a question is a report (issue 13)
+    "is it normal for my hands to feel wobbly after the infusion, or is that a warning sign?",
+    "my temp is 38.2, should I be worried?",
 ]
 EMERGENCY = ["my wife is having a fit", "he collapsed in the bathroom", "I can't wake my husband up",
              "she's gasping and can't breathe", "found him lying on the floor and he won't answer",
@@ -47,25 +58,98 @@ INFORMATIONAL = [
     "do doctors use steroids for the confusion kind of side effect?",
     "if your temperature goes up and then settles, do you still need to call?",
     "is 37.5 the temperature you ring at?",
-    "is it normal for my hands to feel wobbly after the infusion, or is that a warning sign?",
 ]
 
 
+
+
+@pytest.fixture(scope="module")
+def triager(embedder):
+    return Triager(RED_FLAGS, embedder)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("message", URGENT + EMERGENCY)
-def test_red_flags_are_urgent(message):
-    assert assess(message).urgent, message
+def test_red_flags_are_urgent(triager, message):
+    assert triager.assess(message).urgent, message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("message", EMERGENCY)
-def test_fit_collapse_or_cannot_wake_needs_999(message):
-    assert assess(message).emergency
+def test_fit_collapse_or_cannot_wake_needs_999(triager, message):
+    assert triager.assess(message).emergency
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("message", URGENT)
-def test_other_red_flags_are_not_999_first(message):
-    assert not assess(message).emergency, message
+def test_other_red_flags_are_not_999_first(triager, message):
+    assert not triager.assess(message).emergency, message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("message", INFORMATIONAL)
-def test_questions_about_symptoms_are_not_flagged(message):
-    assert not assess(message).urgent, message
+def test_questions_about_symptoms_are_not_flagged(triager, message):
+    assert not triager.assess(message).urgent, message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("symptom", [s.id for s in RED_FLAGS.symptoms])
+def test_each_symptom_catches_its_reports_and_not_its_questions(triager, symptom):
+    """Every example in the signed-off file behaves as the file says."""
+    entry = next(s for s in RED_FLAGS.symptoms if s.id == symptom)
+    missed = [r for r in entry.reports if not triager.assess(r).urgent]
+    flagged = [q for q in entry.questions if triager.assess(q).urgent]
+    assert not missed and not flagged, (missed, flagged)
+    if entry.emergency:
+        assert all(triager.assess(r).emergency for r in entry.reports)
+
+
+@pytest.mark.slow
+def test_a_new_example_in_the_file_changes_behaviour_without_code(embedder):
+    message = "grandad keeps picking at invisible threads on his jumper"
+    assert not Triager(RED_FLAGS, embedder).assess(message).urgent
+    wider = RED_FLAGS.with_examples("confusion", reports=["grandad keeps picking at threads that are not there on his jumper"])
+    verdict = Triager(wider, embedder).assess(message)
+    assert verdict.urgent and "meaning" in verdict.reason and "confusion" in verdict.reason
+
+
+@pytest.mark.slow
+def test_reason_says_which_net_fired_and_on_what(triager):
+    rules = triager.assess("I'm shivering and can't get warm")
+    assert rules.reason.startswith("rules: 'shivering'")
+    meaning = triager.assess("my dad can barely lift his eyelids this evening")
+    assert meaning.urgent and "meaning: close to" in meaning.reason
+
+
+def test_rules_net_alone_reads_temperatures_and_symptom_words():
+    assert RULES.assess("my temperature is 38,4 tonight").urgent
+    assert RULES.assess("thermometer says 101 F").symptoms[0].startswith("temperature 38.3")
+    assert not RULES.assess("my temperature is 36.9, is that normal?").urgent
+    assert not RULES.assess("is 37.5 the temperature you ring at?").urgent
+    assert not RULES.assess("what should I do if I get a fever?").urgent
+    assert RULES.assess("he collapsed in the kitchen").emergency
+
+
+def test_a_report_followed_by_a_question_is_still_a_report():
+    assert RULES.assess("my husband is really confused. is this normal?").urgent
+    assert sentences("my husband is really confused. is this normal?") == ["my husband is really confused.", "is this normal?"]
+
+
+def test_the_file_is_reviewed_like_a_document(tmp_path):
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    assert data["owner"] and data["version"] and data["review_due"]
+    assert not RED_FLAGS.review_overdue()
+    del data["owner"]
+    data["symptoms"][0]["action"] = "phone a friend"
+    path = tmp_path / "red-flags.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(UsageError) as error:
+        RedFlags.load(path)
+    assert "missing 'owner'" in str(error.value) and "action must be one of" in str(error.value)
+
+
+def test_every_symptom_of_the_24_hour_and_999_lists_is_covered():
+    ids = {s.id for s in RED_FLAGS.symptoms}
+    assert {"fever", "chills", "unwell", "breathing", "confusion", "hallucinations", "speech", "drowsiness", "tremor",
+            "heart", "dizziness", "reading-writing", "bleeding"} <= ids
+    assert {s.id for s in RED_FLAGS.symptoms if s.emergency} == {"seizure", "collapse", "severe-breathing", "cannot-wake"}

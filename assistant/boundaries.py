@@ -15,7 +15,7 @@ import numpy as np
 import yaml
 
 from .errors import UsageError
-from .triage import _alternation, _texts
+from .triage import REVIEW_FIELDS, _alternation, _texts, reviewed_problems
 
 DEFAULT_BOUNDARIES = Path(__file__).resolve().parent.parent / "safety" / "boundaries.yaml"
 KINDS = ("personal-advice", "override")
@@ -37,12 +37,7 @@ class _Boundary:
 
 class Boundaries:
     def __init__(self, data: dict, embedder=None, *, where: str = "boundaries"):
-        problems: list[str] = []
-        if not isinstance(data, dict):
-            raise UsageError(f"{where}: expected fields (id, owner, version, review_due, boundaries)")
-        for name in ("id", "owner", "version", "approved_by", "review_due", "status"):
-            if not data.get(name):
-                problems.append(f"missing '{name}' (the file is reviewed like a corpus document)")
+        problems = reviewed_problems(data, where, "boundaries")
         try:
             self.similarity = float(data["semantic"]["similarity"])
             self.margin = float(data["semantic"]["margin"])
@@ -57,7 +52,7 @@ class Boundaries:
             self.boundaries.append(_Boundary(item["id"], rules, _texts(item.get("examples")), _texts(item.get("not"))))
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
-        self.meta = {k: data.get(k) for k in ("id", "owner", "version", "approved_by", "review_due", "status")}
+        self.meta = {k: data.get(k) for k in REVIEW_FIELDS}
         self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
         self._vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.embedder is not None:

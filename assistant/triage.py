@@ -113,12 +113,7 @@ class RedFlags:
 
     @classmethod
     def from_data(cls, data, *, where: str = "red-flag data") -> "RedFlags":
-        problems: list[str] = []
-        if not isinstance(data, dict):
-            raise UsageError(f"{where}: expected fields (id, owner, version, review_due, symptoms, ...)")
-        for name in ("id", "owner", "version", "approved_by", "review_due", "status"):
-            if not data.get(name):
-                problems.append(f"missing '{name}' (the file is reviewed like a corpus document)")
+        problems = reviewed_problems(data, where, "symptoms")
         semantic = data.get("semantic") or {}
         try:
             report_similarity = float(semantic["report_similarity"])
@@ -175,6 +170,17 @@ class RedFlags:
         symptoms = tuple(replace(s, reports=s.reports + tuple(reports), questions=s.questions + tuple(questions))
                          if s.id == symptom_id else s for s in self.symptoms)
         return replace(self, symptoms=symptoms)
+
+
+REVIEW_FIELDS = ("id", "owner", "version", "approved_by", "review_due", "status")
+
+
+def reviewed_problems(data, where: str, body: str) -> list[str]:
+    """A safety data file is reviewed like a corpus document: these fields must be there."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected fields ({', '.join(REVIEW_FIELDS)}, {body})")
+    return [f"missing '{name}' (the file is reviewed like a corpus document)"
+            for name in REVIEW_FIELDS if not data.get(name)]
 
 
 def _texts(value) -> tuple[str, ...]:

@@ -169,17 +169,32 @@ class Assistant:
             self._where.clear()
 
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
-        # One encode serves triage (each sentence) and retrieval (the search text).
         query = build_query(question, turns)
         search_text = self.vocabulary.correct_text(query.text)
-        texts = meaning_texts(question)
-        vectors = self.embedder.encode(texts if search_text in texts else [*texts, search_text])
-        vector = vectors[texts.index(search_text) if search_text in texts else len(texts)]
-        triage = self.triager.assess(question, vectors=np.asarray(vectors[: len(texts)]))
+        vector, triage_vectors = self._encode(question, search_text, query.follow_up)
+        triage = self.triager.assess(question, vectors=triage_vectors)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
-        whole = vectors[len(texts) - 1]  # the last text is the whole message
+        whole = triage_vectors[-1] if triage_vectors is not None else vector
         return replace(self._answer(question, audience, turns, query, search_text, vector, whole), triage=triage)
+
+    def _encode(self, question: str, search_text: str, follow_up: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The search text's vector, and triage's (`meaning_texts`: each sentence, then the
+        whole message) when its meaning net is on. A one-sentence question whose search text
+        is itself costs one encode; texts of like length share a batch, because a batch is
+        padded to its longest text (a long message's sentences and the message itself in one
+        batch cost twice as much as in two)."""
+        texts = meaning_texts(question)
+        if self.triager.embedder is None:
+            return self.embedder.encode([search_text])[0], None
+        if len(texts) == 1:
+            batch = texts if search_text == texts[0] else [texts[0], search_text]
+            vectors = self.embedder.encode(batch)
+            return vectors[-1], vectors[:1]
+        parts = self.embedder.encode(texts[:-1])
+        longs = self.embedder.encode([search_text] if not follow_up else [search_text, texts[-1]])
+        whole = longs[-1] if follow_up else longs[0]  # the search text is the (spell-mended) message
+        return longs[0], np.vstack([parts, whole[None, :]])
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
                 vector: np.ndarray, whole: np.ndarray) -> Answer:

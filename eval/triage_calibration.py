@@ -15,19 +15,24 @@ from dataclasses import dataclass, replace
 from .cases import EvalCase
 from .metrics import split_of
 
-GRID = {"report_similarity": (0.5, 0.53, 0.56, 0.6, 0.64),
-        "margin": (0.0, 0.02, 0.04, 0.08),
-        "question_margin": (0.15, 0.25, 0.35)}
+GRID = {"symptom_similarity": (0.4, 0.42, 0.45, 0.48),
+        "report_probability": (0.4, 0.45, 0.5),
+        "question_probability": (0.1, 0.2),
+        "emergency_similarity": (0.45, 0.5),
+        "emergency_over_words": (0.65,)}
 
 
 @dataclass(frozen=True)
 class Point:
-    report_similarity: float
-    margin: float
-    question_margin: float
+    symptom_similarity: float
+    report_probability: float
+    question_probability: float
+    emergency_similarity: float
+    emergency_over_words: float
     missed: int
     emergency_missed: int
     false_alarms: int
+    over_escalated: int  # urgent, not 999, but told to call 999 first
 
 
 def fitting_cases(cases: list[EvalCase]) -> list[EvalCase]:
@@ -48,15 +53,17 @@ def sweep(triager, cases: list[EvalCase]) -> list[Point]:
             verdicts = {c.id: triager.assess(c.question, vectors=vectors[c.id]) for c in urgent + others}
             points.append(Point(*values, missed=sum(not verdicts[c.id].urgent for c in urgent),
                                 emergency_missed=sum(not verdicts[c.id].emergency for c in urgent if c.expected_emergency),
-                                false_alarms=sum(verdicts[c.id].urgent for c in others)))
+                                false_alarms=sum(verdicts[c.id].urgent for c in others),
+                                over_escalated=sum(verdicts[c.id].emergency for c in urgent if c.expected_emergency is False)))
     finally:
         triager.red_flags = base
     return points
 
 
 def choose(points: list[Point]) -> Point:
-    return min(points, key=lambda p: (p.missed + p.emergency_missed, p.false_alarms,
-                                      p.report_similarity, p.margin, -p.question_margin))
+    return min(points, key=lambda p: (p.missed + p.emergency_missed, p.false_alarms + p.over_escalated,
+                                      p.symptom_similarity, p.report_probability, -p.question_probability,
+                                      p.emergency_similarity))
 
 
 def main() -> int:
@@ -76,14 +83,14 @@ def main() -> int:
     best = choose(points)
     table = Table(title=f"Triage thresholds on {len(cases)} tuning and dev cases "
                         f"({sum(c.expected_status == 'urgent' for c in cases)} urgent)")
-    for name in ("report sim", "margin", "question margin", "missed", "999 not marked", "false alarms"):
-        table.add_column(name, justify="right")
-    for p in points:
+    for name in (*GRID, "missed", "999 not marked", "false alarms", "999 for a non-999"):
+        table.add_column(name.replace("_", " "), justify="right")
+    shown = sorted(points, key=lambda p: (p.missed + p.emergency_missed, p.false_alarms + p.over_escalated))[:25]
+    for p in shown:
         style = "bold green" if p == best else None
-        table.add_row(f"{p.report_similarity:.2f}", f"{p.margin:.2f}", f"{p.question_margin:.2f}", str(p.missed),
-                      str(p.emergency_missed), str(p.false_alarms), style=style)
+        table.add_row(*[f"{getattr(p, name):.2f}" for name in GRID], str(p.missed), str(p.emergency_missed),
+                      str(p.false_alarms), str(p.over_escalated), style=style)
     Console().print(table)
-    print(f"chosen: report_similarity {best.report_similarity}, margin {best.margin}, "
-          f"question_margin {best.question_margin} (now in the file: {triager.red_flags.report_similarity}, "
-          f"{triager.red_flags.margin}, {triager.red_flags.question_margin})")
+    print("chosen (the 25 best of", len(points), "shown): " + ", ".join(f"{n} {getattr(best, n)}" for n in GRID)
+          + "; in the file now: " + ", ".join(f"{n} {getattr(triager.red_flags, n)}" for n in GRID))
     return 0

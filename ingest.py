@@ -3,7 +3,9 @@
     python ingest.py [--corpus DIR] [--check] [--rebuild] [--strict] [--json]
 
 Exit codes: 0 the run completed (rejected files included), 1 nothing could be indexed or,
-with --strict, something was rejected; 2 a usage error.
+with --strict, something was rejected; 2 a usage error. Documents whose review falls within
+CART_REVIEW_WARNING_DAYS (default 60) are listed as due soon, apart from rejections; they
+are still indexed, and they never fail a run, --strict included.
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ def print_summary(report: IngestReport, *, strict: bool) -> None:
         for item in report.rejected:
             rejected.add_row(item.path, item.reason)
         console.print(rejected)
+    if report.due_soon:
+        soon = Table(title=f"Review due soon ({len(report.due_soon)}): still indexed, dropped on their review date",
+                     title_style="bold yellow")
+        for name in ("document", "file", "owner", "review due", "days left"):
+            soon.add_column(name, justify="right" if name == "days left" else "left")
+        for item in report.due_soon:
+            soon.add_row(item.doc_id, item.path, item.owner, item.review_due, str(item.days_left))
+        console.print(soon)
     console.print(f"done in {report.seconds:.1f} s" + (" (--strict: rejections fail the run)" if strict and report.rejected else ""))
 
 

@@ -103,18 +103,26 @@ def chunk_document(doc: Document, *, max_tokens: int, overlap_tokens: int,
 
 
 def _fit(text: str, start: int, end: int, max_tokens: int, count: TokenCounter):
-    """A unit longer than a chunk is cut at word boundaries; yields (start, end, tokens)."""
+    """A unit longer than a chunk is cut at word boundaries, filling each piece word by word
+    while it fits (a long drug name is several word pieces); yields (start, end, tokens)."""
     tokens = count(text[start:end])
     if tokens <= max_tokens:
         yield start, end, tokens
         return
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[start:end])]
-    per_word = tokens / max(len(words), 1)
-    step = max(1, int(max_tokens / per_word * 0.9))
-    for i in range(0, len(words), step):
-        window = words[i: i + step]
-        s, e = start + window[0][0], start + window[-1][1]
-        yield s, e, min(count(text[s:e]), max_tokens)
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    overhead = count("")  # special tokens a tokenizer adds to any text
+    costs = [count(text[s:e]) - overhead for s, e in words]
+    i = 0
+    while i < len(words):
+        j, total = i, overhead
+        while j < len(words) and (j == i or total + costs[j] <= max_tokens):
+            total += costs[j]
+            j += 1
+        while j > i + 1 and count(text[words[i][0]:words[j - 1][1]]) > max_tokens:
+            j -= 1  # pieces of joined words can outnumber the sum of their parts
+        s, e = words[i][0], words[j - 1][1]
+        yield s, e, count(text[s:e])
+        i = j
 
 
 def _pack(units, max_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:

@@ -23,10 +23,10 @@ from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
 from .loading import load_corpus
-from .records import Chunk, Document, IngestReport
+from .records import Chunk, Document, DueSoon, IngestReport
 from .store import IndexStore
 
-CHUNKER_VERSION = "3"  # bump when loading or chunking output changes
+CHUNKER_VERSION = "4"  # bump when loading or chunking output changes (4: over-long units cut word by word)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -45,6 +45,15 @@ def chunk_documents(documents: list[Document], settings, embedder: Embedder) -> 
     }
 
 
+def due_soon(documents, window_days: int, *, today: dt.date | None = None) -> list[DueSoon]:
+    """Indexed documents whose review falls within `window_days` of today, soonest first."""
+    today = today or dt.date.today()
+    soon = [DueSoon(doc.meta.id, doc.source, doc.meta.owner, doc.meta.review_due.isoformat(),
+                    (doc.meta.review_due - today).days)
+            for doc in documents if (doc.meta.review_due - today).days <= window_days]
+    return sorted(soon, key=lambda d: (d.days_left, d.doc_id))
+
+
 def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | None = None,
            check: bool = False, rebuild: bool = False, today: dt.date | None = None,
            progress: Progress | None = None) -> IngestReport:
@@ -55,7 +64,8 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
         raise UsageError(f"corpus folder {corpus} does not exist: pass --corpus DIR or set CART_CORPUS_DIR")
 
     loaded = load_corpus(corpus, today=today)
-    report = IngestReport(rejected=list(loaded.rejections), checked_only=check)
+    report = IngestReport(rejected=list(loaded.rejections), checked_only=check,
+                          due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today))
     embedder = embedder or build_embedder(settings)
     print_fp = fingerprint(settings, embedder)
     chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)

@@ -82,6 +82,21 @@ class Chunk:
         return cls(id=chunk_id, text=text, **values)
 
 
+@dataclass(frozen=True)
+class DueSoon:
+    """An indexed document whose review falls within the warning window: it still serves,
+    and drops out of the answers on its review date unless it is reviewed."""
+
+    doc_id: str
+    path: str
+    owner: str
+    review_due: str  # YYYY-MM-DD
+    days_left: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -89,6 +104,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    due_soon: list[DueSoon] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -103,6 +119,7 @@ class IngestReport:
                 "removed": len(self.removed),
             },
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
+            "due_soon": [d.to_json() for d in self.due_soon],
             "chunks": self.chunks,
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the web page binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
     feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
+    review_warning_days: int = Field(60, ge=0, le=3650, description="Days before a document's review date that ingestion and the report list it as due soon.")
     red_flags_file: Path = Field(Path("safety/red-flags.yaml"), description="Reviewed red-flag triage data (symptoms, words, examples).")
     boundaries_file: Path = Field(Path("safety/boundaries.yaml"), description="Reviewed personal-advice and instruction-override data.")
 

@@ -374,6 +374,7 @@ def render_html(results: dict) -> str:
         parts.append(cases_table(failing, "failing-cases"))
     else:
         parts.append("<p class=\"pass\">Every case passed.</p>")
+    parts += documents_section(results)
     parts += [f"<h2>Passing cases ({len(passing)})</h2>",
               f"<details><summary>Show the {len(passing)} passing cases</summary>"
               + cases_table(passing, "passing-cases") + "</details>",
@@ -381,6 +382,32 @@ def render_html(results: dict) -> str:
               group_table(results["by_tag"], "Tag", "by-tag"), "</details>",
               "</body></html>"]
     return "\n".join(parts)
+
+
+def documents_section(results: dict) -> list[str]:
+    """Review dates due within the warning window first, then every indexed document."""
+    soon, documents = results.get("due_soon") or [], results.get("documents") or []
+    parts = [f"<h2>Review due soon ({len(soon)})</h2>"]
+    if soon:
+        parts.append('<p class="meta">Still indexed; each drops out of the answers on its review date unless it is '
+                     'reviewed and its <code>review_due</code> moved.</p>')
+        parts.append('<table id="due-soon"><thead><tr><th>Document</th><th>File</th><th>Owner</th>'
+                     '<th>Review due</th><th>Days left</th></tr></thead><tbody>'
+                     + "".join(f"<tr><td>{esc(d['doc_id'])}</td><td>{esc(d['path'])}</td><td>{esc(d['owner'])}</td>"
+                               f"<td>{esc(d['review_due'])}</td><td>{esc(d['days_left'])}</td></tr>" for d in soon)
+                     + "</tbody></table>")
+    else:
+        parts.append('<p class="pass">No indexed document is due for review within the warning window.</p>')
+    if documents:
+        parts.append(f"<h2>Indexed documents ({len(documents)})</h2>")
+        parts.append('<details><summary>Show every indexed document</summary><table id="documents"><thead><tr>'
+                     "<th>Id</th><th>Title</th><th>Audience</th><th>Version</th><th>Owner</th><th>Review due</th>"
+                     "<th>Chunks</th></tr></thead><tbody>"
+                     + "".join(f"<tr><td>{esc(d['doc_id'])}</td><td>{esc(d['title'])}</td><td>{esc(d['audience'])}</td>"
+                               f"<td>{esc(d['version'])}</td><td>{esc(d['owner'])}</td><td>{esc(d['review_due'])}</td>"
+                               f"<td>{esc(d['chunks'])}</td></tr>" for d in documents)
+                     + "</tbody></table></details>")
+    return parts
 
 
 def write_report(results: dict, out_dir: Path) -> Path:

@@ -125,13 +125,15 @@ def evaluate(cases: Sequence[EvalCase], settings, *, modes: Sequence[str] | None
     assistant_factory = assistant_factory or ChainFactory()
     gated = settings.retrieval_mode if settings.retrieval_mode in modes else modes[0]
     runs: dict[str, dict] = {}
+    assistants: dict[str, AssistantLike] = {}
     for mode in modes:
         mode_settings = settings.model_copy(update={"retrieval_mode": mode})
-        assistant = assistant_factory(mode_settings)
+        assistant = assistants[mode] = assistant_factory(mode_settings)
         results = run_cases(cases, assistant, progress=progress, stage=f"eval {mode}")
         runs[mode] = {"config": describe(mode_settings), "results": results, **summarise_run(results)}
 
     main = runs[gated]
+    documents, soon = corpus_documents(settings, assistants[gated])
     thresholds = load_thresholds() if thresholds is None else thresholds
     baseline_metrics = (baseline or {}).get("summary", {}).get("metrics") if baseline else None
     checks = check_gate(main["summary"]["metrics"], thresholds, baseline_metrics)
@@ -151,8 +153,30 @@ def evaluate(cases: Sequence[EvalCase], settings, *, modes: Sequence[str] | None
                      "by_audience": run["by_audience"],
                      "failed": [r.case.id for r in run["results"] if not r.score.passed]}
                     for mode, run in runs.items()] if len(runs) > 1 else None,
+        "documents": documents,
+        "due_soon": soon,
         "cases": [r.to_json() for r in main["results"]],
     }
+
+
+def corpus_documents(settings, assistant) -> tuple[list[dict], list[dict]]:
+    """Every indexed document (id, title, audience, version, owner, review date, chunks) and
+    those whose review falls within the warning window, for the report."""
+    from assistant.indexing import due_soon
+    from assistant.loading import load_corpus
+
+    corpus = Path(getattr(settings, "corpus_dir", "corpus"))
+    if not corpus.is_dir():
+        return [], []
+    loaded = load_corpus(corpus)
+    counts: dict[str, int] = {}
+    for chunk in getattr(getattr(assistant, "retriever", None), "chunks", None) or ():
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    documents = [{"doc_id": d.meta.id, "title": d.meta.title, "audience": d.meta.audience, "version": d.meta.version,
+                  "owner": d.meta.owner, "review_due": d.meta.review_due.isoformat(), "chunks": counts.get(d.meta.id, 0)}
+                 for d in sorted(loaded.documents, key=lambda d: d.meta.id)]
+    window = getattr(settings, "review_warning_days", 60)
+    return documents, [s.to_json() for s in due_soon(loaded.documents, window)]
 
 
 # -- the gate ----------------------------------------------------------------------------------

@@ -114,6 +114,29 @@ def test_red_flags_open_with_the_action(assistant, message, emergency):
     assert "999" in first
 
 
+def test_a_refusal_that_says_how_someone_is_now_still_gives_the_24_hour_line(assistant):
+    now = assistant.ask("my dad is sat in the garden after his car t, what is the best pizza in leeds", "patient")
+    assert now.status == "refused" and "call the CAR-T 24-hour line on 01632 960 123" in now.answer
+    plain = assistant.ask("what is the best pizza in leeds", "patient")
+    assert plain.status == "refused" and "24-hour line" not in plain.answer
+
+
+def test_the_answer_says_what_triage_decided_and_why(assistant):
+    urgent = assistant.ask("my dad can barely lift his eyelids this evening", "patient").to_json()
+    assert urgent["status"] == "urgent" and urgent["triage"]["urgent"] is True
+    assert urgent["triage"]["reason"].startswith("meaning: close to drowsiness")
+    calm = assistant.ask("when can I drive again?", "patient").to_json()
+    assert calm["triage"] == {"urgent": False, "emergency": False, "symptoms": [], "reason": "no red-flag symptom described"}
+
+
+@pytest.mark.parametrize("question", ["what's the right number of steroid tablets for me to have tonight",
+                                      "my mum wants to know if her odds of being here next year are good"])
+def test_personal_advice_in_words_no_rule_has_is_refused_by_meaning(assistant, question):
+    crossing = assistant.boundaries.crossed(question, assistant.embedder.encode([question])[0])
+    assert crossing is not None and crossing.kind == "personal-advice"
+    assert assistant.ask(question, "patient").status == "refused"
+
+
 @pytest.mark.parametrize("question", ["how is confusion assessed after CAR-T?", "what does the ICE score measure?"])
 def test_informational_look_alikes_are_answered(assistant, question):
     answer = assistant.ask(question, "patient")

@@ -224,3 +224,43 @@ def test_gate_min_max_and_tolerance():
     assert [c["metric"] for c in low if not c["passed"]] == ["triage_recall"]
     slow = check_gate({**metrics, "latency_p95_ms": 1500}, thresholds)
     assert [c["why"] for c in slow if not c["passed"]] == ["1500 ms is above the maximum 1000 ms"]
+
+
+def test_wrong_answers_wrongful_refusals_and_999_first():
+    def urgent(emergency: bool) -> Answer:
+        from assistant.records import Triage
+
+        return Answer(status="urgent", answer="Call 24-hour", triage=Triage(True, emergency=emergency))
+
+    fits = EvalCase(id="e1", audience="patient", question="q", expected_status="urgent", expected_emergency=True)
+    pairs = [
+        # answered with 1 of 3 facts: wrong; with 2 of 3: not wrong (but not passed)
+        (case(facts=("a", "b", "c"), id="w1"), score_case(case(facts=("a", "b", "c")), answer(text="a", retrieved=("doc-a",)))),
+        (case(facts=("a", "b", "c"), id="w2"), score_case(case(facts=("a", "b", "c")), answer(text="a b", retrieved=("doc-a",)))),
+        # a must-refuse case answered: wrong
+        (case("refused", (), id="w3"), score_case(case("refused", ()), answer(text="here you go"))),
+        # an answerable case refused: a wrongful refusal, not a wrong answer
+        (case(facts=("a",), id="w4"), score_case(case(facts=("a",)), answer(status="refused", text="no"))),
+        (fits, score_case(fits, urgent(True))),
+        (fits, score_case(fits, urgent(False))),
+    ]
+    m = summarise(pairs)["metrics"]
+    assert [s.wrong_answer for _, s in pairs] == [True, False, True, False, False, False]
+    assert m["wrong_answer_rate"] == pytest.approx(2 / 6)
+    assert m["wrongful_refusal_rate"] == pytest.approx(1 / 3)
+    assert m["emergency_recall"] == 0.5
+    assert "999 situation not marked" in " ".join(pairs[5][1].reasons)
+
+
+def test_a_look_alike_passes_with_any_reply_but_the_urgent_advice():
+    look_alike = case("not-urgent", ())
+    assert score_case(look_alike, answer(status="refused", text="no")).passed
+    assert score_case(look_alike, answer(text="an answer")).passed
+    assert not score_case(look_alike, answer(status="urgent", text="Call")).passed
+
+
+def test_splits_name_tuning_dev_held_out_and_sealed():
+    from eval.metrics import split_of
+
+    assert [split_of(case(tags=t)) for t in ((), ("dev",), ("heldout",), ("sealed", "dev"))] == \
+        ["tuning", "dev", "held-out", "sealed"]

@@ -153,3 +153,14 @@ def test_every_symptom_of_the_24_hour_and_999_lists_is_covered():
     assert {"fever", "chills", "unwell", "breathing", "confusion", "hallucinations", "speech", "drowsiness", "tremor",
             "heart", "dizziness", "reading-writing", "bleeding"} <= ids
     assert {s.id for s in RED_FLAGS.symptoms if s.emergency} == {"seizure", "collapse", "severe-breathing", "cannot-wake"}
+
+
+def test_calibration_prefers_no_miss_then_fewest_false_alarms_then_the_more_sensitive_setting():
+    from eval.triage_calibration import Point, choose
+
+    def point(sim, missed, emergency_missed, false_alarms, over=0):
+        return Point(sim, 0.5, 0.2, 0.45, 0.65, missed, emergency_missed, false_alarms, over)
+
+    points = [point(0.50, 0, 0, 9), point(0.45, 1, 0, 0), point(0.48, 0, 1, 0), point(0.55, 0, 0, 4),
+              point(0.40, 0, 0, 4)]
+    assert choose(points).symptom_similarity == 0.40  # no miss, 4 alarms, lower threshold wins the tie

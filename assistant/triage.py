@@ -404,14 +404,6 @@ class Triager:
                                  f"reports, not asks: p={p:.2f})", similarity=c))
         return hits
 
-    def scores(self, message: str) -> list[tuple[str, float, float, str]]:
-        """(text, closeness to the closest symptom, probability it reports, that symptom) per
-        text of `meaning_texts`: what a reviewer looks at when a message surprises."""
-        texts = meaning_texts(message)
-        closeness, _, report_p = self._judge(self.encode(texts))
-        return [(t, float(closeness[i].max()), float(report_p[i]), self._symptoms[int(np.argmax(closeness[i]))].id)
-                for i, t in enumerate(texts)]
-
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 0.3, steps: int = 25) -> np.ndarray:
     """L2-regularised logistic regression by Newton's method (weights, then bias): does this

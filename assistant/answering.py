@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from .chunking import split_sentences
-from .records import Citation, Passage
+from .records import Chunk, Citation, Passage
 from .retrieval import is_reference_list
 from .text import CorpusTerms, terms
 
@@ -240,3 +242,183 @@ def idf_table(corpus: CorpusTerms) -> dict[str, float]:
     """Inverse document frequency of each term over the indexed chunks (BM25's formula)."""
     n = max(corpus.chunks, 1)
     return {term: math.log(1 + (n - c + 0.5) / (c + 0.5)) for term, c in corpus.document_frequency.items()}
+
+
+# -- answers from one section, by meaning -----------------------------------------------------------
+# Sentences about patients, or about referring them, in a clinician document: what the staff are
+# told, never what a patient is told (a patient's own leaflets speak to "you").
+_ABOUT_PATIENTS = re.compile(r"\b(patients?|referr\w*|clinicians?|prescrib\w*|the team should)\b", re.I)
+
+
+@dataclass(frozen=True)
+class SectionUnit:
+    row: int  # chunk row in the retriever
+    offset: int  # in the document: orders the units and drops the copies of overlapping chunks
+    text: str  # verbatim (whitespace as in the document)
+    is_item: bool
+    similarity: float  # cosine to the question
+    overlap: float  # idf-weighted share of the question's words in it
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    """One candidate section and what the decision to answer reads (answer_model.py)."""
+
+    key: tuple[str, str]
+    rank: int  # best retrieval rank among its passages (0 first)
+    units: tuple[SectionUnit, ...]
+    heading: float  # cosine of question and heading
+    best: float  # best unit cosine
+    top2: float  # mean of the two best unit cosines
+    coverage: float  # share of the question's (idf-weighted) words anywhere in the section
+    heading_overlap: float  # share of them in its heading
+    audience_fit: bool  # the section's document is for the asker (or for all)
+    fused: float = 0.0  # its best passage's fused retrieval score, over the first passage's
+    centroid: float = 0.0  # cosine of the question and the mean of its sentences
+    dense_prior: float = 0.0  # 1 / (1 + its best rank by meaning alone), 0 when not ranked
+    bm25_prior: float = 0.0  # 1 / (1 + its best rank by words alone)
+    asked: float = 0.0  # cosine of the question and the closest way readers ask it (or its heading)
+
+
+class SectionAnswerer:
+    """Chooses the one section that answers the question, and quotes its sentences in order.
+
+    Sections come from the retrieved passages; each is described by meaning (the question's
+    vector against its sentences and heading, embedded at ingest) and by the question's own
+    words; the calibrated model (answer_model.py) says which one answers, if any. The answer
+    is that section's sentences in document order, lists whole, trimmed to those that bear
+    on the question when the section is long.
+    """
+
+    def __init__(self, retriever, idf: dict[str, float] | None = None, *, max_units: int = 5):
+        self.retriever = retriever
+        self.idf = idf or {}
+        values = sorted(self.idf.values())
+        self._unknown_weight = values[len(values) // 2] if values else 1.0
+        self.max_units = max_units
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self._unknown_weight)
+
+    def candidates(self, question: str, vector: np.ndarray, passages: list[Passage], *, context: str = "",
+                   audience: str = "patient") -> list[SectionScore]:
+        """Each retrieved section once, in retrieval order, with what the decision reads."""
+        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        for t in terms(_FRAME.sub(" ", context)):
+            query.setdefault(t, 0.5 * self.weight(t))
+        vector = np.asarray(vector, dtype=np.float32)
+        groups: dict[tuple[str, str], list[tuple[int, Passage]]] = {}
+        for rank, passage in enumerate(passages):
+            if not is_reference_list(passage.chunk):
+                groups.setdefault((passage.chunk.doc_id, passage.chunk.section), []).append((rank, passage))
+        top = passages[0].score if passages and passages[0].score > 0 else 1.0
+        scored: list[SectionScore] = []
+        for key, members in groups.items():
+            rank, first = members[0]
+            section = self._describe(key, rank, first.chunk, query, vector, audience)
+            if section is None:
+                continue
+            dense = min((p.dense_rank for _, p in members if p.dense_rank), default=None)
+            sparse = min((p.bm25_rank for _, p in members if p.bm25_rank), default=None)
+            scored.append(replace(section, fused=max(p.score for _, p in members) / top,
+                                  dense_prior=1.0 / dense if dense else 0.0,
+                                  bm25_prior=1.0 / sparse if sparse else 0.0))
+        return scored
+
+    def _describe(self, key, rank: int, chunk: Chunk, query: dict[str, float], vector: np.ndarray,
+               audience: str) -> SectionScore | None:
+        retriever, units = self.retriever, self.retriever.units
+        total = sum(query.values()) or 1.0
+        found: dict[int, SectionUnit] = {}
+        unit_vectors: list[np.ndarray] = []
+        heading = asked = 0.0
+        section_terms: set[str] = set()
+        for row in retriever.section_rows(chunk):
+            part = retriever.chunks[row]
+            urow = units.row_of(part.id)
+            if urow is None:
+                continue
+            heading = float(units.heading_vectors[urow] @ vector)
+            phrases = units.phrase_rows_of(urow)
+            asked = max(asked, heading, float(np.max(units.phrase_vectors[phrases] @ vector)) if len(phrases) else heading)
+            rows = units.rows_of(urow)
+            sims = units.vectors[rows] @ vector if len(rows) else []
+            for u, sim in zip(rows, sims):
+                offset = part.start + int(units.starts[u])
+                if offset in found:
+                    continue
+                raw = part.text[int(units.starts[u]): int(units.ends[u])]
+                body = _LIST_MARKER.sub("", raw).strip()
+                if len(body) < 3 or body.startswith("#") or _is_boilerplate(body) or _META.match(body):
+                    continue
+                if audience == "patient" and part.audience == "clinician" and _ABOUT_PATIENTS.search(body):
+                    continue
+                own = set(terms(body))
+                section_terms |= own
+                overlap = sum(w for t, w in query.items() if t in own) / total
+                found[offset] = SectionUnit(row, offset, body, bool(_LIST_MARKER.match(raw)), float(sim), overlap)
+                unit_vectors.append(units.vectors[u])
+        if not found:
+            return None
+        ordered = tuple(found[o] for o in sorted(found))
+        sims = sorted((u.similarity for u in ordered), reverse=True)
+        mean = np.mean(np.vstack(unit_vectors), axis=0)
+        centroid = float(mean @ vector / (np.linalg.norm(mean) or 1.0))
+        head_terms = set() if _SIGNPOST.match(_last_heading(chunk.section)) else set(terms(chunk.section))
+        coverage = sum(w for t, w in query.items() if t in section_terms | head_terms) / total
+        heading_overlap = sum(w for t, w in query.items() if t in head_terms) / total
+        return SectionScore(key, rank, ordered, heading, sims[0], sum(sims[:2]) / min(2, len(sims)),
+                            coverage, heading_overlap, chunk.audience in ("all", audience), centroid=centroid,
+                            asked=asked)
+
+    def compose(self, section: SectionScore, question: str) -> Composition:
+        units = list(section.units)
+        keep = self._trim(units, question) if len(units) > self.max_units else set(range(len(units)))
+        chunk_rows: list[int] = []
+        lines: list[str] = []
+        sentences: list[tuple[str, int]] = []
+        for i in sorted(keep):
+            unit = units[i]
+            if unit.row not in chunk_rows:
+                chunk_rows.append(unit.row)
+            line = " ".join(unit.text.split())
+            sentences.append((line, 1))
+            lines.append(("- " if unit.is_item else "") + f"{line} [1]")
+        citation = self._citation(chunk_rows)
+        return Composition(_join(lines), (citation,), tuple(sentences))
+
+    def _trim(self, units: list[SectionUnit], question: str) -> set[int]:
+        """The units that bear on the question; a list's lead-in with its items, whole."""
+        relevance = [u.similarity + 0.5 * u.overlap + (_answer_type_bonus(question, u.text)) for u in units]
+        best = max(relevance)
+        order = sorted(range(len(units)), key=lambda i: -relevance[i])
+        keep: set[int] = set()
+        for i in order:
+            if len(keep) >= self.max_units or relevance[i] < best - 0.12:
+                break
+            keep.add(i)
+        # A list item pulls in its lead-in and its list; a lead-in pulls in its items.
+        for i in list(keep):
+            start = i
+            while start > 0 and units[start].is_item:
+                start -= 1
+            if units[i].is_item or units[i].text.endswith(":"):
+                keep.add(start)
+                j = start + 1
+                while j < len(units) and units[j].is_item and j - start <= 8:
+                    keep.add(j)
+                    j += 1
+        return keep
+
+    def _citation(self, rows: list[int]) -> Citation:
+        chunks = sorted((self.retriever.chunks[r] for r in rows), key=lambda c: c.start)
+        text, cursor = chunks[0].text, chunks[0].end
+        for chunk in chunks[1:]:
+            if chunk.start < cursor:
+                text += chunk.text[cursor - chunk.start:] if chunk.end > cursor else ""
+            else:
+                text += "\n" + chunk.text
+            cursor = max(cursor, chunk.end)
+        first = chunks[0]
+        return Citation(n=1, doc_id=first.doc_id, title=first.title, section=first.section, page=first.page,
+                        version=first.version, excerpt=text, source=first.source)

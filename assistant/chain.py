@@ -18,11 +18,13 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, idf_table
+from .answer_model import AnswerModel, feature_dict
+from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, idf_table
 from .boundaries import Boundaries
 from .embedding import build_embedder
 from .errors import UsageError
@@ -33,6 +35,7 @@ from .text import Vocabulary, terms
 from .triage import Triager, meaning_texts
 
 MAX_QUESTION_CHARS = 2000
+DEFAULT_ANSWER_MODEL = Path(__file__).resolve().parent.parent / "calibration" / "answer-model.json"
 AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
 _TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<[^<>]{0,200}>", re.I | re.S)
 _PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
@@ -107,13 +110,17 @@ def normalise_history(history: Iterable) -> tuple[Turn, ...]:
 
 class Assistant:
     def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None,
-                 generator=None, triager: Triager | None = None, boundaries: Boundaries | None = None):
+                 generator=None, triager: Triager | None = None, boundaries: Boundaries | None = None,
+                 model: AnswerModel | None = None, answer_mode: str = "sentences"):
         self.retriever = retriever
         self.triager = triager or Triager.from_file(embedder=embedder)
         self.boundaries = boundaries or Boundaries.from_file(embedder=embedder)
         self.generator = generator
+        self.model = model or AnswerModel.load(DEFAULT_ANSWER_MODEL)
+        self.answer_mode = answer_mode
         self.embedder = embedder
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
+        self.sections = SectionAnswerer(retriever, self.answerer.idf)
         self.vocabulary = Vocabulary(counts=retriever.corpus_terms.word_counts)
         self._safety: dict[tuple[str | None, str, str], _Safety] = {}
         self._where: dict[tuple[str | None, str, str], Composition] = {}
@@ -125,10 +132,15 @@ class Assistant:
 
         embedder = embedder or build_embedder(settings)
         store = IndexStore.connect(settings)
-        return cls(HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k), embedder,
+        from .indexing import units_folder
+
+        retriever = HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k,
+                                    units_dir=units_folder(settings))
+        return cls(retriever, embedder,
                    generator=GenerativeAnswerer.from_settings(settings),
                    triager=Triager.from_file(settings.red_flags_file, embedder),
-                   boundaries=Boundaries.from_file(settings.boundaries_file, embedder))
+                   boundaries=Boundaries.from_file(settings.boundaries_file, embedder),
+                   model=AnswerModel.load(settings.answer_model_file), answer_mode=settings.answer_mode)
 
     # -- public ------------------------------------------------------------------
     def ask(self, question: str, audience: str = "patient", history: Iterable = ()) -> Answer:
@@ -164,6 +176,7 @@ class Assistant:
         self._last_refresh = now
         if self.retriever.refresh():
             self.answerer = GroundedAnswerer(idf_table(self.retriever.corpus_terms))
+            self.sections = SectionAnswerer(self.retriever, self.answerer.idf)
             self.vocabulary = Vocabulary(counts=self.retriever.corpus_terms.word_counts)
             self._safety.clear()
             self._where.clear()
@@ -205,6 +218,41 @@ class Assistant:
             return self._refusal(REFUSAL_UNREADABLE, audience)
 
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
+        if self.answer_mode == "sentences":
+            return self._sentences_answer(question, audience, query, vector, whole, passages, now)
+        context = query.text[: -len(question)] if query.follow_up else ""
+        typed = question
+        question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
+        sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
+        unknown = bool(self.vocabulary.unknown(typed)) and not query.follow_up
+        ranked = self.model.rank(sections, unknown=unknown)
+        decision = {"threshold": round(self.model.threshold, 4), "unknown_words": unknown,
+                    "candidates": [{"doc_id": s.key[0], "section": s.key[1], "probability": round(p, 4),
+                                    "features": feature_dict(s, sections, unknown)} for p, s in ranked]}
+        chosen = ranked[0][1] if ranked and ranked[0][0] >= self.model.threshold else None
+        if chosen is not None:
+            decision["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1], "probability": round(ranked[0][0], 4)}
+        if self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",)):
+            general = self.sections.compose(chosen, question) if chosen is not None else None
+            decision["boundary"] = "personal-advice"
+            return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
+                                         unwell_now=now), decision=decision)
+        if chosen is None:
+            return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
+        composition = self.sections.compose(chosen, question)
+        if self.generator is not None:
+            generated = self.generator.answer(question, passages, composition)
+            return Answer(status="answered", answer=generated.text, citations=generated.citations,
+                          retrieved=_doc_order(passages), passages=tuple(passages),
+                          backend="grounded (generative fell back)" if generated.used_fallback else "generative",
+                          verification=generated.verification, decision=decision)
+        return Answer(status="answered", answer=composition.text, citations=composition.citations,
+                      retrieved=_doc_order(passages), passages=tuple(passages), decision=decision)
+
+    def _sentences_answer(self, question: str, audience: str, query, vector: np.ndarray, whole: np.ndarray,
+                          passages: list[Passage], now: bool) -> Answer:
+        """The default answer: the best sentences of the first passages, decided by fixed
+        evidence thresholds (MIN_EVIDENCE). Being replaced by the section answer (issue 12)."""
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
                                   self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""

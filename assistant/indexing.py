@@ -25,8 +25,9 @@ from .errors import AssistantError, UsageError
 from .loading import load_corpus
 from .records import Chunk, Document, DueSoon, IngestReport
 from .store import IndexStore
+from .units import build_units, collect_unit_files, read_units, units_path
 
-CHUNKER_VERSION = "4"  # bump when loading or chunking output changes (4: over-long units cut word by word)
+CHUNKER_VERSION = "5"  # bump when loading or chunking output changes (5: sentence and heading vectors saved)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -106,11 +107,17 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
 
     collection = store.new_generation()
     kept_ids = [cid for doc_id in report.unchanged for cid in live_state[doc_id]["chunks"]]
-    if kept_ids:
-        _copy_chunks(store, kept_ids, collection, progress)
+    kept = _copy_chunks(store, kept_ids, collection, progress) if kept_ids else []
     new_chunks = [chunk for doc in to_embed for chunk in chunks_by_doc[doc.meta.id]]
     report.embedded = _embed_into(store, collection, new_chunks, embedder, progress)
+    # The answer units (sentences, headings) of the whole generation, saved before it is
+    # published: a reader never finds a live generation without them (if it does, it rebuilds).
+    folder = units_folder(settings)
+    previous = read_units(units_path(folder, live.name)) if live is not None else None
+    units = build_units(kept + new_chunks, embedder, previous[1] if previous else None, progress=progress)
+    units.save(units_path(folder, collection.name), collection.name)
     store.publish(collection, print_fp)
+    collect_unit_files(folder, store.kept_generations())
     report.seconds = time.perf_counter() - started
     return report
 
@@ -127,7 +134,14 @@ def _live_state(store: IndexStore) -> dict[str, dict]:
     return state
 
 
-def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> None:
+def units_folder(settings) -> Path:
+    """Where each generation's answer units are saved: beside the embedded index (a local
+    cache in server mode: a machine that lacks the file rebuilds it on start)."""
+    return Path(settings.index_dir) / "units"
+
+
+def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> list[Chunk]:
+    copied: list[Chunk] = []
     with store.explain_failures():
         source = store.live_collection()
         done = 0
@@ -135,6 +149,7 @@ def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progre
         vectors: list = []
         for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=True, ids=ids):
             batch.append(chunk)
+            copied.append(chunk)
             vectors.append(vector)
             if len(batch) >= 2000:
                 store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
@@ -144,6 +159,7 @@ def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progre
         if batch:
             store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
             progress("copying unchanged", done + len(batch), len(ids))
+    return copied
 
 
 def _embed_into(store: IndexStore, collection, chunks: list[Chunk], embedder: Embedder,

@@ -132,6 +132,7 @@ def load_document(path: Path, *, source: str) -> Document:
         blocks = _markdown_blocks(text, body_start, meta.title)
     if not blocks:
         raise Rejected("no text after the metadata: the document is empty")
+    _check_questions(meta, blocks)
     return Document(meta=meta, source=source, format=kind, text=text, blocks=tuple(blocks),
                     content_hash=content_hash)
 
@@ -186,14 +187,58 @@ def parse_meta(data: dict) -> DocumentMeta:
     if status not in STATUSES:
         raise Rejected(f"invalid status '{data['status']}': use one of {', '.join(STATUSES)}")
     approved_on, review_due = _date(data, "approved_on"), _date(data, "review_due")
+    questions = _questions(data.get("questions"))
     if review_due < approved_on:
         raise Rejected(f"review_due {review_due} is before approved_on {approved_on}")
     return DocumentMeta(
         id=doc_id, title=str(data["title"]).strip(), audience=audience,
         owner=str(data["owner"]).strip(), version=str(data["version"]).strip(),
         approved_by=str(data["approved_by"]).strip(), approved_on=approved_on,
-        review_due=review_due, status=status,
+        review_due=review_due, status=status, questions=questions,
     )
+
+
+MAX_PHRASING_CHARS = 200
+
+
+def _questions(value) -> dict[str, tuple[str, ...]]:
+    """`questions:` maps a section heading to the ways readers ask what it answers."""
+    if value is None:
+        return {}
+    example = "write `questions:` then, indented, `\"Heading\":` and a list of `- phrasing` lines"
+    if not isinstance(value, dict):
+        raise Rejected(f"questions must map section headings to lists of phrasings: {example}")
+    out: dict[str, tuple[str, ...]] = {}
+    for heading, phrasings in value.items():
+        if not isinstance(heading, str) or not heading.strip():
+            raise Rejected(f"questions: '{heading}' is not a section heading: {example}")
+        if isinstance(phrasings, str):
+            phrasings = [phrasings]
+        if not isinstance(phrasings, list) or not phrasings:
+            raise Rejected(f"questions: '{heading}' needs a list of phrasings (lines starting '- ')")
+        cleaned = []
+        for phrasing in phrasings:
+            if not isinstance(phrasing, str) or not phrasing.strip():
+                raise Rejected(f"questions: '{heading}' has an empty or non-text phrasing; write each as text")
+            if len(phrasing) > MAX_PHRASING_CHARS:
+                raise Rejected(f"questions: a phrasing under '{heading}' is {len(phrasing)} characters; "
+                               f"keep each under {MAX_PHRASING_CHARS}")
+            cleaned.append(" ".join(phrasing.split()))
+        out[" ".join(heading.split())] = tuple(cleaned)
+    return out
+
+
+def _check_questions(meta: DocumentMeta, blocks) -> None:
+    """Every `questions:` key names a section of the document (its path or its own heading)."""
+    known = {meta.title}
+    for block in blocks:
+        known.add(block.section)
+        known.add(block.section.rsplit(" > ", 1)[-1])
+    unknown = [h for h in meta.questions if h not in known]
+    if unknown:
+        headings = sorted({b.section.rsplit(" > ", 1)[-1] for b in blocks} - {meta.title})
+        raise Rejected(f"questions: no section headed '{unknown[0]}' in the document; use a heading as written, "
+                       f"e.g. '{headings[0] if headings else meta.title}'")
 
 
 def _check_governance(meta: DocumentMeta, today: dt.date) -> None:

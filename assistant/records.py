@@ -21,6 +21,15 @@ class DocumentMeta:
     approved_on: dt.date
     review_due: dt.date
     status: Literal["approved", "draft", "withdrawn"]
+    # How readers ask what a section answers: {heading: (phrasing, ...)} (CORPUS_FORMAT.md).
+    questions: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def questions_for(self, section: str) -> tuple[str, ...]:
+        """The phrasings of a section, keyed by its whole path or its own heading."""
+        if not self.questions:
+            return ()
+        own = section.rsplit(" > ", 1)[-1]
+        return tuple(self.questions.get(section, ())) or tuple(self.questions.get(own, ()))
 
 
 @dataclass(frozen=True)
@@ -64,11 +73,14 @@ class Chunk:
     end: int
     text: str
     doc_hash: str
+    questions: str = ""  # the section's phrasings, one per line (front matter `questions:`)
 
     @property
     def embedding_text(self) -> str:
-        """Title and section give a passage its topic; the model sees them with the text."""
-        return f"{self.title} > {self.section}\n{self.text}"
+        """Title, section and how readers ask what it answers give a passage its topic; the
+        model (and BM25) see them with the text."""
+        asked = f"{self.questions}\n" if self.questions else ""
+        return f"{self.title} > {self.section}\n{asked}{self.text}"
 
     def metadata(self) -> dict:
         meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text")}
@@ -77,7 +89,8 @@ class Chunk:
 
     @classmethod
     def from_store(cls, chunk_id: str, text: str, meta: dict) -> "Chunk":
-        values = {k: meta[k] for k in cls.__dataclass_fields__ if k not in ("id", "text")}
+        values = {k: meta[k] for k in cls.__dataclass_fields__ if k not in ("id", "text", "questions")}
+        values["questions"] = meta.get("questions", "")
         values["page"] = None if values["page"] == -1 else int(values["page"])
         return cls(id=chunk_id, text=text, **values)
 
@@ -180,6 +193,7 @@ class Answer:
     backend: str = "grounded"
     verification: dict | None = None  # generative backend: kept/dropped sentences, fallback
     triage: Triage | None = None  # what triage decided about the message, and why
+    decision: dict | None = None  # the sections weighed, the one chosen and its probability
 
     def to_json(self) -> dict:
         return {
@@ -192,5 +206,6 @@ class Answer:
             "backend": self.backend,
             "verification": self.verification,
             "triage": self.triage.to_json() if self.triage else None,
+            "decision": self.decision,
             "latency_ms": round(self.latency_ms, 1),
         }

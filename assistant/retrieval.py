@@ -22,6 +22,7 @@ import numpy as np
 from .records import Chunk, Passage, Turn
 from .store import IndexStore
 from .text import CorpusTerms, analyse, terms
+from .units import Units, load_units
 
 Mode = Literal["hybrid", "dense", "bm25"]
 # Weighted reciprocal-rank fusion. On the golden set (bench/retrieval.py) BM25 weighted 2:1
@@ -38,6 +39,11 @@ def is_reference_list(chunk: Chunk) -> bool:
     its titles ("NHS England: CAR-T therapy") match almost any question, so search leaves it
     out of the passages it returns (the page still shows it)."""
     return chunk.section.strip().lower() == "sources"
+
+
+def section_key(chunk: Chunk) -> tuple[str, str]:
+    """A section of a document (a PDF's page sections of one heading count as one)."""
+    return chunk.doc_id, chunk.section
 
 
 def today_iso() -> str:
@@ -78,8 +84,10 @@ def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQue
 
 
 class HybridRetriever:
-    def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6):
+    def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6,
+                 units_dir=None):
         self.store = store
+        self.units_dir = units_dir  # the saved answer units (units.py); None: built in memory
         self.embedder = embedder
         self.mode = mode
         self.top_k = top_k
@@ -90,6 +98,8 @@ class HybridRetriever:
         self._bm25 = None
         self._collection = None
         self._corpus_terms = CorpusTerms(0, {}, {})
+        self._units: Units | None = None
+        self._sections: dict[tuple[str, str], list[int]] = {}
         self.refresh()
 
     # -- index state -------------------------------------------------------------
@@ -110,15 +120,32 @@ class HybridRetriever:
             bm25 = bm25s.BM25()
             bm25.index(corpus_tokens, show_progress=False)
             del corpus_tokens
+            units = load_units(self.units_dir, name, chunks, self.embedder)
+            sections: dict[tuple[str, str], list[int]] = {}
+            for row in sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].start)):
+                sections.setdefault(section_key(chunks[row]), []).append(row)
             self._chunks, self._bm25, self._collection = chunks, bm25, collection
             self._corpus_terms = corpus_terms
             self._row_of = {c.id: i for i, c in enumerate(chunks)}
+            self._units, self._sections = units, sections
             self._generation = name
         return True
 
     @property
     def chunks(self) -> list[Chunk]:
         return self._chunks
+
+    @property
+    def units(self) -> Units:
+        """Sentence and heading vectors of the live generation (units.py)."""
+        return self._units
+
+    def section_rows(self, chunk: Chunk) -> list[int]:
+        """Rows of every chunk of `chunk`'s section, in document order."""
+        return self._sections.get(section_key(chunk), [self._row_of[chunk.id]])
+
+    def row_of(self, chunk_id: str) -> int:
+        return self._row_of[chunk_id]
 
     @property
     def corpus_terms(self) -> CorpusTerms:

@@ -226,14 +226,18 @@ class IndexStore:
         self.collect_garbage()
 
     @_explained
+    def kept_generations(self) -> set[str]:
+        """The live generation and the one before it."""
+        live = self.live_generation()
+        if live is None:
+            return set()
+        pointer = self.client.get_collection(f"{self.name}-pointer", embedding_function=None)
+        return {live.name, (pointer.metadata or {}).get("previous", "")} - {""}
+
+    @_explained
     def collect_garbage(self) -> list[str]:
         """Delete generations that are neither live nor the one before (orphans of killed runs)."""
-        live = self.live_generation()
-        keep = set()
-        if live:
-            keep.add(live.name)
-            pointer = self.client.get_collection(f"{self.name}-pointer", embedding_function=None)
-            keep.add((pointer.metadata or {}).get("previous", ""))
+        keep = self.kept_generations()
         deleted = []
         for name in self.generations():
             if name not in keep:

@@ -41,6 +41,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check.add_argument("--suite", nargs="+", action="extend", metavar="FILE", type=Path)
 
     commands.add_parser("triage-calibrate", help="sweep the triage thresholds on the tuning and dev cases")
+    answer = commands.add_parser("answer-calibrate",
+                                 help="fit the decision to answer on the tuning and dev cases (writes calibration/)")
+    answer.add_argument("--target", type=float, default=0.05,
+                        help="the largest share of confident wrong answers allowed (default 0.05)")
     sealed = commands.add_parser("sealed", help="run the sealed case sets for their figures only (no case is shown)")
     sealed.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
@@ -146,6 +150,14 @@ def cmd_triage_calibrate(args) -> int:
     return calibrate()
 
 
+def cmd_answer_calibrate(args) -> int:
+    from .answer_calibration import main as calibrate
+
+    if not 0 < args.target < 1:
+        raise UsageError(f"--target {args.target} is not a share: give a number between 0 and 1, e.g. 0.05")
+    return calibrate(args.target)
+
+
 SEALED_DIR = Path(__file__).parent / "sealed"
 
 
@@ -224,7 +236,7 @@ def cmd_from_feedback(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     handler = {"run": cmd_run, "check": cmd_check, "from-feedback": cmd_from_feedback, "sealed": cmd_sealed,
-               "triage-calibrate": cmd_triage_calibrate}[args.command]
+               "triage-calibrate": cmd_triage_calibrate, "answer-calibrate": cmd_answer_calibrate}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

@@ -1,0 +1,246 @@
+"""How readers ask (front matter `questions:`), and the answer units embedded once at ingest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answer_model import FEATURES, AnswerModel
+from assistant.chunking import chunk_document
+from assistant.embedding import HashEmbedder
+from assistant.errors import UsageError
+from assistant.loading import load_corpus, load_document
+from assistant.units import build_units, load_units, read_units, units_path
+
+HEAD = ("---\nid: {id}\ntitle: Driving after CAR-T\naudience: patient\nowner: Team\nversion: \"1.0\"\n"
+        "approved_by: Dr Example\napproved_on: 2026-01-01\nreview_due: 2030-01-01\nstatus: approved\n{questions}---\n")
+BODY = ("# Driving after CAR-T\n\nThis leaflet is about driving.\n\n## How long you cannot drive\n\n"
+        "Do not drive for at least 8 weeks after your infusion. This applies even if you feel well.\n\n"
+        "## Heavy machinery\n\nDo not use heavy machinery or power tools for 8 weeks.\n")
+ASKED = ('questions:\n  "How long you cannot drive":\n    - when can i get behind the wheel again\n'
+         '    - Can my husband drive me home?\n')
+
+
+def write(folder: Path, questions: str = ASKED, doc_id: str = "patient-driving") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{doc_id}.md"
+    path.write_text(HEAD.format(id=doc_id, questions=questions) + BODY, encoding="utf-8")
+    return path
+
+
+class Counting(HashEmbedder):
+    def __init__(self):
+        super().__init__()
+        self.texts = 0
+
+    def encode(self, texts):
+        self.texts += len(texts)
+        return super().encode(texts)
+
+
+def chunks_of(path: Path):
+    doc = load_document(path, source=f"corpus/{path.name}")
+    return chunk_document(doc, max_tokens=60, overlap_tokens=10)
+
+
+def test_phrasings_belong_to_their_section_and_are_searched_with_it(tmp_path):
+    doc = load_document(write(tmp_path), source="corpus/patient-driving.md")
+    assert doc.meta.questions_for("How long you cannot drive") == (
+        "when can i get behind the wheel again", "Can my husband drive me home?")
+    assert doc.meta.questions_for("Heavy machinery") == ()
+    chunks = chunk_document(doc, max_tokens=60, overlap_tokens=10)
+    driving = next(c for c in chunks if c.section == "How long you cannot drive")
+    assert "behind the wheel" in driving.embedding_text and "behind the wheel" not in driving.text
+    assert all(not c.questions for c in chunks if c.section != "How long you cannot drive")
+
+
+def test_changing_a_phrasing_changes_the_chunk_id_so_its_vectors_are_made_again(tmp_path):
+    before = {c.section: c.id for c in chunks_of(write(tmp_path / "a"))}
+    after = {c.section: c.id for c in chunks_of(write(tmp_path / "b", ASKED.replace("again", "at all")))}
+    assert before["How long you cannot drive"] != after["How long you cannot drive"]
+    assert before["Heavy machinery"] == after["Heavy machinery"]
+
+
+@pytest.mark.parametrize("questions, reason", [
+    ('questions:\n  "How long you cant drive":\n    - when can i drive\n',
+     "questions: no section headed 'How long you cant drive' in the document; use a heading as written, e.g. 'Heavy machinery'"),
+    ("questions:\n  - when can i drive\n",
+     "questions must map section headings to lists of phrasings"),
+    ('questions:\n  "Heavy machinery": []\n',
+     "questions: 'Heavy machinery' needs a list of phrasings (lines starting '- ')"),
+    ('questions:\n  "Heavy machinery":\n    - ""\n',
+     "questions: 'Heavy machinery' has an empty or non-text phrasing; write each as text"),
+    ('questions:\n  "Heavy machinery":\n    - ' + "x" * 201 + "\n",
+     "questions: a phrasing under 'Heavy machinery' is 201 characters; keep each under 200"),
+])
+def test_a_bad_questions_block_is_rejected_with_what_to_fix(tmp_path, questions, reason):
+    write(tmp_path / "corpus", questions)
+    result = load_corpus(tmp_path / "corpus")
+    assert not result.documents
+    assert result.rejections[0].reason.startswith(reason), result.rejections[0].reason
+
+
+def test_units_hold_every_sentence_each_heading_and_each_phrasing_verbatim(tmp_path):
+    chunks = chunks_of(write(tmp_path))
+    units = build_units(chunks, HashEmbedder())
+    texts = [chunks[r].text[s:e] for r, s, e in zip(units.chunk_row, units.starts, units.ends)]
+    assert "Do not drive for at least 8 weeks after your infusion." in texts
+    assert "Do not use heavy machinery or power tools for 8 weeks." in texts
+    assert len(units.heading_vectors) == len(chunks) and len(units.phrase_row) == 2
+    row = units.row_of(next(c.id for c in chunks if c.questions))
+    assert len(units.phrase_rows_of(row)) == 2
+    assert np.allclose(np.linalg.norm(units.vectors, axis=1), 1.0, atol=1e-3)
+
+
+def test_unchanged_chunks_reuse_their_vectors_and_only_new_ones_are_embedded(tmp_path):
+    chunks = chunks_of(write(tmp_path / "a"))
+    first = Counting()
+    previous = build_units(chunks, first)
+    again = Counting()
+    same = build_units(chunks, again, previous)
+    assert first.texts > 0 and again.texts == 0
+    assert np.array_equal(same.vectors, previous.vectors) and np.array_equal(same.phrase_vectors, previous.phrase_vectors)
+    changed = chunks_of(write(tmp_path / "b", ASKED.replace("again", "at all")))
+    third = Counting()
+    build_units(changed, third, previous)
+    assert 0 < third.texts < first.texts  # only the section whose phrasing changed
+
+
+def test_a_saved_file_is_used_only_while_it_matches_and_is_rebuilt_otherwise(tmp_path):
+    chunks = chunks_of(write(tmp_path / "a"))
+    embedder = Counting()
+    build_units(chunks, embedder).save(units_path(tmp_path / "units", "cart-g000001"), "cart-g000001")
+    loaded = load_units(tmp_path / "units", "cart-g000001", chunks, Counting())
+    assert loaded.chunk_ids == [c.id for c in chunks]
+    other = chunks_of(write(tmp_path / "b", ""))
+    rebuilding = Counting()
+    rebuilt = load_units(tmp_path / "units", "cart-g000001", other, rebuilding)
+    assert rebuilding.texts > 0 and rebuilt.chunk_ids == [c.id for c in other]
+    assert read_units(units_path(tmp_path / "units", "cart-g000001"))[1].chunk_ids == [c.id for c in other]
+    units_path(tmp_path / "units", "cart-g000002").write_bytes(b"not a numpy file")
+    assert load_units(tmp_path / "units", "cart-g000002", chunks, HashEmbedder()).chunk_ids == [c.id for c in chunks]
+
+
+def test_ingest_saves_units_with_each_generation_and_drops_those_of_deleted_ones(tmp_path):
+    from assistant.indexing import ingest, units_folder
+    from assistant.settings import load_settings
+
+    corpus = tmp_path / "corpus"
+    write(corpus)
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    embedder = HashEmbedder()
+    names = []
+    for change in ("again", "soon", "later"):
+        write(corpus, ASKED.replace("again", change))
+        ingest(settings, embedder=embedder)
+        names.append(sorted(p.name for p in units_folder(settings).glob("*.units.npz")))
+    assert names[0] == ["cart-g000001.units.npz"]
+    assert names[2] == ["cart-g000002.units.npz", "cart-g000003.units.npz"]  # live and the one before
+
+
+def test_the_answer_model_file_explains_what_is_wrong(tmp_path):
+    with pytest.raises(UsageError, match="is missing: restore it from git or run `python -m eval answer-calibrate`"):
+        AnswerModel.load(tmp_path / "none.json")
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    with pytest.raises(UsageError, match="is not valid JSON"):
+        AnswerModel.load(tmp_path / "bad.json")
+    (tmp_path / "old.json").write_text(json.dumps({"coefficients": {"best": 1}, "intercept": 0, "threshold": 0.5}))
+    with pytest.raises(UsageError, match="lacks top2"):
+        AnswerModel.load(tmp_path / "old.json")
+
+
+def test_the_committed_answer_model_was_fitted_by_the_command_on_tuning_and_dev_cases_only():
+    root = Path(__file__).resolve().parent.parent
+    data = json.loads((root / "calibration" / "answer-model.json").read_text())
+    model = AnswerModel.from_json(data)
+    assert data["command"] == "python -m eval answer-calibrate" and data["features"] == list(FEATURES)
+    assert set(data["fitted_on"]["splits"]) <= {"tuning", "dev"} and 0 < model.threshold < 1
+    rows = (root / "calibration" / "answer-data.csv").read_text().splitlines()
+    assert len(rows) - 1 == data["fitted_on"]["rows"]
+    assert not any(",sealed," in r or ",held-out," in r for r in rows)
+
+
+def test_calibration_labels_as_the_evaluation_judges_and_keeps_wrong_answers_within_the_target():
+    from assistant.records import Turn  # noqa: F401 - EvalCase's history type
+    from eval.answer_calibration import Outcome, choose_threshold, is_right
+    from eval.cases import EvalCase, ExpectedSource
+
+    case = EvalCase("c", "patient", "when can I drive?", "answered",
+                    expected_sources=(ExpectedSource("patient-driving"),), expected_facts=("8 weeks", "feel well"))
+    assert is_right(case, "patient-driving", "How long", "Do not drive for 8 weeks.")
+    assert not is_right(case, "patient-driving", "How long", "Do not drive.")
+    refuse = EvalCase("r", "patient", "best pizza?", "refused")
+    assert not is_right(refuse, "patient-driving", "How long", "Do not drive for 8 weeks. Even if you feel well.")
+    outcomes = [Outcome(0.3, 100, 80, 15, 0, 5), Outcome(0.5, 100, 75, 5, 10, 10), Outcome(0.7, 100, 60, 2, 28, 10)]
+    assert choose_threshold(outcomes, 0.05).threshold == 0.5
+    assert choose_threshold(outcomes, 0.01).threshold == 0.7  # none within: the most careful
+
+
+# -- the content team's walkthrough (CONTENT_TEAM.md), on a fixture corpus --------------------------
+WALKTHROUGH_CASE = """\
+- id: wt-001
+  audience: patient
+  question: im self employed what happens to my income
+  expected_sources:
+  - doc: patient-practical
+    section: Money, work and benefits
+  expected_facts:
+  - time off work
+  expected_status: answered
+"""
+MODE = "sentences"  # the default answer mode
+WALKTHROUGH_DOCS = ("patient-practical.md", "patient-temperature.md", "patient-donation.md", "all-service-contacts.md")
+
+
+@pytest.mark.slow
+def test_a_failing_case_is_fixed_by_adding_a_phrasing_checked_then_evaluated(tmp_path, embedder, monkeypatch, capsys):
+    """Report shows a wrongful refusal -> add a phrasing under the heading -> `ingest.py --check`
+    -> ingest -> `eval run` shows the case fixed. No code changes, only the document."""
+    import re
+
+    from assistant.indexing import ingest
+    from assistant.settings import load_settings
+    from eval.__main__ import main
+    from eval.cases import load_suite
+    from eval.runner import evaluate
+
+    root = Path(__file__).resolve().parent.parent
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in WALKTHROUGH_DOCS:  # the real leaflets, without the phrasings they carry now
+        text = (root / "corpus" / name).read_text(encoding="utf-8")
+        (corpus / name).write_text(re.sub(r"\nquestions:\n(?:  .*\n)+", "\n", text), encoding="utf-8")
+    cases_file = tmp_path / "cases.yaml"
+    cases_file.write_text(WALKTHROUGH_CASE, encoding="utf-8")
+    settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", answer_mode=MODE)
+
+    def run_case():
+        from assistant.chain import Assistant
+
+        ingest(settings, embedder=embedder)
+        results = evaluate(load_suite([cases_file], corpus), settings,
+                           assistant_factory=lambda s: Assistant.from_settings(s, embedder=embedder))
+        return results["cases"][0]
+
+    before = run_case()
+    assert not before["passed"] and before["answer"]["status"] == "refused", before["score"]
+
+    leaflet = corpus / "patient-practical.md"
+    text = leaflet.read_text(encoding="utf-8")
+    leaflet.write_text(text.replace("status: approved\n", 'status: approved\nquestions:\n  "Money, work and benefits":\n'
+                                    "    - who can I talk to about losing income if I am self-employed?\n"
+                                    "    - Will I have to take time off my job?\n", 1), encoding="utf-8")
+    monkeypatch.setenv("CART_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("CART_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("CART_ANSWER_MODE", MODE)
+    import ingest as ingest_cli  # the content team's own command
+
+    assert ingest_cli.main(["--check"]) == 0
+    assert "patient-practical" in capsys.readouterr().out
+
+    after = run_case()
+    assert after["passed"], (after["score"]["reasons"], after["answer"]["answer"])
+    assert after["answer"]["status"] == "answered" and "time off work" in after["answer"]["answer"]

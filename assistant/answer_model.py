@@ -56,9 +56,67 @@ def feature_dict(section, others, unknown: bool) -> dict[str, float]:
     return {name: round(float(v), 4) for name, v in zip(FEATURES, section_features(section, others, unknown))}
 
 
+DECISION_FEATURES = (
+    "p_top",  # the ranker's probability for the chosen section
+    "margin",  # ... over the runner-up's
+    "similarity",  # cosine of the question and the closest retrieved passage
+    "coverage",  # share of the question's idf-weighted words in the first passages
+    "unknown",  # words the corpus never uses
+    "best", "asked", "audience_fit", "rank_prior",  # of the chosen section, as above
+    "evidence_rule",  # the earlier hand-set evidence rule's verdict (chain.Evidence.enough), as one signal
+)
+
+
+def decision_features(ranked, evidence, unknown: bool, sections, *, described: bool = False) -> np.ndarray:
+    """What the decision to answer reads: the ranker's verdict and how well the question is
+    covered. `described`: the ranked items already carry their features by name (calibration)."""
+    p_top, top = ranked[0]
+    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+    own = vars(top) if described else dict(zip(FEATURES, section_features(top, sections, unknown)))
+    return np.array([p_top, p_top - runner_up, evidence.similarity, evidence.coverage, float(unknown),
+                     own["best"], own["asked"], own["audience_fit"], own["rank_prior"],
+                     float(evidence.enough)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """w . (x - mean) / scale + bias, squashed; fitted by eval/answer_calibration.py."""
+
+    names: tuple[str, ...]
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        z = (np.atleast_2d(x) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias)))
+
+    @classmethod
+    def from_json(cls, data: dict, names: tuple[str, ...], where: str) -> "Logistic":
+        coefficients = data.get("coefficients") or {}
+        missing = [n for n in names if n not in coefficients]
+        if missing or "intercept" not in data:
+            raise UsageError(f"{where} lacks {', '.join(missing) or 'its intercept'}: it was made for another "
+                             "version; run `python -m eval answer-calibrate`")
+        mean, scale = data.get("mean") or {}, data.get("scale") or {}
+        return cls(names, np.array([float(coefficients[n]) for n in names]), float(data["intercept"]),
+                   np.array([float(mean.get(n, 0.0)) for n in names]),
+                   np.array([float(scale.get(n, 1.0)) or 1.0 for n in names]))
+
+    def to_json(self) -> dict:
+        return {"coefficients": {n: round(float(w), 6) for n, w in zip(self.names, self.weights)},
+                "intercept": round(self.bias, 6),
+                "mean": {n: round(float(v), 6) for n, v in zip(self.names, self.mean)},
+                "scale": {n: round(float(v), 6) for n, v in zip(self.names, self.scale)}}
+
+
 @dataclass(frozen=True)
 class AnswerModel:
-    weights: np.ndarray  # one per feature, then the bias
+    """A ranker (which section answers) and a decision (is that answer good enough to give)."""
+
+    ranker: Logistic
+    decision: Logistic
     threshold: float
     info: dict
 
@@ -76,29 +134,30 @@ class AnswerModel:
 
     @classmethod
     def from_json(cls, data: dict, where: str = "answer model") -> "AnswerModel":
-        coefficients = data.get("coefficients") or {}
-        missing = [f for f in FEATURES if f not in coefficients]
-        if missing or "intercept" not in data or "threshold" not in data:
-            raise UsageError(f"{where} lacks {', '.join(missing) or 'intercept or threshold'}: it was made for "
-                             "another version; run `python -m eval answer-calibrate`")
-        weights = np.array([float(coefficients[f]) for f in FEATURES] + [float(data["intercept"])])
-        return cls(weights, float(data["threshold"]), {k: v for k, v in data.items() if k != "coefficients"})
+        if not isinstance(data.get("ranker"), dict) or not isinstance(data.get("decision"), dict) \
+                or "threshold" not in data:
+            raise UsageError(f"{where} lacks its ranker, decision or threshold: it was made for another version; "
+                             "run `python -m eval answer-calibrate`")
+        return cls(Logistic.from_json(data["ranker"], FEATURES, f"{where} (ranker)"),
+                   Logistic.from_json(data["decision"], DECISION_FEATURES, f"{where} (decision)"),
+                   float(data["threshold"]),
+                   {k: v for k, v in data.items() if k not in ("ranker", "decision", "threshold")})
 
     def to_json(self) -> dict:
-        return {"features": list(FEATURES),
-                "coefficients": {f: round(float(w), 6) for f, w in zip(FEATURES, self.weights)},
-                "intercept": round(float(self.weights[-1]), 6), "threshold": round(self.threshold, 4),
-                **{k: v for k, v in self.info.items() if k not in ("features", "intercept", "threshold")}}
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        x = np.atleast_2d(x)
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights[:-1] + self.weights[-1])))
+        return {"ranker": {"features": list(FEATURES), **self.ranker.to_json()},
+                "decision": {"features": list(DECISION_FEATURES), **self.decision.to_json()},
+                "threshold": round(self.threshold, 4), **self.info}
 
     def rank(self, sections, *, unknown: bool) -> list[tuple[float, object]]:
         """(probability, section), most likely first."""
         if not sections:
             return []
         x = np.vstack([section_features(s, sections, unknown) for s in sections])
-        p = self.probabilities(x)
+        p = self.ranker.probability(x)
         order = sorted(range(len(sections)), key=lambda i: (-p[i], sections[i].rank))
         return [(float(p[i]), sections[i]) for i in order]
+
+    def answer_probability(self, ranked, evidence, unknown: bool, sections) -> float:
+        if not ranked:
+            return 0.0
+        return float(self.decision.probability(decision_features(ranked, evidence, unknown, sections))[0])

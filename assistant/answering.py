@@ -290,7 +290,9 @@ class SectionAnswerer:
     on the question when the section is long.
     """
 
-    def __init__(self, retriever, idf: dict[str, float] | None = None, *, max_units: int = 5):
+    # A leaflet section is short (median 5 sentences or items, 54 words; 99th percentile 16):
+    # quoted whole, it keeps its list and its caveats. Only a longer one is trimmed.
+    def __init__(self, retriever, idf: dict[str, float] | None = None, *, max_units: int = 16):
         self.retriever = retriever
         self.idf = idf or {}
         values = sorted(self.idf.values())

@@ -111,7 +111,7 @@ def normalise_history(history: Iterable) -> tuple[Turn, ...]:
 class Assistant:
     def __init__(self, retriever: HybridRetriever, embedder, *, answerer: GroundedAnswerer | None = None,
                  generator=None, triager: Triager | None = None, boundaries: Boundaries | None = None,
-                 model: AnswerModel | None = None, answer_mode: str = "sentences"):
+                 model: AnswerModel | None = None, answer_mode: str = "section"):
         self.retriever = retriever
         self.triager = triager or Triager.from_file(embedder=embedder)
         self.boundaries = boundaries or Boundaries.from_file(embedder=embedder)
@@ -220,18 +220,24 @@ class Assistant:
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
         if self.answer_mode == "sentences":
             return self._sentences_answer(question, audience, query, vector, whole, passages, now)
+        evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
+                                  self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""
         typed = question
         question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
         sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
-        unknown = bool(self.vocabulary.unknown(typed)) and not query.follow_up
+        unknown = bool(evidence.unknown) and not query.follow_up
         ranked = self.model.rank(sections, unknown=unknown)
-        decision = {"threshold": round(self.model.threshold, 4), "unknown_words": unknown,
+        probability = self.model.answer_probability(ranked, evidence, unknown, sections)
+        decision = {"answer_probability": round(probability, 4), "threshold": round(self.model.threshold, 4),
+                    "evidence": {"similarity": round(evidence.similarity, 4), "coverage": round(evidence.coverage, 4),
+                                 "rule": evidence.enough},
+                    "unknown_words": unknown,
                     "candidates": [{"doc_id": s.key[0], "section": s.key[1], "probability": round(p, 4),
                                     "features": feature_dict(s, sections, unknown)} for p, s in ranked]}
-        chosen = ranked[0][1] if ranked and ranked[0][0] >= self.model.threshold else None
+        chosen = ranked[0][1] if ranked and probability >= self.model.threshold else None
         if chosen is not None:
-            decision["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1], "probability": round(ranked[0][0], 4)}
+            decision["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1]}
         if self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",)):
             general = self.sections.compose(chosen, question) if chosen is not None else None
             decision["boundary"] = "personal-advice"
@@ -240,8 +246,9 @@ class Assistant:
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         composition = self.sections.compose(chosen, question)
-        if self.generator is not None:
-            generated = self.generator.answer(question, passages, composition)
+        if self.generator is not None:  # the model reads the chosen section, as the grounded answer does
+            own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) == chosen.key] or passages
+            generated = self.generator.answer(question, own, composition)
             return Answer(status="answered", answer=generated.text, citations=generated.citations,
                           retrieved=_doc_order(passages), passages=tuple(passages),
                           backend="grounded (generative fell back)" if generated.used_fallback else "generative",

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import Callable
 
 import numpy as np
@@ -135,8 +137,13 @@ def _live_state(store: IndexStore) -> dict[str, dict]:
 
 
 def units_folder(settings) -> Path:
-    """Where each generation's answer units are saved: beside the embedded index (a local
-    cache in server mode: a machine that lacks the file rebuilds it on start)."""
+    """Where each generation's answer units are saved: beside the embedded index; in server
+    mode, in this machine's cache, per server and collection (a machine that lacks the file
+    rebuilds it on start; a stale one is never trusted: see units.load_units)."""
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return cache / "cart-assistant" / "units" / f"{url.hostname}-{url.port or 80}-{settings.collection}"
     return Path(settings.index_dir) / "units"
 
 

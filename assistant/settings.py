@@ -61,9 +61,10 @@ class Settings(BaseSettings):
     review_warning_days: int = Field(60, ge=0, le=3650, description="Days before a document's review date that ingestion and the report list it as due soon.")
     red_flags_file: Path = Field(Path("safety/red-flags.yaml"), description="Reviewed red-flag triage data (symptoms, words, examples).")
     boundaries_file: Path = Field(Path("safety/boundaries.yaml"), description="Reviewed personal-advice and instruction-override data.")
-    answer_mode: Literal["sentences", "section"] = Field(
-        "sentences", description="sentences: the best cited sentences of the first passages (default); "
-        "section: one section, chosen by the calibrated model (answer_model_file).")
+    answer_mode: Literal["section", "sentences"] = Field(
+        "section", description="section: one section, chosen and decided on by the calibrated model "
+        "(answer_model_file; the default); sentences: the earlier answer, the best cited sentences of the "
+        "first passages.")
     answer_model_file: Path = Field(Path("calibration/answer-model.json"), description="The calibrated decision to answer (`python -m eval answer-calibrate` writes it).")
 
     @field_validator("collection")

@@ -93,11 +93,36 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
             store.add_chunks(collection, pending_chunks, np.vstack(pending_vectors))
             pending_chunks, pending_vectors = [], []
             log(f"  synthetic x{copies}: {(copy + 1) * len(chunks):,} chunks written")
+    _copy_units(base_settings, generation.name, chunks, settings, collection.name, copies)
     store.publish(collection, generation.fingerprint)
     info = {"chunks": copies * len(chunks), "build_seconds": time.perf_counter() - started}
     (folder / "BUILD.json").write_text(json.dumps(info))
     stamp_path.write_text(json.dumps(stamp))
     return settings, info | {"reused": False}
+
+
+def _copy_units(base_settings, base_generation: str, chunks: list, settings, generation: str, copies: int) -> None:
+    """The synthetic generation's answer units: the base's, once per copy (as ingest would
+    save them), so the Assistant loads them instead of embedding every copy's sentences."""
+    from assistant.indexing import units_folder
+    from assistant.units import Units, load_units, units_path
+
+    base = load_units(units_folder(base_settings), base_generation, chunks, parts.embedder())
+    rows = [base.row_of(c.id) for c in chunks]
+    order = np.concatenate([base.rows_of(r) for r in rows]) if rows else np.zeros(0, dtype=np.int64)
+    per_copy = np.concatenate([np.full(len(base.rows_of(r)), i) for i, r in enumerate(rows)])
+    phrase_order = np.concatenate([base.phrase_rows_of(r) for r in rows]).astype(np.int64)
+    phrase_copy = np.concatenate([np.full(len(base.phrase_rows_of(r)), i) for i, r in enumerate(rows)])
+    n = len(chunks)
+    ids = [synthetic_ids(c.id, c.doc_id, copy)[0] for copy in range(copies) for c in chunks]
+    units = Units(chunk_ids=ids,
+                  chunk_row=np.concatenate([per_copy + copy * n for copy in range(copies)]).astype(np.int32),
+                  starts=np.tile(base.starts[order], copies), ends=np.tile(base.ends[order], copies),
+                  vectors=np.tile(base.vectors[order], (copies, 1)),
+                  heading_vectors=np.tile(base.heading_vectors[rows], (copies, 1)), embedder=base.embedder,
+                  phrase_row=np.concatenate([phrase_copy + copy * n for copy in range(copies)]).astype(np.int32),
+                  phrase_vectors=np.tile(base.phrase_vectors[phrase_order], (copies, 1)))
+    units.save(units_path(units_folder(settings), generation), generation)
 
 
 # -- the worker: warm latency through Assistant.ask -------------------------------------------------

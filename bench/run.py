@@ -19,7 +19,7 @@ import time
 
 from .common import ROOT, bench_env, log, machine, write_result
 
-SUITE = ("ingest", "retrieval", "latency", "triage", "concurrency")
+SUITE = ("ingest", "retrieval", "latency", "triage", "answers", "concurrency")
 
 
 def main(argv=None) -> int:

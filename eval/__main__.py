@@ -43,8 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     commands.add_parser("triage-calibrate", help="sweep the triage thresholds on the tuning and dev cases")
     answer = commands.add_parser("answer-calibrate",
                                  help="fit the decision to answer on the tuning and dev cases (writes calibration/)")
-    answer.add_argument("--target", type=float, default=0.05,
-                        help="the largest share of confident wrong answers allowed (default 0.05)")
+    answer.add_argument("--wrong-cost", type=float, default=2.0,
+                        help="how many wrongful refusals one confident wrong answer costs (default 2)")
     sealed = commands.add_parser("sealed", help="run the sealed case sets for their figures only (no case is shown)")
     sealed.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
@@ -153,9 +153,9 @@ def cmd_triage_calibrate(args) -> int:
 def cmd_answer_calibrate(args) -> int:
     from .answer_calibration import main as calibrate
 
-    if not 0 < args.target < 1:
-        raise UsageError(f"--target {args.target} is not a share: give a number between 0 and 1, e.g. 0.05")
-    return calibrate(args.target)
+    if not args.wrong_cost > 0:
+        raise UsageError(f"--wrong-cost {args.wrong_cost} must be above 0: e.g. 2 (a wrong answer costs two refusals)")
+    return calibrate(args.wrong_cost)
 
 
 SEALED_DIR = Path(__file__).parent / "sealed"

@@ -2,13 +2,16 @@
 
 Runs the tuning and dev cases (never held-out or sealed ones) through the assistant and
 collects, for each case, every candidate section it weighed (`Answer.decision`) with its
-features (assistant/answer_model.py). A candidate is a right answer when its document is
-one the case expects and its text holds at least half the expected facts. A logistic
-regression over the features is fitted, cross-validated five ways by case, and its
-threshold chosen on the cross-validated predictions: the lowest probability at which
-confident wrong answers stay within the target (`--target`, default 0.05), so as few
-questions as possible are refused. Writes calibration/answer-model.json (coefficients,
-threshold, the figures they gave) and calibration/answer-data.csv (the rows fitted on).
+features (assistant/answer_model.py). A candidate is a right answer when its text holds
+at least half the expected facts (as the evaluation judges an answer).
+
+Two logistic regressions, each cross-validated five ways by case: the ranker (is this
+section the answer?) and the decision (is the ranker's first section a right answer, or
+should the question be refused?), which reads the ranker's verdict and how well the
+question is covered. The threshold is chosen on the cross-validated decisions: the one that
+costs least, a confident wrong answer counting `--wrong-cost` times a wrongful refusal
+(default 2). Writes calibration/answer-model.json (coefficients, threshold, the figures
+they gave) and calibration/answer-data.csv (the rows fitted on).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class Row:
     section: str
     features: np.ndarray
     label: int
+    similarity: float = 0.0  # of the case (the same on each of its rows)
+    coverage: float = 0.0
+    unknown: bool = False
+    rule: bool = False  # the hand-set evidence rule's verdict
 
 
 @dataclass(frozen=True)
@@ -92,11 +99,14 @@ def collect(assistant, cases: list[EvalCase], progress=None) -> tuple[list[Row],
         if decision is None or decision.get("boundary"):
             continue  # decided before the answer stage: urgent, an override, personal advice
         used[case.id] = case
+        evidence = decision["evidence"]
         for candidate in decision["candidates"]:
             key = (candidate["doc_id"], candidate["section"])
             features = np.array([candidate["features"][f] for f in FEATURES], dtype=np.float64)
             rows.append(Row(case.id, split_of(case), key[0], key[1], features,
-                            int(is_right(case, key[0], key[1], texts.get(key, "")))))
+                            int(is_right(case, key[0], key[1], texts.get(key, ""))),
+                            evidence["similarity"], evidence["coverage"], bool(decision["unknown_words"]),
+                            bool(evidence["rule"])))
     return rows, used
 
 
@@ -104,45 +114,85 @@ def fold_of(case_id: str) -> int:
     return int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % FOLDS
 
 
-def cross_validated(rows: list[Row]) -> np.ndarray:
+def fit(x: np.ndarray, y: np.ndarray, names) -> "Logistic":
+    """Standardised features (so one l2 suits all), then L2-regularised logistic regression."""
+    from assistant.answer_model import Logistic
     from assistant.triage import fit_logistic
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    w = fit_logistic((x - mean) / scale, y, l2=L2).astype(np.float64)
+    return Logistic(tuple(names), w[:-1], float(w[-1]), mean, scale)
+
+
+def by_case(rows: list[Row]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        out.setdefault(row.case_id, []).append(i)
+    return out
+
+
+def decision_rows(rows: list[Row], p: np.ndarray, cases: dict[str, EvalCase]):
+    """Per case: the decision features of the ranker's first section, and whether it is right."""
+    from types import SimpleNamespace
+
+    from assistant.answer_model import FEATURES, decision_features
+
+    groups = by_case(rows)
+    ids, x, y = [], [], []
+    for case_id in cases:
+        members = groups.get(case_id, [])
+        if not members:
+            continue
+        order = sorted(members, key=lambda i: -p[i])
+        sections = [SimpleNamespace(**dict(zip(FEATURES, rows[i].features))) for i in order]
+        ranked = [(p[i], s) for i, s in zip(order, sections)]
+        first = rows[order[0]]
+        evidence = SimpleNamespace(similarity=first.similarity, coverage=first.coverage, enough=first.rule)
+        x.append(decision_features(ranked, evidence, first.unknown, None, described=True))
+        y.append(first.label)
+        ids.append(case_id)
+    return ids, np.array(x), np.array(y, dtype=np.float64)
+
+
+def cross_validated(rows: list[Row], cases: dict[str, EvalCase]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Out-of-fold ranker probabilities, then out-of-fold decision probabilities per case."""
+    from assistant.answer_model import DECISION_FEATURES, FEATURES
 
     x = np.vstack([r.features for r in rows])
     y = np.array([r.label for r in rows], dtype=np.float64)
     folds = np.array([fold_of(r.case_id) for r in rows])
     p = np.zeros(len(rows))
     for k in range(FOLDS):
-        train, test = folds != k, folds == k
-        w = fit_logistic(x[train], y[train], l2=L2)
-        p[test] = 1.0 / (1.0 + np.exp(-(x[test] @ w[:-1] + w[-1])))
-    return p
+        p[folds == k] = fit(x[folds != k], y[folds != k], FEATURES).probability(x[folds == k])
+    ids, dx, dy = decision_rows(rows, p, cases)
+    dfolds = np.array([fold_of(i) for i in ids])
+    q = np.zeros(len(ids))
+    for k in range(FOLDS):
+        q[dfolds == k] = fit(dx[dfolds != k], dy[dfolds != k], DECISION_FEATURES).probability(dx[dfolds == k])
+    return ids, q, dy
 
 
-def outcome(rows: list[Row], p: np.ndarray, cases: dict[str, EvalCase], threshold: float) -> Outcome:
-    by_case: dict[str, list[int]] = {}
-    for i, row in enumerate(rows):
-        by_case.setdefault(row.case_id, []).append(i)
-    right = wrong = wrongful = refused_right = 0
+def outcome(ids: list[str], q: np.ndarray, right: np.ndarray, cases: dict[str, EvalCase], threshold: float) -> Outcome:
+    answered = {i: (q[n] >= threshold, bool(right[n])) for n, i in enumerate(ids)}
+    n_right = n_wrong = wrongful = refused_right = 0
     for case_id, case in cases.items():
-        members = by_case.get(case_id, [])
-        best = max(members, key=lambda i: p[i]) if members else None
-        answered = best is not None and p[best] >= threshold
-        if answered and rows[best].label:
-            right += 1
-        elif answered:
-            wrong += 1
+        gave, good = answered.get(case_id, (False, False))
+        if gave and good:
+            n_right += 1
+        elif gave:
+            n_wrong += 1
         elif case.expected_status == "answered":
             wrongful += 1
         else:
             refused_right += 1
-    return Outcome(threshold, len(cases), right, wrong, wrongful, refused_right)
+    return Outcome(threshold, len(cases), n_right, n_wrong, wrongful, refused_right)
 
 
-def choose_threshold(outcomes: list[Outcome], target: float) -> Outcome:
-    within = [o for o in outcomes if o.share(o.wrong) <= target]
-    if not within:
-        return max(outcomes, key=lambda o: o.threshold)
-    return min(within, key=lambda o: (o.wrongful_refusals, o.threshold))
+def choose_threshold(outcomes: list[Outcome], wrong_cost: float) -> Outcome:
+    """The cheapest: a confident wrong answer costs `wrong_cost` wrongful refusals; ties go
+    to the higher threshold (when in doubt, refuse)."""
+    return min(outcomes, key=lambda o: (wrong_cost * o.wrong + o.wrongful_refusals, -o.threshold))
 
 
 def write_data(rows: list[Row], path: Path) -> None:
@@ -150,20 +200,23 @@ def write_data(rows: list[Row], path: Path) -> None:
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["case_id", "split", "doc_id", "section", *FEATURES, "label"])
+        out.writerow(["case_id", "split", "doc_id", "section", *FEATURES, "similarity", "coverage", "unknown_words",
+                      "evidence_rule", "label"])
         for r in rows:
-            out.writerow([r.case_id, r.split, r.doc_id, r.section, *[f"{v:.4f}" for v in r.features], r.label])
+            out.writerow([r.case_id, r.split, r.doc_id, r.section, *[f"{v:.4f}" for v in r.features],
+                          f"{r.similarity:.4f}", f"{r.coverage:.4f}", int(r.unknown), int(r.rule), r.label])
 
 
-def main(target: float = 0.05) -> int:
+def main(wrong_cost: float = 2.0) -> int:
+    import json
+
     from rich.console import Console
     from rich.table import Table
 
-    from assistant.answer_model import FEATURES, AnswerModel
+    from assistant.answer_model import DECISION_FEATURES, FEATURES, AnswerModel
     from assistant.chain import Assistant
     from assistant.progress import progress_reporter
     from assistant.settings import load_settings
-    from assistant.triage import fit_logistic
 
     from .cases import load_suite
 
@@ -172,23 +225,23 @@ def main(target: float = 0.05) -> int:
     assistant = Assistant.from_settings(settings)
     with progress_reporter() as progress:
         rows, used = collect(assistant, cases, progress)
-    p = cross_validated(rows)
-    outcomes = [outcome(rows, p, used, t) for t in THRESHOLDS]
-    chosen = choose_threshold(outcomes, target)
+    ids, q, right = cross_validated(rows, used)
+    outcomes = [outcome(ids, q, right, used, t) for t in THRESHOLDS]
+    chosen = choose_threshold(outcomes, wrong_cost)
     x = np.vstack([r.features for r in rows])
     y = np.array([r.label for r in rows], dtype=np.float64)
-    weights = fit_logistic(x, y, l2=L2)
-    model = AnswerModel(weights.astype(np.float64), chosen.threshold, {
+    ranker = fit(x, y, FEATURES)
+    _, dx, dy = decision_rows(rows, ranker.probability(x), used)
+    decision = fit(dx, dy, DECISION_FEATURES)
+    model = AnswerModel(ranker, decision, chosen.threshold, {
         "fitted": dt.date.today().isoformat(), "command": "python -m eval answer-calibrate",
         "fitted_on": {"cases": len(used), "rows": len(rows), "right_rows": int(y.sum()),
                       "splits": sorted({r.split for r in rows}), "data": DATA_FILE.name},
-        "target_wrong_rate": target, "l2": L2,
+        "wrong_cost": wrong_cost, "l2": L2,
         "cross_validated": {"folds": FOLDS, "right": round(chosen.share(chosen.right), 4),
                             "wrong": round(chosen.share(chosen.wrong), 4),
                             "wrongful_refusals": round(chosen.share(chosen.wrongful_refusals), 4)},
     })
-    import json
-
     MODEL_FILE.parent.mkdir(exist_ok=True)
     MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
     write_data(rows, DATA_FILE)
@@ -200,7 +253,8 @@ def main(target: float = 0.05) -> int:
                       f"{o.share(o.wrongful_refusals):.1%}", f"{o.share(o.refused_right):.1%}",
                       style="bold green" if o == chosen else None)
     Console().print(table)
-    print("coefficients: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, weights)) + f", bias {weights[-1]:+.2f}")
-    print(f"threshold {chosen.threshold:.2f} (wrong answers within {target:.0%}); wrote {MODEL_FILE.relative_to(ROOT)} "
-          f"and {DATA_FILE.relative_to(ROOT)}")
+    print("ranker: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, ranker.weights)))
+    print("decision: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(DECISION_FEATURES, decision.weights)))
+    print(f"threshold {chosen.threshold:.2f} (a wrong answer costs {wrong_cost:g} refusals); wrote "
+          f"{MODEL_FILE.relative_to(ROOT)} and {DATA_FILE.relative_to(ROOT)}")
     return 0

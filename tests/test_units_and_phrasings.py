@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.answer_model import FEATURES, AnswerModel
+from assistant.answer_model import DECISION_FEATURES, FEATURES, AnswerModel
 from assistant.chunking import chunk_document
 from assistant.embedding import HashEmbedder
 from assistant.errors import UsageError
@@ -148,22 +148,29 @@ def test_the_answer_model_file_explains_what_is_wrong(tmp_path):
     with pytest.raises(UsageError, match="is not valid JSON"):
         AnswerModel.load(tmp_path / "bad.json")
     (tmp_path / "old.json").write_text(json.dumps({"coefficients": {"best": 1}, "intercept": 0, "threshold": 0.5}))
-    with pytest.raises(UsageError, match="lacks top2"):
+    with pytest.raises(UsageError, match="lacks its ranker, decision or threshold"):
         AnswerModel.load(tmp_path / "old.json")
+    root = Path(__file__).resolve().parent.parent
+    current = json.loads((root / "calibration" / "answer-model.json").read_text())
+    del current["ranker"]["coefficients"]["top2"]
+    (tmp_path / "partial.json").write_text(json.dumps(current))
+    with pytest.raises(UsageError, match=r"\(ranker\) lacks top2"):
+        AnswerModel.load(tmp_path / "partial.json")
 
 
 def test_the_committed_answer_model_was_fitted_by_the_command_on_tuning_and_dev_cases_only():
     root = Path(__file__).resolve().parent.parent
     data = json.loads((root / "calibration" / "answer-model.json").read_text())
     model = AnswerModel.from_json(data)
-    assert data["command"] == "python -m eval answer-calibrate" and data["features"] == list(FEATURES)
+    assert data["command"] == "python -m eval answer-calibrate" and data["ranker"]["features"] == list(FEATURES)
+    assert data["decision"]["features"] == list(DECISION_FEATURES)
     assert set(data["fitted_on"]["splits"]) <= {"tuning", "dev"} and 0 < model.threshold < 1
     rows = (root / "calibration" / "answer-data.csv").read_text().splitlines()
     assert len(rows) - 1 == data["fitted_on"]["rows"]
     assert not any(",sealed," in r or ",held-out," in r for r in rows)
 
 
-def test_calibration_labels_as_the_evaluation_judges_and_keeps_wrong_answers_within_the_target():
+def test_calibration_labels_as_the_evaluation_judges_and_weighs_a_wrong_answer_above_a_refusal():
     from assistant.records import Turn  # noqa: F401 - EvalCase's history type
     from eval.answer_calibration import Outcome, choose_threshold, is_right
     from eval.cases import EvalCase, ExpectedSource
@@ -175,8 +182,9 @@ def test_calibration_labels_as_the_evaluation_judges_and_keeps_wrong_answers_wit
     refuse = EvalCase("r", "patient", "best pizza?", "refused")
     assert not is_right(refuse, "patient-driving", "How long", "Do not drive for 8 weeks. Even if you feel well.")
     outcomes = [Outcome(0.3, 100, 80, 15, 0, 5), Outcome(0.5, 100, 75, 5, 10, 10), Outcome(0.7, 100, 60, 2, 28, 10)]
-    assert choose_threshold(outcomes, 0.05).threshold == 0.5
-    assert choose_threshold(outcomes, 0.01).threshold == 0.7  # none within: the most careful
+    assert choose_threshold(outcomes, 2).threshold == 0.5  # costs 30, 20, 32
+    assert choose_threshold(outcomes, 10).threshold == 0.7  # costs 150, 60, 48
+    assert choose_threshold(outcomes[:2], 1.5).threshold == 0.5  # costs 22.5, 17.5
 
 
 # -- the content team's walkthrough (CONTENT_TEAM.md), on a fixture corpus --------------------------

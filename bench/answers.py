@@ -13,11 +13,10 @@ start-up cost of loading the saved units against rebuilding them (embedding ever
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
-from .common import log, machine, paired_ratios, summary, write_result
+from .common import log, machine, paired_ratios, question_passes, summary, write_result
 from .latency import pick
 
 GOAL_P95_MS = 100.0
@@ -61,15 +60,7 @@ def run(questions: int | None, passes: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.answers", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--full", action="store_true", help="every golden question, 3 passes")
-    parser.add_argument("--quick", action="store_true", help="200 golden questions, 1 pass (the default)")
-    parser.add_argument("--questions", type=int, help="golden questions per pass")
-    parser.add_argument("--passes", type=int)
-    args = parser.parse_args(argv)
-    mode = "full" if args.full else "quick"
-    questions = args.questions or (None if mode == "full" else 200)
-    passes = args.passes or (3 if mode == "full" else 1)
+    mode, questions, passes = question_passes(argv, "python -m bench.answers", __doc__.split("\n\n")[0])
     started, before = time.perf_counter(), machine()
     results = run(questions, passes)
     path = write_result("answers", mode, results, started=started, machine_before=before)

@@ -82,6 +82,21 @@ def copies_for(base_chunks: int, scale: int, cap: int | None = None) -> int:
 
 
 # -- the machine and the record of a run -----------------------------------------------------
+def question_passes(argv, prog: str, description: str) -> tuple[str, int | None, int]:
+    """The --quick / --full / --questions / --passes options of a per-question benchmark:
+    (mode, questions per pass (None: every golden question), passes)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--full", action="store_true", help="every golden question, 3 passes")
+    parser.add_argument("--quick", action="store_true", help="200 golden questions, 1 pass (the default)")
+    parser.add_argument("--questions", type=int, help="golden questions per pass")
+    parser.add_argument("--passes", type=int)
+    args = parser.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    return mode, args.questions or (None if mode == "full" else 200), args.passes or (3 if mode == "full" else 1)
+
+
 def machine() -> dict:
     """What a figure was measured on: cores (nproc), memory (free -g), load, versions."""
     info = {

@@ -225,7 +225,9 @@ def sources_panel(citations: Sequence[Citation], question: str = "") -> str:
             f'<p class="source-title"><span class="source-n">[{int(c.n)}]</span> '
             f"{html.escape(c.title)}</p>"
             f'<dl class="source-meta">{"".join(meta)}</dl>'
-            f'<blockquote class="source-excerpt">{render_markdown(c.excerpt.strip(), links=False)}</blockquote>'
+            # A long excerpt scrolls in its box: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
+            f'<blockquote class="source-excerpt" tabindex="0" aria-label="Quoted from source {int(c.n)}">'
+            f'{render_markdown(c.excerpt.strip(), links=False)}</blockquote>'
             f'<a class="source-open" href="{url}" target="_blank" rel="noopener">'
             f"Open the whole document<span class=\"visually-hidden\">: {html.escape(c.title)}"
             " (opens in a new tab)</span></a></li>"

@@ -203,6 +203,7 @@ CSS = """
 .source-meta dt { font-weight: 600; } .source-meta dd { margin: 0; }
 .source-excerpt { margin: .25rem 0 .5rem; padding: .25rem .75rem; border-left: 4px solid #768692;
   font-size: .95rem; max-height: 16rem; overflow-y: auto; }
+.source-excerpt:focus-visible { outline: 3px solid #ffcc00; outline-offset: 2px; }
 .source-excerpt p, .source-excerpt ul { margin: .25rem 0; }
 .source-open { font-weight: 600; }
 #feedback-panel { padding: .5rem .75rem; }
@@ -213,7 +214,7 @@ footer { display: none !important; }
 .chips > button { flex: 0 1 auto !important; min-width: 0 !important; width: auto !important;
   text-align: left; white-space: normal; min-height: 2.25rem; font-size: .95rem !important; }
 #chat .placeholder-content { text-align: center; padding: 0 1.5rem; color: var(--body-text-color-subdued); }
-#chat .placeholder-content h3 { color: var(--body-text-color); }
+#chat .placeholder-content h2 { color: var(--body-text-color); font-size: 1.15rem; }
 #feedback-panel .chips > button { border: 1px solid var(--border-color-primary); }
 .emergency-strip a { padding: 0 !important; margin: 0 !important; }
 @media (max-width: 480px) {
@@ -237,7 +238,7 @@ def theme():
     )
 
 
-PLACEHOLDER = """### Ask a question about CAR-T therapy
+PLACEHOLDER = """## Ask a question about CAR-T therapy
 
 Type it below, or choose one of the common questions. Every answer shows where it comes from: the numbers such as [1] lead to the approved document."""
 

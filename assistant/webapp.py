@@ -13,6 +13,7 @@ imported lazily: importing this module is cheap.
 import datetime as dt
 import html
 import logging
+import os
 import threading
 import traceback
 from dataclasses import asdict
@@ -34,6 +35,12 @@ def log_unexpected(what: str) -> None:
 
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+
+def answer_concurrency(settings) -> int:
+    """How many answers the page computes at once: one `Assistant` is shared by its threads
+    (tests/test_parallel.py shows their answers equal one thread's)."""
+    return settings.answer_concurrency or os.cpu_count() or 1
 
 
 class AssistantHolder:
@@ -383,7 +390,8 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
                   queue=False, api_visibility="private").then(
                 None, js=SCROLL_TO_LATEST).then(
                 answer, [pending, audience, messages, exchanges], answer_outputs,
-                api_visibility="private", show_progress="minimal").then(
+                api_visibility="private", show_progress="minimal",
+                concurrency_limit=answer_concurrency(settings), concurrency_id="answer").then(
                 None, js=SCROLL_TO_LATEST)
 
         wire(question.submit)

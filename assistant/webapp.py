@@ -440,7 +440,7 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
             data.pop("passages", None)
             return data
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=answer_concurrency(settings), concurrency_id="answer")
     return demo
 
 

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", description="API key for the endpoint.")
     host: str = Field("127.0.0.1", description="Address the web page binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
+    api_rate: float = Field(5.0, gt=0, le=10_000, description="JSON API requests a second one client may make (bursts of four times that).")
     answer_concurrency: int = Field(0, ge=0, le=64, description="Answers the web page computes at once; 0: one per core.")
     feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
     review_warning_days: int = Field(60, ge=0, le=3650, description="Days before a document's review date that ingestion and the report list it as due soon.")

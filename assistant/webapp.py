@@ -457,7 +457,8 @@ def check_index(settings) -> str:
 
 
 def build_server(settings, assistant_factory: Callable[[], Any] | None = None):
-    """FastAPI app: the page at /, whole documents at /source/<corpus>/<file>, GET /healthz."""
+    """FastAPI app: the page at /, whole documents at /source/<corpus>/<file>, GET /healthz,
+    and the JSON API at /api/v1 (api.py)."""
     import gradio as gr
     from fastapi import FastAPI
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -467,6 +468,9 @@ def build_server(settings, assistant_factory: Callable[[], Any] | None = None):
     holder = AssistantHolder(assistant_factory or default_factory(settings))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.holder = holder
+    from .api import build_api
+
+    app.mount("/api/v1", build_api(settings, holder, log_unexpected=log_unexpected))
     security_headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
     @app.get("/healthz")

@@ -1,0 +1,138 @@
+"""The JSON API for other hospital systems, on the web page's server: `/api/v1`.
+
+- `POST /api/v1/ask` `{"question", "audience", "history"}` -> exactly the answer of
+  `python -m assistant ask --json` (the same chain: triage, refusals, hostile input).
+- `POST /api/v1/feedback` `{"rating", "question", "answer", "comment", "audience", "status"}`
+  -> `{"id"}`; every text is scrubbed as the page's feedback is.
+- `GET /api/v1/openapi.json`: the schema.
+Bad input gets a 4xx with `{"error": "<one line: what is wrong and how to fix it>"}`, never a
+stack trace. One client (by address) asking faster than `CART_API_RATE` per second (bursts
+of four times that) gets 429 with Retry-After, so the others keep being served.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import AssistantError, UsageError
+from .feedback import FeedbackStore
+
+MAX_HISTORY_TURNS = 50
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: str = Field(description="The question, in English (at most 2,000 characters once tidied).")
+    audience: Literal["patient", "carer", "clinician"] = "patient"
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS,
+                                description="Earlier turns, oldest first, for a follow-up question.")
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    rating: Literal["helpful", "not_helpful"]
+    question: str = Field("", max_length=20_000)
+    answer: str = Field("", max_length=50_000)
+    comment: str = Field("", max_length=5_000)
+    audience: Literal["patient", "carer", "clinician", ""] = ""
+    status: Literal["answered", "refused", "urgent", ""] = ""
+
+
+class TokenBuckets:
+    """Per-client token buckets: `rate` tokens a second, up to `burst`; thread-safe."""
+
+    def __init__(self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = 10_000):
+        self.rate, self.burst, self.clock, self.max_clients = rate, burst, clock, max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when the request may go ahead; else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.get(client, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens >= 1:
+                self._buckets[client] = (tokens - 1, now)
+                wait = 0.0
+            else:
+                self._buckets[client] = (tokens, now)
+                wait = (1 - tokens) / self.rate
+            if len(self._buckets) > self.max_clients:  # forget the longest-idle clients
+                for key in sorted(self._buckets, key=lambda k: self._buckets[k][1])[: self.max_clients // 10]:
+                    del self._buckets[key]
+        return wait
+
+
+def build_api(settings, holder, *, log_unexpected: Callable[[str], None]):
+    """A FastAPI sub-application, mounted at /api/v1 by webapp.build_server."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    api = FastAPI(title="CAR-T service assistant API", version="1",
+                  description="Answers from the approved documents only, with citations.",
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+    buckets = TokenBuckets(settings.api_rate, 4 * settings.api_rate)
+    feedback = FeedbackStore(settings.feedback_db)
+
+    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "the request body"
+        kind = first.get("type", "")
+        if kind == "missing":
+            reason = f"{where} is missing"
+        elif kind == "extra_forbidden":
+            reason = f"{where} is not a field of this request: see /api/v1/openapi.json"
+        elif kind in ("json_invalid", "model_type", "model_attributes_type"):
+            reason = "the body must be a JSON object"
+        else:
+            msg = first.get("msg", "Invalid")
+            reason = f"{where}: {msg[:1].lower()}{msg[1:]}"
+        return error(422 if kind != "json_invalid" else 400, reason)
+
+    @api.middleware("http")
+    async def limit(request: Request, call_next):
+        client = request.client.host if request.client else "unknown"
+        wait = buckets.take(client)
+        if wait > 0:
+            return error(429, f"too many requests from {client}: wait {math.ceil(wait)} s",
+                         {"Retry-After": str(math.ceil(wait))})
+        return await call_next(request)
+
+    @api.post("/ask", summary="Ask a question",
+              responses={400: {"description": "bad input"}, 422: {"description": "bad input"},
+                         429: {"description": "too many requests"}, 503: {"description": "index unavailable"}})
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """The answer contract of `python -m assistant ask --json`."""
+        try:
+            answer = holder.get().ask(body.question, body.audience, [t.model_dump() for t in body.history])
+        except UsageError as exc:
+            return error(400, str(exc))
+        except AssistantError as exc:
+            return error(503, str(exc))
+        except Exception:
+            log_unexpected("API answering failed")
+            return error(500, "something went wrong on the server; the team has been told")
+        return answer.to_json()
+
+    @api.post("/feedback", summary="Rate an answer", status_code=201)
+    def post_feedback(body: FeedbackRequest) -> dict[str, int]:
+        return {"id": feedback.add(rating=body.rating, question=body.question, answer=body.answer,
+                                   comment=body.comment, audience=body.audience, status=body.status)}
+
+    return api

@@ -12,6 +12,7 @@ of four times that) gets 429 with Retry-After, so the others keep being served.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -74,7 +75,10 @@ class TokenBuckets:
         return wait
 
 
-def build_api(settings, holder, *, log_unexpected: Callable[[str], None]):
+QUEUE_WAIT_S = 30.0  # longest a request waits for a free answer slot before 503
+
+
+def build_api(settings, holder, *, log_unexpected: Callable[[str], None], concurrency: int = 2):
     """A FastAPI sub-application, mounted at /api/v1 by webapp.build_server."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -84,6 +88,11 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None]):
                   description="Answers from the approved documents only, with citations.",
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     buckets = TokenBuckets(settings.api_rate, 4 * settings.api_rate)
+    # As many answers at once as there are cores: more threads only contend for them (16
+    # clients unbounded gave half the throughput of 4, and a p95 of 0.9 s; BENCHMARKS.md).
+    # Waiting requests wait in the event loop, not on a worker thread, so the page and
+    # /healthz keep their threads while the API is busy.
+    slots = asyncio.Semaphore(concurrency)
     feedback = FeedbackStore(settings.feedback_db)
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -117,10 +126,18 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None]):
     @api.post("/ask", summary="Ask a question",
               responses={400: {"description": "bad input"}, 422: {"description": "bad input"},
                          429: {"description": "too many requests"}, 503: {"description": "index unavailable"}})
-    def ask(body: AskRequest) -> dict[str, Any]:
+    async def ask(body: AskRequest) -> dict[str, Any]:
         """The answer contract of `python -m assistant ask --json`."""
+        from starlette.concurrency import run_in_threadpool
+
         try:
-            answer = holder.get().ask(body.question, body.audience, [t.model_dump() for t in body.history])
+            await asyncio.wait_for(slots.acquire(), QUEUE_WAIT_S)
+        except asyncio.TimeoutError:
+            return error(503, f"the service is busy: try again in {int(QUEUE_WAIT_S)} s",
+                         {"Retry-After": str(int(QUEUE_WAIT_S))})
+        try:
+            history = [t.model_dump() for t in body.history]
+            answer = await run_in_threadpool(lambda: holder.get().ask(body.question, body.audience, history))
         except UsageError as exc:
             return error(400, str(exc))
         except AssistantError as exc:
@@ -128,6 +145,8 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None]):
         except Exception:
             log_unexpected("API answering failed")
             return error(500, "something went wrong on the server; the team has been told")
+        finally:
+            slots.release()
         return answer.to_json()
 
     @api.post("/feedback", summary="Rate an answer", status_code=201)

@@ -470,7 +470,8 @@ def build_server(settings, assistant_factory: Callable[[], Any] | None = None):
     app.state.holder = holder
     from .api import build_api
 
-    app.mount("/api/v1", build_api(settings, holder, log_unexpected=log_unexpected))
+    app.mount("/api/v1", build_api(settings, holder, log_unexpected=log_unexpected,
+                                   concurrency=answer_concurrency(settings)))
     security_headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
     @app.get("/healthz")

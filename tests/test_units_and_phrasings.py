@@ -252,3 +252,63 @@ def test_a_failing_case_is_fixed_by_adding_a_phrasing_checked_then_evaluated(tmp
     after = run_case()
     assert after["passed"], (after["score"]["reasons"], after["answer"]["answer"])
     assert after["answer"]["status"] == "answered" and "time off work" in after["answer"]["answer"]
+
+
+# -- section answers (answering.SectionAnswerer) over a small index, deterministic embedder ------------
+SECTION_DOCS = {
+    "patient-driving": ("patient", "# Driving\n\nIntro to driving.\n\n## How long you cannot drive\n\n"
+                        "Do not drive for at least 8 weeks after your infusion.\n\nThis applies even if you feel well.\n\n"
+                        "## What to bring\n\nBring these things:\n\n- your alert card\n- a thermometer\n- your medicines\n"),
+    "clin-driving": ("clinician", "# Driving advice for referrers\n\n## Driving restrictions\n\n"
+                     "Do not tell patients that they may drive before 8 weeks.\n\n"
+                     "The restriction lasts 8 weeks from the infusion.\n"),
+}
+
+
+@pytest.fixture
+def section_index(tmp_path):
+    from assistant.indexing import ingest, units_folder
+    from assistant.retrieval import HybridRetriever
+    from assistant.settings import load_settings
+    from assistant.store import IndexStore
+
+    from tests.conftest import write_approved
+
+    for doc_id, (audience, body) in SECTION_DOCS.items():
+        write_approved(tmp_path / "corpus", doc_id, body.split("\n", 2)[2], audience=audience)
+        text = (tmp_path / "corpus" / f"{doc_id}.md").read_text()
+        (tmp_path / "corpus" / f"{doc_id}.md").write_text(text.replace(f"# {doc_id}\n", body.split("\n", 1)[0] + "\n"))
+    settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    embedder = HashEmbedder()
+    ingest(settings, embedder=embedder)
+    return HybridRetriever(IndexStore.connect(settings), embedder, top_k=10, units_dir=units_folder(settings))
+
+
+def test_a_section_answer_quotes_one_section_whole_in_order_with_its_list(section_index):
+    from assistant.answering import SectionAnswerer
+
+    answerer = SectionAnswerer(section_index)
+    question = "what should I bring?"
+    vector = section_index.embedder.encode([question])[0]
+    sections = answerer.candidates(question, vector, section_index.search(question, audience="patient"))
+    bring = next(s for s in sections if s.key == ("patient-driving", "What to bring"))
+    composition = answerer.compose(bring, question)
+    assert composition.text == ("Bring these things: [1]\n- your alert card [1]\n- a thermometer [1]\n"
+                                "- your medicines [1]")
+    assert [c.section for c in composition.citations] == ["What to bring"]
+    assert all(line in composition.citations[0].excerpt for line, _ in composition.sentences)
+
+
+def test_a_patient_never_gets_a_sentence_addressed_to_clinicians(section_index):
+    from assistant.answering import SectionAnswerer
+
+    answerer = SectionAnswerer(section_index)
+    question = "how long is the driving restriction?"
+    vector = section_index.embedder.encode([question])[0]
+    passages = section_index.search(question, audience="patient")
+    for audience, told in (("patient", False), ("clinician", True)):
+        sections = answerer.candidates(question, vector, passages, audience=audience)
+        clinical = next(s for s in sections if s.key == ("clin-driving", "Driving restrictions"))
+        text = answerer.compose(clinical, question).text
+        assert "The restriction lasts 8 weeks from the infusion." in text
+        assert ("Do not tell patients" in text) is told

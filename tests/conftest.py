@@ -80,6 +80,17 @@ def built_index(tmp_path_factory, embedder):
     return settings
 
 
+@pytest.fixture(scope="module")
+def server(built_index, tmp_path_factory):
+    """app.py on a free 127.0.0.1 port over the real corpus index, one per test module."""
+    from tests.web import start_server, stop_server
+
+    srv = start_server(tmp_path_factory.mktemp("web"), corpus_dir=built_index.corpus_dir,
+                       index_dir=built_index.index_dir)
+    yield srv
+    stop_server(srv)
+
+
 @pytest.fixture(scope="session")
 def assistant(built_index, embedder):
     """The real chain over the real corpus index, shared by the tests that only read."""

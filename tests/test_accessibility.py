@@ -10,18 +10,10 @@ import sqlite3
 
 import pytest
 
-from tests.web import ask, last_reply, open_page, start_server, stop_server
+from tests.web import ask, last_reply, open_page
 
 pytestmark = pytest.mark.slow
 BLOCKING = ("serious", "critical")
-
-
-@pytest.fixture(scope="module")
-def server(built_index, tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("a11y"), corpus_dir=built_index.corpus_dir,
-                       index_dir=built_index.index_dir)
-    yield srv
-    stop_server(srv)
 
 
 def blocking_violations(page) -> list[str]:

@@ -23,14 +23,6 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 
 
-@pytest.fixture(scope="module")
-def server(built_index, tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("web"), corpus_dir=built_index.corpus_dir,
-                       index_dir=built_index.index_dir)
-    yield srv
-    stop_server(srv)
-
-
 @pytest.fixture
 def requests_seen():
     return []

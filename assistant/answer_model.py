@@ -52,10 +52,6 @@ def section_features(section, others, unknown: bool) -> np.ndarray:
     ], dtype=np.float64)
 
 
-def feature_dict(section, others, unknown: bool) -> dict[str, float]:
-    return {name: round(float(v), 4) for name, v in zip(FEATURES, section_features(section, others, unknown))}
-
-
 DECISION_FEATURES = (
     "p_top",  # the ranker's probability for the chosen section
     "margin",  # ... over the runner-up's
@@ -67,12 +63,18 @@ DECISION_FEATURES = (
 )
 
 
-def decision_features(ranked, evidence, unknown: bool, sections, *, described: bool = False) -> np.ndarray:
-    """What the decision to answer reads: the ranker's verdict and how well the question is
-    covered. `described`: the ranked items already carry their features by name (calibration)."""
-    p_top, top = ranked[0]
-    runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-    own = vars(top) if described else dict(zip(FEATURES, section_features(top, sections, unknown)))
+@dataclass(frozen=True)
+class Ranked:
+    probability: float
+    section: object  # answering.SectionScore
+    features: dict[str, float]  # by FEATURES name, as the ranker read them
+
+
+def decision_features(ranked: list, evidence, unknown: bool) -> np.ndarray:
+    """What the decision to answer reads: the ranker's verdict on its first section (ranked
+    items with `probability` and `features`) and how well the question is covered."""
+    p_top, own = ranked[0].probability, ranked[0].features
+    runner_up = ranked[1].probability if len(ranked) > 1 else 0.0
     return np.array([p_top, p_top - runner_up, evidence.similarity, evidence.coverage, float(unknown),
                      own["best"], own["asked"], own["audience_fit"], own["rank_prior"],
                      float(evidence.enough)], dtype=np.float64)
@@ -148,16 +150,17 @@ class AnswerModel:
                 "decision": {"features": list(DECISION_FEATURES), **self.decision.to_json()},
                 "threshold": round(self.threshold, 4), **self.info}
 
-    def rank(self, sections, *, unknown: bool) -> list[tuple[float, object]]:
-        """(probability, section), most likely first."""
+    def rank(self, sections, *, unknown: bool) -> list[Ranked]:
+        """Each section with its probability and features, most likely first."""
         if not sections:
             return []
         x = np.vstack([section_features(s, sections, unknown) for s in sections])
         p = self.ranker.probability(x)
         order = sorted(range(len(sections)), key=lambda i: (-p[i], sections[i].rank))
-        return [(float(p[i]), sections[i]) for i in order]
+        return [Ranked(float(p[i]), sections[i], {n: round(float(v), 4) for n, v in zip(FEATURES, x[i])})
+                for i in order]
 
-    def answer_probability(self, ranked, evidence, unknown: bool, sections) -> float:
+    def answer_probability(self, ranked: list[Ranked], evidence, unknown: bool) -> float:
         if not ranked:
             return 0.0
-        return float(self.decision.probability(decision_features(ranked, evidence, unknown, sections))[0])
+        return float(self.decision.probability(decision_features(ranked, evidence, unknown))[0])

@@ -23,7 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .answer_model import AnswerModel, feature_dict
+from .answer_model import AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, idf_table
 from .boundaries import Boundaries
 from .embedding import build_embedder
@@ -218,54 +218,45 @@ class Assistant:
             return self._refusal(REFUSAL_UNREADABLE, audience)
 
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
-        if self.answer_mode == "sentences":
-            return self._sentences_answer(question, audience, query, vector, whole, passages, now)
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
                                   self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
         context = query.text[: -len(question)] if query.follow_up else ""
         typed = question
         question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
+        personal = self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",))
+        if self.answer_mode == "sentences":
+            return self._sentences_answer(question, audience, passages, evidence, context, personal, now)
+
         sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
         unknown = bool(evidence.unknown) and not query.follow_up
         ranked = self.model.rank(sections, unknown=unknown)
-        probability = self.model.answer_probability(ranked, evidence, unknown, sections)
+        probability = self.model.answer_probability(ranked, evidence, unknown)
         decision = {"answer_probability": round(probability, 4), "threshold": round(self.model.threshold, 4),
                     "evidence": {"similarity": round(evidence.similarity, 4), "coverage": round(evidence.coverage, 4),
                                  "rule": evidence.enough},
                     "unknown_words": unknown,
-                    "candidates": [{"doc_id": s.key[0], "section": s.key[1], "probability": round(p, 4),
-                                    "features": feature_dict(s, sections, unknown)} for p, s in ranked]}
-        chosen = ranked[0][1] if ranked and probability >= self.model.threshold else None
+                    "candidates": [{"doc_id": r.section.key[0], "section": r.section.key[1],
+                                    "probability": round(r.probability, 4), "features": r.features} for r in ranked]}
+        chosen = ranked[0].section if ranked and probability >= self.model.threshold else None
         if chosen is not None:
             decision["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1]}
-        if self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",)):
+        if personal:
             general = self.sections.compose(chosen, question) if chosen is not None else None
             decision["boundary"] = "personal-advice"
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                          unwell_now=now), decision=decision)
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
-        composition = self.sections.compose(chosen, question)
-        if self.generator is not None:  # the model reads the chosen section, as the grounded answer does
-            own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) == chosen.key] or passages
-            generated = self.generator.answer(question, own, composition)
-            return Answer(status="answered", answer=generated.text, citations=generated.citations,
-                          retrieved=_doc_order(passages), passages=tuple(passages),
-                          backend="grounded (generative fell back)" if generated.used_fallback else "generative",
-                          verification=generated.verification, decision=decision)
-        return Answer(status="answered", answer=composition.text, citations=composition.citations,
-                      retrieved=_doc_order(passages), passages=tuple(passages), decision=decision)
+        # The generative model reads the chosen section, as the grounded answer quotes it.
+        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) == chosen.key] or passages
+        return replace(self._answered(question, passages, self.sections.compose(chosen, question), own),
+                       decision=decision)
 
-    def _sentences_answer(self, question: str, audience: str, query, vector: np.ndarray, whole: np.ndarray,
-                          passages: list[Passage], now: bool) -> Answer:
-        """The default answer: the best sentences of the first passages, decided by fixed
-        evidence thresholds (MIN_EVIDENCE). Being replaced by the section answer (issue 12)."""
-        evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
-                                  self.vocabulary.correct_text(query.text[: -len(question)]) if query.follow_up else "")
-        context = query.text[: -len(question)] if query.follow_up else ""
-        typed = question
-        question = self.vocabulary.correct_text(question) if not self.vocabulary.unknown(question) else question
-        if self.boundaries.crossed(typed, whole, also=(question,), only=("personal-advice",)):
+    def _sentences_answer(self, question: str, audience: str, passages: list[Passage], evidence: "Evidence",
+                          context: str, personal, now: bool) -> Answer:
+        """The earlier answer (CART_ANSWER_MODE=sentences): the best sentences of the first
+        passages, decided by the fixed evidence thresholds (MIN_EVIDENCE)."""
+        if personal:
             general = self.answerer.compose(question, passages, context=context) if evidence.enough else None
             return self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                  unwell_now=now)
@@ -274,8 +265,14 @@ class Assistant:
         composition = self.answerer.compose(question, passages, context=context)
         if not composition.sentences:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now)
+        return self._answered(question, passages, composition, passages)
+
+    def _answered(self, question: str, passages: list[Passage], composition: Composition,
+                  shown: list[Passage]) -> Answer:
+        """The grounded answer, or the generative backend's (given the passages `shown`) when
+        one is set: only its verified sentences, else the grounded one."""
         if self.generator is not None:
-            generated = self.generator.answer(question, passages, composition)
+            generated = self.generator.answer(question, shown, composition)
             return Answer(status="answered", answer=generated.text, citations=generated.citations,
                           retrieved=_doc_order(passages), passages=tuple(passages),
                           backend="grounded (generative fell back)" if generated.used_fallback else "generative",

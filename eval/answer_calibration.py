@@ -136,7 +136,7 @@ def decision_rows(rows: list[Row], p: np.ndarray, cases: dict[str, EvalCase]):
     """Per case: the decision features of the ranker's first section, and whether it is right."""
     from types import SimpleNamespace
 
-    from assistant.answer_model import FEATURES, decision_features
+    from assistant.answer_model import FEATURES, Ranked, decision_features
 
     groups = by_case(rows)
     ids, x, y = [], [], []
@@ -145,11 +145,10 @@ def decision_rows(rows: list[Row], p: np.ndarray, cases: dict[str, EvalCase]):
         if not members:
             continue
         order = sorted(members, key=lambda i: -p[i])
-        sections = [SimpleNamespace(**dict(zip(FEATURES, rows[i].features))) for i in order]
-        ranked = [(p[i], s) for i, s in zip(order, sections)]
+        ranked = [Ranked(p[i], None, dict(zip(FEATURES, rows[i].features))) for i in order]
         first = rows[order[0]]
         evidence = SimpleNamespace(similarity=first.similarity, coverage=first.coverage, enough=first.rule)
-        x.append(decision_features(ranked, evidence, first.unknown, None, described=True))
+        x.append(decision_features(ranked, evidence, first.unknown))
         y.append(first.label)
         ids.append(case_id)
     return ids, np.array(x), np.array(y, dtype=np.float64)

@@ -122,3 +122,14 @@ def test_the_real_chain_through_the_api_matches_ask_json(tmp_path, assistant):
         expected = assistant.ask(question, audience).to_json()
         got.pop("latency_ms"), expected.pop("latency_ms")
         assert got == expected and (status is None or got["status"] == status)
+
+
+def test_the_page_computes_one_answer_per_core_unless_told(monkeypatch):
+    import os
+
+    from assistant.settings import load_settings
+    from assistant.webapp import answer_concurrency
+
+    assert answer_concurrency(load_settings(answer_concurrency=3)) == 3
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert answer_concurrency(load_settings(answer_concurrency=0)) == 4

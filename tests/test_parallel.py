@@ -34,14 +34,3 @@ def test_many_questions_from_several_threads_get_the_single_thread_answers(assis
         together = list(pool.map(lambda c: comparable(assistant.ask(c.question, c.audience, c.history)),
                                  chosen * 2))
     assert together[: len(chosen)] == alone and together[len(chosen):] == alone
-
-
-def test_the_page_computes_one_answer_per_core_unless_told(monkeypatch):
-    import os
-
-    from assistant.settings import load_settings
-    from assistant.webapp import answer_concurrency
-
-    assert answer_concurrency(load_settings(answer_concurrency=3)) == 3
-    monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    assert answer_concurrency(load_settings(answer_concurrency=0)) == 4

@@ -132,10 +132,10 @@ class Assistant:
 
         embedder = embedder or build_embedder(settings)
         store = IndexStore.connect(settings)
-        from .indexing import units_folder
+        from .indexing import saved_folder
 
         retriever = HybridRetriever(store, embedder, mode=settings.retrieval_mode, top_k=settings.top_k,
-                                    units_dir=units_folder(settings))
+                                    saved_dir=saved_folder(settings))
         return cls(retriever, embedder,
                    generator=GenerativeAnswerer.from_settings(settings),
                    triager=Triager.from_file(settings.red_flags_file, embedder),

@@ -27,6 +27,7 @@ from .errors import AssistantError, UsageError
 from .loading import load_corpus
 from .records import Chunk, Document, DueSoon, IngestReport
 from .store import IndexStore
+from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_unit_files, read_units, units_path
 
 CHUNKER_VERSION = "5"  # bump when loading or chunking output changes (5: sentence and heading vectors saved)
@@ -112,14 +113,20 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     kept = _copy_chunks(store, kept_ids, collection, progress) if kept_ids else []
     new_chunks = [chunk for doc in to_embed for chunk in chunks_by_doc[doc.meta.id]]
     report.embedded = _embed_into(store, collection, new_chunks, embedder, progress)
-    # The answer units (sentences, headings) of the whole generation, saved before it is
-    # published: a reader never finds a live generation without them (if it does, it rebuilds).
-    folder = units_folder(settings)
+    # The answer units (sentences, headings) and the search snapshot (chunks, BM25) of the
+    # whole generation, saved before it is published: a reader never finds a live generation
+    # without them (if it does, it rebuilds them).
+    folder = saved_folder(settings)
     previous = read_units(units_path(folder, live.name)) if live is not None else None
     units = build_units(kept + new_chunks, embedder, previous[1] if previous else None, progress=progress)
     units.save(units_path(folder, collection.name), collection.name)
+    progress("indexing words", 0, 1)
+    save_search(folder, search_key(collection), build_search(kept + new_chunks))
+    progress("indexing words", 1, 1)
     store.publish(collection, print_fp)
-    collect_unit_files(folder, store.kept_generations())
+    kept_generations = store.kept_generations()
+    collect_unit_files(folder, kept_generations)
+    collect_snapshots(folder, kept_generations)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -136,15 +143,16 @@ def _live_state(store: IndexStore) -> dict[str, dict]:
     return state
 
 
-def units_folder(settings) -> Path:
-    """Where each generation's answer units are saved: beside the embedded index; in server
-    mode, in this machine's cache, per server and collection (a machine that lacks the file
-    rebuilds it on start; a stale one is never trusted: see units.load_units)."""
+def saved_folder(settings) -> Path:
+    """Where each generation's answer units and search snapshot are saved: beside the embedded
+    index; in server mode, in this machine's cache, per server and collection (a machine that
+    lacks them rebuilds them on start; a stale one is never trusted: see units.load_units and
+    snapshot.load_search)."""
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return cache / "cart-assistant" / "units" / f"{url.hostname}-{url.port or 80}-{settings.collection}"
-    return Path(settings.index_dir) / "units"
+        return cache / "cart-assistant" / "saved" / f"{url.hostname}-{url.port or 80}-{settings.collection}"
+    return Path(settings.index_dir) / "saved"
 
 
 def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> list[Chunk]:

@@ -5,13 +5,15 @@ Entry point: `HybridRetriever.search(query, audience=...) -> list[Passage]`.
 - BM25 (bm25s) over title, section and text of every chunk in the live generation.
 - Reciprocal-rank fusion; then an audience prior: documents for the asker's audience (or
   for all) come first, the other audience's documents only when they score much better.
-The BM25 index is rebuilt when ingestion publishes a new generation.
+The BM25 index is loaded from the generation's saved snapshot (snapshot.py; rebuilt and saved
+when it is missing or stale) whenever ingestion publishes a new generation.
 `CartRetriever` exposes the same search as a LangChain retriever.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -21,9 +23,11 @@ import numpy as np
 
 from .records import Chunk, Passage, Turn
 from .store import IndexStore
-from .text import CorpusTerms, analyse, terms
+from .snapshot import build_search, load_search, save_search, search_key
+from .text import CorpusTerms, terms
 from .units import Units, load_units
 
+log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "bm25"]
 # Weighted reciprocal-rank fusion. On the golden set (bench/retrieval.py) BM25 weighted 2:1
 # with k=10 gave MRR 0.815 against 0.800 for plain RRF (k=60): the corpus is small and full
@@ -85,9 +89,11 @@ def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQue
 
 class HybridRetriever:
     def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6,
-                 units_dir=None):
+                 saved_dir=None):
         self.store = store
-        self.units_dir = units_dir  # the saved answer units (units.py); None: built in memory
+        # Where each generation's answer units (units.py) and search snapshot (snapshot.py)
+        # are saved; None: built in memory at every start.
+        self.saved_dir = saved_dir
         self.embedder = embedder
         self.mode = mode
         self.top_k = top_k
@@ -111,16 +117,17 @@ class HybridRetriever:
             return False
         with self._lock, self.store.explain_failures():
             collection = self.store.live_collection()
-            chunks = [chunk for chunk, _ in IndexStore.iter_chunks(collection)]
-            import bm25s
-
-            corpus_tokens: list[list[str]] = []
-            corpus_terms = analyse((c.embedding_text for c in chunks),
-                                   lambda own: corpus_tokens.append(own or ["_"]))
-            bm25 = bm25s.BM25()
-            bm25.index(corpus_tokens, show_progress=False)
-            del corpus_tokens
-            units = load_units(self.units_dir, name, chunks, self.embedder)
+            key = search_key(collection)
+            search = load_search(self.saved_dir, key)
+            if search is None:  # no snapshot of this generation (or a stale one): rebuild it
+                search = build_search([chunk for chunk, _ in IndexStore.iter_chunks(collection)])
+                if self.saved_dir is not None:
+                    try:
+                        save_search(self.saved_dir, key, search)
+                    except OSError as exc:  # a read-only folder still serves, from memory
+                        log.warning("could not save the search snapshot of %s: %s", name, exc)
+            chunks, bm25, corpus_terms = search.chunks, search.bm25, search.corpus_terms
+            units = load_units(self.saved_dir, name, chunks, self.embedder)
             sections: dict[tuple[str, str], list[int]] = {}
             for row in sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].start)):
                 sections.setdefault(section_key(chunks[row]), []).append(row)

@@ -24,7 +24,7 @@ GOAL_P95_MS = 100.0
 
 def run(questions: int | None, passes: int) -> dict:
     from assistant.chain import Assistant
-    from assistant.indexing import units_folder
+    from assistant.indexing import saved_folder
     from assistant.settings import load_settings
     from assistant.units import build_units, load_units
 
@@ -34,7 +34,7 @@ def run(questions: int | None, passes: int) -> dict:
     served = Assistant.from_settings(settings)
     retriever = served.retriever
     started = time.perf_counter()
-    load_units(units_folder(settings), retriever.generation, retriever.chunks, served.embedder)
+    load_units(saved_folder(settings), retriever.generation, retriever.chunks, served.embedder)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
     build_units(retriever.chunks, served.embedder)

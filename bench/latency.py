@@ -104,10 +104,10 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
 def _copy_units(base_settings, base_generation: str, chunks: list, settings, generation: str, copies: int) -> None:
     """The synthetic generation's answer units: the base's, once per copy (as ingest would
     save them), so the Assistant loads them instead of embedding every copy's sentences."""
-    from assistant.indexing import units_folder
+    from assistant.indexing import saved_folder
     from assistant.units import Units, load_units, units_path
 
-    base = load_units(units_folder(base_settings), base_generation, chunks, parts.embedder())
+    base = load_units(saved_folder(base_settings), base_generation, chunks, parts.embedder())
     rows = [base.row_of(c.id) for c in chunks]
     order = np.concatenate([base.rows_of(r) for r in rows]) if rows else np.zeros(0, dtype=np.int64)
     per_copy = np.concatenate([np.full(len(base.rows_of(r)), i) for i, r in enumerate(rows)])
@@ -122,7 +122,7 @@ def _copy_units(base_settings, base_generation: str, chunks: list, settings, gen
                   heading_vectors=np.tile(base.heading_vectors[rows], (copies, 1)), embedder=base.embedder,
                   phrase_row=np.concatenate([phrase_copy + copy * n for copy in range(copies)]).astype(np.int32),
                   phrase_vectors=np.tile(base.phrase_vectors[phrase_order], (copies, 1)))
-    units.save(units_path(units_folder(settings), generation), generation)
+    units.save(units_path(saved_folder(settings), generation), generation)
 
 
 # -- the worker: warm latency through Assistant.ask -------------------------------------------------

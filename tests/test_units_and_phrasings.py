@@ -125,7 +125,7 @@ def test_a_saved_file_is_used_only_while_it_matches_and_is_rebuilt_otherwise(tmp
 
 
 def test_ingest_saves_units_with_each_generation_and_drops_those_of_deleted_ones(tmp_path):
-    from assistant.indexing import ingest, units_folder
+    from assistant.indexing import ingest, saved_folder
     from assistant.settings import load_settings
 
     corpus = tmp_path / "corpus"
@@ -136,7 +136,7 @@ def test_ingest_saves_units_with_each_generation_and_drops_those_of_deleted_ones
     for change in ("again", "soon", "later"):
         write(corpus, ASKED.replace("again", change))
         ingest(settings, embedder=embedder)
-        names.append(sorted(p.name for p in units_folder(settings).glob("*.units.npz")))
+        names.append(sorted(p.name for p in saved_folder(settings).glob("*.units.npz")))
     assert names[0] == ["cart-g000001.units.npz"]
     assert names[2] == ["cart-g000002.units.npz", "cart-g000003.units.npz"]  # live and the one before
 
@@ -267,7 +267,7 @@ SECTION_DOCS = {
 
 @pytest.fixture
 def section_index(tmp_path):
-    from assistant.indexing import ingest, units_folder
+    from assistant.indexing import ingest, saved_folder
     from assistant.retrieval import HybridRetriever
     from assistant.settings import load_settings
     from assistant.store import IndexStore
@@ -281,7 +281,7 @@ def section_index(tmp_path):
     settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
     embedder = HashEmbedder()
     ingest(settings, embedder=embedder)
-    return HybridRetriever(IndexStore.connect(settings), embedder, top_k=10, units_dir=units_folder(settings))
+    return HybridRetriever(IndexStore.connect(settings), embedder, top_k=10, saved_dir=saved_folder(settings))
 
 
 def test_a_section_answer_quotes_one_section_whole_in_order_with_its_list(section_index):

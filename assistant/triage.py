@@ -47,7 +47,8 @@ TOP = 3  # a sentence's closeness to a symptom: the mean of its 3 closest exampl
 
 # 38.5 or, as much of Europe writes it, 38,5; "38 point 2"
 _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:(?:[.,]| point )\d)?)\s*(?:[°º]|deg(?:rees?)?|degs?)?\s*([cf])?(?![\d])\b", re.I)
-_TEMP_CONTEXT = re.compile(r"\btemp|\bfever|\bthermometer|\btoo high\b|\breading\b|\bhot\b|\bwarm\b|\bsweat|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
+# "T 38.0", "T=37.8": the abbreviation of temperature in charts and clinicians' notes.
+_TEMP_CONTEXT = re.compile(r"\btemp|\bT\s?[:=]?\s?\d{2}[.,]\d\b|\bfever|\bthermometer|\btoo high\b|\breading\b|\bhot\b|\bwarm\b|\bsweat|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
                            r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度", re.I)
 _DIGITS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
 _WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40"}
@@ -57,6 +58,11 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*"
                        r"(?:i|we|you|he|she|they|it|that|this|these|there|the|my)\b)", re.I)
 _QUESTION_FORM = re.compile(r"\?\s*$|^\s*(what|why|how|when|which|who|where|whats|what's|hows|how's|whys|why's|wheres|where's|whos|who's|is|are|does|do|did|can|could|should|will|would|explain|tell me|define|describe)\b", re.I)
 _IF = re.compile(r"\bif\b", re.I)
+# A text message's statement that leaves out "I": "hearing music...", "cant stop shaking".
+_NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
+# A verb in the present progressive says it is happening now, whatever else the sentence
+# looks back at ("mum is talking to her sister who died years ago").
+_NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
 _READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
 
@@ -65,7 +71,8 @@ def sentences(message: str) -> list[str]:
     """The message cut into sentences: a long message is judged piece by piece."""
     message = " ".join(message.split())
     parts = [p.strip(" ,") for p in _SENTENCE.split(message)]
-    return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2] or [message]
+    # A reading is a sentence too ("T 38.0 @ 02:15."): keep a part with two letters or a digit.
+    return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)] or [message]
 
 
 def meaning_texts(message: str) -> list[str]:
@@ -329,17 +336,25 @@ class Triager:
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
-        if not flags.time.search(sentence) and flags.past.search(flags.treatment.sub(" ", sentence)):
+        if (not flags.time.search(sentence) and not _NOW_VERB.search(sentence)
+                and flags.past.search(flags.treatment.sub(" ", sentence))):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
+
+    def _states(self, sentence: str) -> bool:
+        """A statement, not a question, about someone ("my husband is..."), about now, or with
+        the writer left out as texts do ("hearing music that isnt playing")."""
+        flags = self.red_flags
+        return not _QUESTION_FORM.search(sentence) and bool(
+            flags.person.search(sentence) or flags.time.search(sentence) or _NO_SUBJECT.match(sentence))
 
     def _reports_now(self, sentence: str, message_time: bool, asks: bool) -> bool:
         """Not a supposition, not a question by meaning (`asks`), and either a statement or a
         question that names who or when ("is it normal for my hands to shake?"), or sits in
         a message that says it is happening now ("is it ok to be breathless? still puffed now")."""
         flags = self.red_flags
-        if asks or self._supposes(sentence):
-            return False
+        if self._supposes(sentence) or (asks and not self._states(sentence)):
+            return False  # the classifier's "only asks" does not overrule a statement's symptom word
         return (not _QUESTION_FORM.search(sentence) or bool(flags.person.search(sentence))
                 or bool(flags.time.search(sentence)) or message_time)
 

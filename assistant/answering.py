@@ -65,7 +65,10 @@ class _Candidate:
         return " ".join(self.lines)
 
 
-_META = re.compile(r"^(this|the) (page|leaflet|guide|document|summary|section|handbook|sheet)\b.*\b(covers?|explains?|describes?|gives?|is for|sets out|lists?|summari[sz]es)\b", re.I)
+# Signposts about the document itself, not answers: "This leaflet is about...", "It tells
+# you what the service is for."
+_META = re.compile(r"^(this|the) (page|leaflet|guide|document|summary|section|handbook|sheet)\b.*\b(covers?|explains?|describes?|gives?|is for|is about|tells you|sets out|lists?|summari[sz]es)\b"
+                   r"|^it (also )?(tells|shows|explains|covers|describes|lists|says) (you|what|how|who|when|where|why)\b", re.I)
 
 
 class GroundedAnswerer:

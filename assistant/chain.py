@@ -127,7 +127,7 @@ class Assistant:
         self._last_refresh = 0.0
 
     @classmethod
-    def from_settings(cls, settings, *, embedder=None) -> "Assistant":
+    def from_settings(cls, settings, *, embedder=None, model: AnswerModel | None = None) -> "Assistant":
         from .generative import GenerativeAnswerer
 
         embedder = embedder or build_embedder(settings)
@@ -140,7 +140,7 @@ class Assistant:
                    generator=GenerativeAnswerer.from_settings(settings),
                    triager=Triager.from_file(settings.red_flags_file, embedder),
                    boundaries=Boundaries.from_file(settings.boundaries_file, embedder),
-                   model=AnswerModel.load(settings.answer_model_file), answer_mode=settings.answer_mode)
+                   model=model or AnswerModel.load(settings.answer_model_file), answer_mode=settings.answer_mode)
 
     # -- public ------------------------------------------------------------------
     def ask(self, question: str, audience: str = "patient", history: Iterable = ()) -> Answer:

@@ -214,6 +214,7 @@ def main(wrong_cost: float = 2.0) -> int:
 
     from assistant.answer_model import DECISION_FEATURES, FEATURES, AnswerModel
     from assistant.chain import Assistant
+    from assistant.errors import UsageError
     from assistant.progress import progress_reporter
     from assistant.settings import load_settings
 
@@ -221,7 +222,12 @@ def main(wrong_cost: float = 2.0) -> int:
 
     settings = load_settings(answer_mode="section")  # the mode the model decides for
     cases = fitting_cases(load_suite(None, settings.corpus_dir))
-    assistant = Assistant.from_settings(settings)
+    try:
+        AnswerModel.load(settings.answer_model_file)
+        model = None
+    except UsageError:  # made for other features: describe the sections without it
+        model = AnswerModel.blank()
+    assistant = Assistant.from_settings(settings, model=model)
     with progress_reporter() as progress:
         rows, used = collect(assistant, cases, progress)
     ids, q, right = cross_validated(rows, used)

@@ -367,7 +367,7 @@ class SectionAnswerer:
             return None
         ordered = tuple(found[o] for o in sorted(found))
         sims = sorted((u.similarity for u in ordered), reverse=True)
-        mean = np.mean(np.vstack(unit_vectors), axis=0)
+        mean = np.mean(np.vstack(unit_vectors).astype(np.float32), axis=0)
         centroid = float(mean @ vector / (np.linalg.norm(mean) or 1.0))
         head_terms = set() if _SIGNPOST.match(_last_heading(chunk.section)) else set(terms(chunk.section))
         coverage = sum(w for t, w in query.items() if t in section_terms | head_terms) / total

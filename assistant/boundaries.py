@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .embedding import encode_cached
 from .errors import UsageError
-from .triage import REVIEW_FIELDS, _alternation, _texts, reviewed_problems
+from .triage import _YAML_LOADER, REVIEW_FIELDS, _alternation, _texts, reviewed_problems
 
 DEFAULT_BOUNDARIES = Path(__file__).resolve().parent.parent / "safety" / "boundaries.yaml"
 KINDS = ("personal-advice", "override")
@@ -57,7 +58,7 @@ class Boundaries:
         self._vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.embedder is not None:
             for b in self.boundaries:
-                encoded = np.asarray(self.embedder.encode(list(b.examples + b.counter)), dtype=np.float32) \
+                encoded = encode_cached(self.embedder, list(b.examples + b.counter)) \
                     if b.examples else np.zeros((0, 1), np.float32)
                 self._vectors[b.id] = (encoded[: len(b.examples)], encoded[len(b.examples):])
 
@@ -65,7 +66,7 @@ class Boundaries:
     def from_file(cls, path: Path | str = DEFAULT_BOUNDARIES, embedder=None) -> "Boundaries":
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except FileNotFoundError:
             raise UsageError(f"boundaries file {path} not found: set CART_BOUNDARIES_FILE to safety/boundaries.yaml") from None
         except yaml.YAMLError:

@@ -127,3 +127,43 @@ class HashEmbedder:
 
 def build_embedder(settings) -> SentenceEmbedder:
     return SentenceEmbedder(settings.model_path, batch_size=settings.embedding_batch_size)
+
+
+def vector_cache_folder() -> Path:
+    """This machine's cache of vectors of fixed texts (the safety files' examples)."""
+    import os
+
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cart-assistant" / "vectors"
+
+
+def encode_cached(embedder, texts: Sequence[str], folder: Path | None = None) -> np.ndarray:
+    """Vectors of fixed texts (the red-flag and boundary files' examples), kept on disk under a
+    key of the model and every text: a start-up reads them instead of embedding them again,
+    and any change to a text or to the model is a new key. An unreadable or mismatched file is
+    re-embedded; a cache that cannot be written only costs the time."""
+    import os
+    import tempfile
+
+    texts = list(texts)
+    model = getattr(embedder, "model_path", None)
+    if not texts or model is None:
+        return np.asarray(embedder.encode(texts), dtype=np.float32)
+    folder = Path(folder) if folder is not None else vector_cache_folder()
+    key = hashlib.sha256("\0".join([model, *texts]).encode("utf-8")).hexdigest()[:32]
+    path = folder / f"{key}.npy"
+    try:
+        vectors = np.load(path, allow_pickle=False)
+        if vectors.ndim == 2 and vectors.shape[0] == len(texts) and vectors.dtype == np.float32:
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = np.asarray(embedder.encode(texts), dtype=np.float32)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npy")
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, vectors, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return vectors

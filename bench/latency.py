@@ -60,6 +60,7 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
     base_store = IndexStore.connect(base_settings)
     generation = base_store.live_generation()
     if copies == 1:
+        _save_snapshot(base_settings)  # an index built before snapshots existed gets one, as at ingest
         return base_settings, {"chunks": None, "build_seconds": 0.0, "reused": True}
     folder = WORK / f"index-x{copies}"
     # Keyed by content (chunk ids are content hashes), not by generation: a rebuilt but
@@ -70,6 +71,7 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
     settings = parts.settings_for(folder)
     stamp_path = folder / "STAMP.json"
     if stamp_path.exists() and json.loads(stamp_path.read_text()) == stamp:
+        _save_snapshot(settings)
         return settings, json.loads((folder / "BUILD.json").read_text()) | {"reused": True}
 
     shutil.rmtree(folder, ignore_errors=True)
@@ -94,11 +96,25 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
             pending_chunks, pending_vectors = [], []
             log(f"  synthetic x{copies}: {(copy + 1) * len(chunks):,} chunks written")
     _copy_units(base_settings, generation.name, chunks, settings, collection.name, copies)
+    _save_snapshot(settings, collection)
     store.publish(collection, generation.fingerprint)
     info = {"chunks": copies * len(chunks), "build_seconds": time.perf_counter() - started}
     (folder / "BUILD.json").write_text(json.dumps(info))
     stamp_path.write_text(json.dumps(stamp))
     return settings, info | {"reused": False}
+
+
+def _save_snapshot(settings, collection=None) -> None:
+    """The synthetic generation's search snapshot (chunks, BM25), saved as ingestion saves it."""
+    from assistant.indexing import saved_folder
+    from assistant.snapshot import build_search, save_search, search_key, snapshot_path
+    from assistant.store import IndexStore
+
+    store = IndexStore.connect(settings)
+    collection = collection or store.live_collection()
+    if not (snapshot_path(saved_folder(settings), collection.name) / "key.json").exists():
+        chunks = [chunk for chunk, _ in IndexStore.iter_chunks(collection)]
+        save_search(saved_folder(settings), search_key(collection), build_search(chunks))
 
 
 def _copy_units(base_settings, base_generation: str, chunks: list, settings, generation: str, copies: int) -> None:

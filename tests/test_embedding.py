@@ -35,3 +35,40 @@ def test_overlapping_callers_keep_one_thread_until_the_last_leaves_then_restore(
         assert seen == {"after_a_left": 1, "after_both": 2}
     finally:
         torch.set_num_threads(before)
+
+
+class Counting:
+    """Stands in for the model: a fixed vector per text, and a count of texts embedded."""
+
+    model_path = "/models/stand-in"
+
+    def __init__(self):
+        self.texts = 0
+
+    def encode(self, texts):
+        import numpy as np
+
+        self.texts += len(texts)
+        return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_fixed_texts_are_embedded_once_then_read_and_any_change_is_a_new_key(tmp_path):
+    import numpy as np
+
+    from assistant.embedding import encode_cached
+
+    first, second = Counting(), Counting()
+    texts = ["my dad is shaking", "what is a tremor?"]
+    vectors = encode_cached(first, texts, tmp_path)
+    assert first.texts == 2
+    assert np.array_equal(encode_cached(second, texts, tmp_path), vectors) and second.texts == 0
+    encode_cached(second, texts + ["a new example"], tmp_path)  # the file gained an example
+    assert second.texts == 3
+    other_model = Counting()
+    other_model.model_path = "/models/another"
+    encode_cached(other_model, texts, tmp_path)
+    assert other_model.texts == 2
+    for path in tmp_path.glob("*.npy"):
+        path.write_bytes(b"garbled")
+    again = Counting()
+    assert np.array_equal(encode_cached(again, texts, tmp_path), vectors) and again.texts == 2  # rebuilt, not trusted

@@ -95,8 +95,9 @@ def run(scales: list[int], rounds: int) -> dict:
 
 def block(record: dict) -> str:
     def median(values):
-        values = sorted(values)
-        return values[len(values) // 2] if values else None
+        import statistics
+
+        return statistics.median(values) if values else None
 
     rows = []
     for row in record["results"]["rows"]:
@@ -113,10 +114,21 @@ def block(record: dict) -> str:
                             "First answer, rebuilt", "Saved minus floor", "Rebuilt / saved", "Peak RSS MiB (saved)",
                             "Goal", "Saved meets it"], rows)
     machine_ = record["machine"]
-    return (table + f"\n\nMedians of {record['results']['rounds']} starts each, saved and rebuilt alternating.\n\n"
+    starts = "; ".join(f"{row['copies']}x saved {', '.join(str(r['seconds']) for r in row['saved'])} s, rebuilt "
+                       f"{', '.join(str(r['seconds']) for r in row['rebuilt'])} s, floor {', '.join(map(str, row['floor']))} s"
+                       for row in record["results"]["rows"])
+    return (table + f"\n\nMedians of {record['results']['rounds']} starts each, saved and rebuilt alternating "
+            f"(each start: {starts}).\n\n"
             f"_Command:_ `{record['command']}` · _machine:_ {machine_.get('nproc', '?')} cores, load average "
             f"{machine_.get('load_average', ['?'])[0]} -> {machine_.get('load_average_end', ['?'])[0]} · "
             f"_date:_ {record['date']} · _wall:_ {record['wall_seconds']:.0f} s")
+
+
+def write_block(path: Path) -> None:
+    import json
+
+    DOC.write_text(replace_block(DOC.read_text(encoding="utf-8"), "startup", block(json.loads(path.read_text()))),
+                   encoding="utf-8")
 
 
 def main(argv=None) -> int:
@@ -135,10 +147,7 @@ def main(argv=None) -> int:
     results = run(scales, rounds)
     path = write_result("startup", "quick" if args.quick else "full", results, started=started, machine_before=before)
     if not args.quick:
-        import json
-
-        DOC.write_text(replace_block(DOC.read_text(encoding="utf-8"), "startup", block(json.loads(path.read_text()))),
-                       encoding="utf-8")
+        write_block(path)
     log(f"startup: wrote {path}")
     return 0
 

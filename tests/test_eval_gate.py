@@ -1,7 +1,7 @@
 """The quality gate with the real chain: the golden set passes it, a broken setup fails it.
 
 Slow: the real embedding model, a real Chroma index of corpus/ (the session fixture
-`built_index`), and the whole golden set, several times.
+`built_index`), and the whole golden set twice (the broken index: a third of it).
 """
 
 from __future__ import annotations
@@ -33,15 +33,6 @@ def chain_factory(embedder):
     return lambda settings: Assistant.from_settings(settings, embedder=embedder)
 
 
-def test_golden_set_passes_the_gate_with_the_hybrid_chain(golden, built_index, chain_factory):
-    results = evaluate(golden, built_index, assistant_factory=chain_factory)
-    failed = {c["metric"]: c["why"] for c in results["gate"]["checks"] if not c["passed"]}
-    assert results["gate"]["applied_to"] == "hybrid"
-    assert results["gate"]["passed"], failed
-    assert results["summary"]["metrics"]["triage_recall"] == 1.0
-    assert all(c["answer"] is not None for c in results["cases"]), "the chain raised on a golden case"
-
-
 def test_index_of_one_irrelevant_document_fails_the_gate(golden, tmp_path, embedder, chain_factory):
     from assistant.indexing import ingest
 
@@ -51,27 +42,32 @@ def test_index_of_one_irrelevant_document_fails_the_gate(golden, tmp_path, embed
     broken = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     ingest(broken, embedder=embedder)
 
-    results = evaluate(golden, broken, assistant_factory=chain_factory)
+    results = evaluate(golden[::3], broken, assistant_factory=chain_factory)  # a third of the cases shows it
     failed = {c["metric"] for c in results["gate"]["checks"] if not c["passed"]}
     assert not results["gate"]["passed"]
     assert {"pass_rate", "hit_at_5", "mrr", "fact_recall"} <= failed
     assert results["summary"]["metrics"]["hit_at_5"] < 0.1
 
 
-def test_cli_exit_codes_report_and_baseline(built_index, tmp_path, monkeypatch, capsys):
+def test_the_golden_set_passes_the_gate_through_the_cli_and_a_worse_run_fails_against_a_baseline(
+        built_index, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CART_CORPUS_DIR", str(built_index.corpus_dir))
     monkeypatch.setenv("CART_INDEX_DIR", str(built_index.index_dir))
     report = tmp_path / "report"
-    assert main(["run", "--report", str(report), "--json"]) == 0
+    code = main(["run", "--report", str(report), "--json"])
     summary = json.loads(capsys.readouterr().out)
-    assert summary["passed"] and summary["gate"]["applied_to"] == "hybrid"
+    failed = {c["metric"]: c["why"] for c in summary["gate"]["checks"] if not c["passed"]}
+    assert code == 0 and summary["passed"] and summary["gate"]["applied_to"] == "hybrid", failed
     assert summary["report"] == str(report / "report.html")
     html = (report / "report.html").read_text(encoding="utf-8")
     assert 'id="verdict">Gate: PASS' in html
     assert 'id="failing-cases"' in html or "Every case passed" in html
 
-    # A baseline that did clearly better: the same chain now "dropped" beyond tolerance.
     results = json.loads((report / "results.json").read_text(encoding="utf-8"))
+    assert results["summary"]["metrics"]["triage_recall"] == 1.0
+    assert all(c["answer"] is not None for c in results["cases"]), "the chain raised on a golden case"
+
+    # A baseline that did clearly better: the same chain now "dropped" beyond tolerance.
     better = dict(results, summary={**results["summary"],
                                     "metrics": {**results["summary"]["metrics"], "pass_rate": 1.0}})
     baseline = tmp_path / "baseline.json"

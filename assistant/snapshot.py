@@ -20,14 +20,14 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .records import Chunk
 from .text import CorpusTerms, analyse
 
 log = logging.getLogger(__name__)
-SNAPSHOT_VERSION = "1"
+SNAPSHOT_VERSION = "2"  # 2: chunk rows as the store keeps them (Chunk.metadata)
 SUFFIX = ".search"
 
 
@@ -72,8 +72,7 @@ def save_search(folder: Path, key: dict, search: Search) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".{key['generation']}.", suffix=".tmp"))
     try:
         search.bm25.save(str(tmp / "bm25"), show_progress=False)
-        rows = [[c.id, c.text, {k: v for k, v in asdict(c).items() if k not in ("id", "text")}]
-                for c in search.chunks]
+        rows = [[c.id, c.text, c.metadata()] for c in search.chunks]  # as the store keeps them
         (tmp / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         terms = search.corpus_terms
         (tmp / "terms.json").write_text(json.dumps({"chunks": terms.chunks, "df": terms.document_frequency,
@@ -107,7 +106,7 @@ def load_search(folder: Path | None, key: dict) -> Search | None:
         import bm25s
 
         rows = json.loads((path / "chunks.json").read_text(encoding="utf-8"))
-        chunks = [Chunk(id=cid, text=text, **fields) for cid, text, fields in rows]
+        chunks = [Chunk.from_store(cid, text, meta) for cid, text, meta in rows]
         terms = json.loads((path / "terms.json").read_text(encoding="utf-8"))
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False)
     except (OSError, ValueError, TypeError, KeyError) as exc:

@@ -193,21 +193,17 @@ class Assistant:
 
     def _encode(self, question: str, search_text: str, follow_up: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """The search text's vector, and triage's (`meaning_texts`: each sentence, then the
-        whole message) when its meaning net is on. A one-sentence question whose search text
-        is itself costs one encode; texts of like length share a batch, because a batch is
-        padded to its longest text (a long message's sentences and the message itself in one
-        batch cost twice as much as in two)."""
+        whole message) when its meaning net is on, all in one encode (the embedder packs a few
+        short texts into one pass). A one-sentence question whose search text is itself is
+        encoded once; a long message's search text is the (spell-mended) message itself."""
         texts = meaning_texts(question)
         if self.triager.embedder is None:
             return self.embedder.encode([search_text])[0], None
-        if len(texts) == 1:
-            batch = texts if search_text == texts[0] else [texts[0], search_text]
-            vectors = self.embedder.encode(batch)
-            return vectors[-1], vectors[:1]
-        parts = self.embedder.encode(texts[:-1])
-        longs = self.embedder.encode([search_text] if not follow_up else [search_text, texts[-1]])
-        whole = longs[-1] if follow_up else longs[0]  # the search text is the (spell-mended) message
-        return longs[0], np.vstack([parts, whole[None, :]])
+        whole_is_search = search_text == texts[-1] or (len(texts) > 1 and not follow_up)
+        batch = texts[:-1] + [search_text] + ([] if whole_is_search else [texts[-1]])
+        vectors = self.embedder.encode(batch)
+        parts = vectors[:len(texts) - 1]
+        return vectors[len(texts) - 1], np.vstack([parts, vectors[-1][None, :]])
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
                 vector: np.ndarray, whole: np.ndarray) -> Answer:

@@ -87,8 +87,52 @@ class SentenceEmbedder:
             # A question is one short text: splitting it across threads only adds overhead, and
             # on a busy 2-core machine it was 5x slower (bench/latency.py, BENCHMARKS.md).
             with _torch_threads(1):
-                return self._encode(texts)
+                return self._encode_packed(texts) if self._packs else self._encode(texts)
         return self._encode(texts)
+
+    def _encode_packed(self, texts: Sequence[str]) -> np.ndarray:
+        """A question's few short texts (its sentences and the whole message) in one forward
+        pass, laid end to end without padding. Each text attends only to its own tokens and
+        its positions restart at 0, so its vector is the one it gets alone (checked when the
+        model loads, `_packs`). A short pass costs little more than reading the model's weights
+        once, so one pass for all of them is cheaper than a padded batch or one per text
+        (BENCHMARKS.md, "Triage's meaning net")."""
+        import torch
+
+        tokenizer, lock = self._pack_tokenizer
+        with lock:  # its own copy, never called from two threads at once (a fast tokenizer can't be)
+            rows = tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        lengths = [len(row) for row in rows]
+        segment = np.repeat(np.arange(len(rows)), lengths)
+        ids = torch.tensor([[token for row in rows for token in row]])
+        positions = torch.tensor([[p for n in lengths for p in range(n)]])
+        own = torch.from_numpy(segment[:, None] == segment[None, :])[None, None]  # block diagonal
+        members = torch.from_numpy((segment[None, :] == np.arange(len(rows))[:, None]).astype(np.float32))
+        with torch.inference_mode():
+            tokens = self.model[0].auto_model(input_ids=ids, position_ids=positions, attention_mask=own,
+                                              token_type_ids=torch.zeros_like(ids)).last_hidden_state[0]
+            means = members @ tokens / members.sum(dim=1, keepdim=True)
+            return torch.nn.functional.normalize(means, dim=1).numpy().astype(np.float32, copy=False)
+
+    @cached_property
+    def _pack_tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model_path), threading.Lock()
+
+    @cached_property
+    def _packs(self) -> bool:
+        """Whether this model can take packed texts: a mean-pooled, normalised BERT-style
+        encoder whose packed vectors match sentence-transformers' own for a probe. Any other
+        model (CART_EMBEDDING_MODEL) is encoded the ordinary way."""
+        try:
+            modules = list(self.model)
+            if len(modules) != 3 or getattr(modules[1], "pooling_mode", None) != "mean":
+                return False
+            probe = ["A temperature of 38 degrees.", "Call the 24-hour line now, day or night, please."]
+            return bool(np.allclose(self._encode_packed(probe), self._encode(probe), atol=1e-4))
+        except Exception:  # an encoder that takes no position ids or no 4-D mask
+            return False
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -256,6 +256,8 @@ class Triager:
             self._question_text.extend(symptom.questions)
         self._question_text.extend(red_flags.general_questions)
         self._symptoms = list(dict.fromkeys(self._report_of))
+        owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
+        self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         self._reports = self._weights = self._neutral = None
         if self.embedder is not None:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
@@ -393,9 +395,7 @@ class Triager:
         sims = vectors @ self._reports.T
         closeness = np.zeros((len(vectors), len(self._symptoms)), dtype=np.float32)
         nearest = np.zeros((len(vectors), len(self._symptoms)), dtype=int)
-        owner = np.array([self._symptoms.index(s) for s in self._report_of])
-        for j in range(len(self._symptoms)):
-            columns = np.flatnonzero(owner == j)
+        for j, columns in enumerate(self._columns):
             block = sims[:, columns]
             top = np.sort(block, axis=1)[:, -min(TOP, len(columns)):]
             closeness[:, j] = top.mean(axis=1)

@@ -1,9 +1,10 @@
-"""The embedder's own rules that need no model: one-thread encoding under overlapping requests."""
+"""The embedder: one-thread encoding under overlapping requests, cached vectors, packed passes."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
 import torch
 
 from assistant.embedding import _torch_threads
@@ -72,3 +73,20 @@ def test_fixed_texts_are_embedded_once_then_read_and_any_change_is_a_new_key(tmp
         path.write_bytes(b"garbled")
     again = Counting()
     assert np.array_equal(encode_cached(again, texts, tmp_path), vectors) and again.texts == 2  # rebuilt, not trusted
+
+
+@pytest.mark.slow
+def test_a_questions_texts_packed_in_one_pass_get_the_vectors_each_gets_alone(embedder):
+    """The few texts of one question (its sentences and the whole message) share one forward
+    pass, each attending only to itself: every vector must equal sentence-transformers' own,
+    for short, long (truncated) and one-word texts alike, in any order."""
+    import numpy as np
+
+    texts = ["my dad had car-t 9 days ago.", "he is shaking and confused since this morning, is this normal?",
+             "ok", "fever " * 400, "my dad had car-t 9 days ago. he is shaking and confused. is this normal?"]
+    assert embedder._packs, "the packaged model must take packed texts, or every question pays for padding"
+    for batch in (texts, texts[::-1], texts[2:3]):
+        packed = embedder.encode(batch)
+        alone = np.vstack([embedder._encode([t]) for t in batch])
+        assert packed.shape == (len(batch), 384)
+        assert np.abs(packed - alone).max() < 1e-4

@@ -13,11 +13,13 @@ of four times that) gets 429 with Retry-After, so the others keep being served.
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import threading
 import time
 from typing import Any, Callable, Literal
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import AssistantError, UsageError
@@ -78,9 +80,68 @@ class TokenBuckets:
 QUEUE_WAIT_S = 30.0  # longest a request waits for a free answer slot before 503
 
 
+class FairSlots:
+    """At most `n` answers computed at once. Waiting requests are let in by client, in turn
+    (round robin), not first come first served: a client that sends a burst waits behind its
+    own requests, and everyone else's next request goes ahead of the rest of that burst.
+    Used from the event loop only (no lock needed)."""
+
+    def __init__(self, n: int):
+        self._free = n
+        self._waiting: dict[str, collections.deque[asyncio.Future]] = {}  # client -> its waiters; in turn order
+
+    async def acquire(self, client: str, timeout: float) -> bool:
+        """True once a slot is this request's (then call `release`); False after `timeout` s."""
+        if self._free and not self._waiting:
+            self._free -= 1
+            return True
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(client, collections.deque()).append(granted)
+        try:
+            await asyncio.wait_for(asyncio.shield(granted), timeout)
+            return True
+        except asyncio.TimeoutError:
+            self._give_up(client, granted)
+            return False
+        except asyncio.CancelledError:  # the caller went away while waiting
+            self._give_up(client, granted)
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            client = next(iter(self._waiting))
+            queue = self._waiting.pop(client)
+            granted = queue.popleft()
+            if queue:
+                self._waiting[client] = queue  # to the back of the turn order
+            if not granted.done():
+                granted.set_result(None)
+                return
+        self._free += 1
+
+    def _give_up(self, client: str, granted: asyncio.Future) -> None:
+        if granted.done():  # the slot came just as this request gave up: pass it on
+            self.release()
+            return
+        granted.cancel()
+        queue = self._waiting.get(client)
+        if queue is not None:
+            try:
+                queue.remove(granted)
+            except ValueError:
+                pass
+            if not queue:
+                del self._waiting[client]
+
+
+def _client(request: Request) -> str:
+    """Who is asking, for the per-client limit and fair turns: the connection's address."""
+    return request.client.host if request.client else "unknown"
+
+
 def build_api(settings, holder, *, log_unexpected: Callable[[str], None], concurrency: int = 2):
     """A FastAPI sub-application, mounted at /api/v1 by webapp.build_server."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
@@ -92,7 +153,7 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None], concur
     # clients unbounded gave half the throughput of 4, and a p95 of 0.9 s; BENCHMARKS.md).
     # Waiting requests wait in the event loop, not on a worker thread, so the page and
     # /healthz keep their threads while the API is busy.
-    slots = asyncio.Semaphore(concurrency)
+    slots = FairSlots(concurrency)
     feedback = FeedbackStore(settings.feedback_db)
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -116,7 +177,7 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None], concur
 
     @api.middleware("http")
     async def limit(request: Request, call_next):
-        client = request.client.host if request.client else "unknown"
+        client = _client(request)
         wait = buckets.take(client)
         if wait > 0:
             return error(429, f"too many requests from {client}: wait {math.ceil(wait)} s",
@@ -126,13 +187,11 @@ def build_api(settings, holder, *, log_unexpected: Callable[[str], None], concur
     @api.post("/ask", summary="Ask a question",
               responses={400: {"description": "bad input"}, 422: {"description": "bad input"},
                          429: {"description": "too many requests"}, 503: {"description": "index unavailable"}})
-    async def ask(body: AskRequest) -> dict[str, Any]:
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         """The answer contract of `python -m assistant ask --json`."""
         from starlette.concurrency import run_in_threadpool
 
-        try:
-            await asyncio.wait_for(slots.acquire(), QUEUE_WAIT_S)
-        except asyncio.TimeoutError:
+        if not await slots.acquire(_client(request), QUEUE_WAIT_S):
             return error(503, f"the service is busy: try again in {int(QUEUE_WAIT_S)} s",
                          {"Retry-After": str(int(QUEUE_WAIT_S))})
         try:

@@ -131,9 +131,18 @@ def _memory_gib() -> int | None:
 
 def peak_rss_mib(pid: int | str = "self") -> float | None:
     """Peak resident memory (VmHWM) of a live process, in MiB (Linux)."""
+    return _status_mib(pid, "VmHWM:")
+
+
+def rss_mib(pid: int | str = "self") -> float | None:
+    """Resident memory (VmRSS) of a live process now, in MiB (Linux)."""
+    return _status_mib(pid, "VmRSS:")
+
+
+def _status_mib(pid: int | str, field: str) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -241,6 +250,9 @@ class AppProcess:
 
     def peak_rss_mib(self) -> float | None:
         return peak_rss_mib(self.process.pid) if self.process else None
+
+    def rss_mib(self) -> float | None:
+        return rss_mib(self.process.pid) if self.process else None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from fastapi.testclient import TestClient
 
-from assistant.api import TokenBuckets
+from assistant.api import FairSlots, TokenBuckets
 from assistant.errors import UsageError
 from assistant.records import Answer, Citation
 from assistant.settings import load_settings
@@ -101,6 +101,48 @@ def test_token_buckets_refill_and_keep_clients_apart():
     assert buckets.take("b") == 0.0  # another client is not held up
     now[0] += 0.5
     assert buckets.take("a") == 0.0
+
+
+def test_waiting_requests_take_turns_by_client_so_a_burst_waits_behind_itself():
+    import asyncio
+
+    async def scenario():
+        slots, order = FairSlots(1), []
+        assert await slots.acquire("busy", 1)  # the one slot is taken
+
+        async def request(client, n):
+            assert await slots.acquire(client, 5)
+            order.append(f"{client}{n}")
+            await asyncio.sleep(0)
+            slots.release()
+
+        burst = [asyncio.create_task(request("flood", n)) for n in range(4)]
+        await asyncio.sleep(0)
+        normal = [asyncio.create_task(request("a", 0)), asyncio.create_task(request("b", 0))]
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.gather(*burst, *normal)
+        return order
+
+    # First come first served would give flood0-3 before a0; in turns, a0 and b0 come second and third.
+    assert asyncio.run(scenario()) == ["flood0", "a0", "b0", "flood1", "flood2", "flood3"]
+
+
+def test_a_request_that_gives_up_waiting_or_goes_away_never_keeps_a_slot():
+    import asyncio
+
+    async def scenario():
+        slots = FairSlots(1)
+        assert await slots.acquire("x", 1)
+        assert await slots.acquire("y", 0.05) is False  # timed out: a 503, not a slot
+        gone = asyncio.create_task(slots.acquire("z", 5))
+        await asyncio.sleep(0.01)
+        gone.cancel()  # the client disconnected while waiting
+        await asyncio.gather(gone, return_exceptions=True)
+        slots.release()  # x is done: the slot is free again, not handed to y or z
+        return await asyncio.wait_for(slots.acquire("w", 5), 1)
+
+    assert asyncio.run(scenario()) is True
 
 
 def test_the_schema_documents_both_routes(tmp_path):

@@ -37,6 +37,8 @@ FEATURES = (
     "bm25_prior",  # 1 / its best rank by words alone
     "asked",  # cosine of the question and the closest phrasing of the section (or its heading)
     "asked_lead",  # that, against the best of the other candidates
+    "opening",  # the document's opening section (its heading is the document's title)
+    "size",  # log(1 + the sentences and list items it has): how much it says
 )
 
 
@@ -49,6 +51,7 @@ def section_features(section, others, unknown: bool) -> np.ndarray:
         section.best - max(rivals) if rivals else 0.0, float(unknown),
         section.fused, section.centroid, section.dense_prior, section.bm25_prior,
         section.asked, section.asked - max(asked_rivals) if asked_rivals else 0.0,
+        float(section.opening), float(np.log1p(len(section.units))),
     ], dtype=np.float64)
 
 
@@ -144,6 +147,17 @@ class AnswerModel:
                    Logistic.from_json(data["decision"], DECISION_FEATURES, f"{where} (decision)"),
                    float(data["threshold"]),
                    {k: v for k, v in data.items() if k not in ("ranker", "decision", "threshold")})
+
+    @classmethod
+    def blank(cls) -> "AnswerModel":
+        """A model that knows nothing: every section 0.5 (so retrieval order decides) and every
+        question answered. What `answer-calibrate` describes the sections with when the saved
+        model was made for other features."""
+        def zero(names):
+            n = len(names)
+            return Logistic(names, np.zeros(n), 0.0, np.zeros(n), np.ones(n))
+
+        return cls(zero(FEATURES), zero(DECISION_FEATURES), 0.0, {})
 
     def to_json(self) -> dict:
         return {"ranker": {"features": list(FEATURES), **self.ranker.to_json()},

@@ -158,6 +158,23 @@ def test_the_answer_model_file_explains_what_is_wrong(tmp_path):
         AnswerModel.load(tmp_path / "partial.json")
 
 
+def test_a_blank_model_keeps_retrieval_order_and_answers_so_calibration_can_describe_sections():
+    from types import SimpleNamespace
+
+    from assistant.answering import SectionScore
+
+    def section(rank, best):
+        return SectionScore(("doc", f"s{rank}"), rank, (), heading=best, best=best, top2=best, coverage=best,
+                            heading_overlap=0.0, audience_fit=True)
+
+    sections = [section(2, 0.9), section(0, 0.1), section(1, 0.5)]
+    blank = AnswerModel.blank()
+    ranked = blank.rank(sections, unknown=False)
+    assert [r.section.rank for r in ranked] == [0, 1, 2] and {r.probability for r in ranked} == {0.5}
+    evidence = SimpleNamespace(similarity=0.2, coverage=0.1, enough=False)
+    assert blank.answer_probability(ranked, evidence, unknown=True) >= blank.threshold
+
+
 def test_the_committed_answer_model_was_fitted_by_the_command_on_tuning_and_dev_cases_only():
     root = Path(__file__).resolve().parent.parent
     data = json.loads((root / "calibration" / "answer-model.json").read_text())

@@ -44,8 +44,8 @@ __all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "mea
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_RED_FLAGS = Path(__file__).resolve().parent.parent / "safety" / "red-flags.yaml"
 ACTIONS = ("call-24h", "call-999")
-SEMANTIC_FIELDS = ("symptom_similarity", "report_probability", "question_probability", "emergency_similarity",
-                   "emergency_over_words")
+SEMANTIC_FIELDS = ("symptom_similarity", "report_probability", "question_probability", "statement_similarity",
+                   "emergency_similarity", "emergency_over_words")
 TOP = 3  # a sentence's closeness to a symptom: the mean of its 3 closest example reports
 
 # 38.5 or, as much of Europe writes it, 38,5; "38 point 2"
@@ -109,6 +109,7 @@ class RedFlags:
     symptom_similarity: float
     report_probability: float
     question_probability: float
+    statement_similarity: float
     emergency_similarity: float
     emergency_over_words: float
     person: re.Pattern
@@ -414,7 +415,12 @@ class Triager:
                 continue
             j = int(np.argmax(closeness[i]))
             c, p = float(closeness[i, j]), float(report_p[i])
-            if c >= flags.symptom_similarity and p >= flags.report_probability:
+            # As in the rules net, the classifier's doubt does not overrule a sentence of the
+            # message that states something about someone or about now and is this close to a
+            # symptom's reports: there only a classifier sure it asks (question_probability) does.
+            stated = i < len(parts) - (len(parts) > 1) and c >= flags.statement_similarity and self._states(sentence)
+            needed = flags.question_probability if stated else flags.report_probability
+            if c >= flags.symptom_similarity and p >= needed:
                 symptom = self._symptoms[j]
                 example = self._report_text[nearest[i, j]]
                 hits.append(_Hit("meaning", symptom, sentence,

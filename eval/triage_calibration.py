@@ -1,7 +1,7 @@
 """Choosing the triage thresholds: `python -m eval triage-calibrate`.
 
 Runs the tuning and dev cases (never held-out or sealed ones) through the triage alone, for a
-grid of the meaning net's three numbers (safety/red-flags.yaml `semantic`), and prints urgent
+grid of the meaning net's numbers (safety/red-flags.yaml `semantic`), and prints urgent
 messages missed, 999 situations not marked, and false alarms for each. The choice rule: no
 urgent message missed and no 999 situation unmarked, then fewest false alarms, then the
 lowest thresholds (when in doubt, urgent wins). Copy the chosen numbers into the file.
@@ -18,6 +18,7 @@ from .metrics import split_of
 GRID = {"symptom_similarity": (0.4, 0.42, 0.45, 0.48),
         "report_probability": (0.4, 0.45, 0.5),
         "question_probability": (0.1, 0.2),
+        "statement_similarity": (0.45, 0.5, 0.55, 1.0),  # 1.0: a statement needs report_probability too
         "emergency_similarity": (0.45, 0.5),
         "emergency_over_words": (0.65,)}
 
@@ -27,6 +28,7 @@ class Point:
     symptom_similarity: float
     report_probability: float
     question_probability: float
+    statement_similarity: float
     emergency_similarity: float
     emergency_over_words: float
     missed: int
@@ -63,7 +65,7 @@ def sweep(triager, cases: list[EvalCase]) -> list[Point]:
 def choose(points: list[Point]) -> Point:
     return min(points, key=lambda p: (p.missed + p.emergency_missed, p.false_alarms + p.over_escalated,
                                       p.symptom_similarity, p.report_probability, -p.question_probability,
-                                      p.emergency_similarity))
+                                      -p.statement_similarity, p.emergency_similarity))
 
 
 def main() -> int:

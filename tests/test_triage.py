@@ -114,6 +114,32 @@ def test_a_new_example_in_the_file_changes_behaviour_without_code(embedder):
 
 
 @pytest.mark.slow
+def test_a_statement_close_to_reports_is_a_report_unless_the_classifier_is_sure_it_asks(embedder, monkeypatch):
+    """The classifier's doubt (p between question_probability and report_probability) does not
+    overrule a statement about now that is close to a symptom's reports; it does a question's."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    def judged_as(triager, closeness: float, p: float):
+        def judge(vectors):
+            n = len(vectors)
+            close = np.zeros((n, len(triager._symptoms)), dtype=np.float32)
+            close[:, [s.id for s in triager._symptoms].index("unwell")] = closeness
+            return close, np.zeros_like(close, dtype=int), np.full(n, p)
+        monkeypatch.setattr(triager, "_judge", judge)
+        return triager
+
+    statement, question = "things are a bit strange for me today", "what does a strange day mean?"
+    on = judged_as(Triager(RED_FLAGS, embedder), 0.6, 0.3)
+    assert on.assess(statement).urgent and not on.assess(question).urgent
+    assert not judged_as(Triager(RED_FLAGS, embedder), 0.6, 0.1).assess(statement).urgent  # sure it asks
+    assert not judged_as(Triager(RED_FLAGS, embedder), RED_FLAGS.statement_similarity - 0.05, 0.3).assess(statement).urgent
+    off = judged_as(Triager(replace(RED_FLAGS, statement_similarity=1.0), embedder), 0.6, 0.3)
+    assert not off.assess(statement).urgent
+
+
+@pytest.mark.slow
 def test_reason_says_which_net_fired_and_on_what(triager):
     rules = triager.assess("I'm shivering and can't get warm")
     assert rules.reason.startswith("rules: 'shivering'")
@@ -159,7 +185,7 @@ def test_calibration_prefers_no_miss_then_fewest_false_alarms_then_the_more_sens
     from eval.triage_calibration import Point, choose
 
     def point(sim, missed, emergency_missed, false_alarms, over=0):
-        return Point(sim, 0.5, 0.2, 0.45, 0.65, missed, emergency_missed, false_alarms, over)
+        return Point(sim, 0.5, 0.2, 0.5, 0.45, 0.65, missed, emergency_missed, false_alarms, over)
 
     points = [point(0.50, 0, 0, 9), point(0.45, 1, 0, 0), point(0.48, 0, 1, 0), point(0.55, 0, 0, 4),
               point(0.40, 0, 0, 4)]

@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                  help="fit the decision to answer on the tuning and dev cases (writes calibration/)")
     answer.add_argument("--wrong-cost", type=float, default=2.0,
                         help="how many wrongful refusals one confident wrong answer costs (default 2)")
+    answer.add_argument("--max-wrong", type=float, default=0.12,
+                        help="the most confident wrong answers the threshold may let through, cross-validated (default 0.12)")
     sealed = commands.add_parser("sealed", help="run the sealed case sets for their figures only (no case is shown)")
     sealed.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
@@ -155,7 +157,9 @@ def cmd_answer_calibrate(args) -> int:
 
     if not args.wrong_cost > 0:
         raise UsageError(f"--wrong-cost {args.wrong_cost} must be above 0: e.g. 2 (a wrong answer costs two refusals)")
-    return calibrate(args.wrong_cost)
+    if not 0 < args.max_wrong <= 1:
+        raise UsageError(f"--max-wrong {args.max_wrong} must be a share above 0 and at most 1: e.g. 0.12")
+    return calibrate(args.wrong_cost, args.max_wrong)
 
 
 SEALED_DIR = Path(__file__).parent / "sealed"

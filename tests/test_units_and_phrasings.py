@@ -202,6 +202,8 @@ def test_calibration_labels_as_the_evaluation_judges_and_weighs_a_wrong_answer_a
     assert choose_threshold(outcomes, 2).threshold == 0.5  # costs 30, 20, 32
     assert choose_threshold(outcomes, 10).threshold == 0.7  # costs 150, 60, 48
     assert choose_threshold(outcomes[:2], 1.5).threshold == 0.5  # costs 22.5, 17.5
+    assert choose_threshold(outcomes, 2, max_wrong=0.04).threshold == 0.7  # only 0.7 lets through at most 4%
+    assert choose_threshold(outcomes, 2, max_wrong=0.01).threshold == 0.7  # none does: refuse the most
 
 
 # -- the content team's walkthrough (CONTENT_TEAM.md), on a fixture corpus --------------------------

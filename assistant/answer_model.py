@@ -37,8 +37,6 @@ FEATURES = (
     "bm25_prior",  # 1 / its best rank by words alone
     "asked",  # cosine of the question and the closest phrasing of the section (or its heading)
     "asked_lead",  # that, against the best of the other candidates
-    "opening",  # the document's opening section (its heading is the document's title)
-    "size",  # log(1 + the sentences and list items it has): how much it says
 )
 
 
@@ -51,7 +49,6 @@ def section_features(section, others, unknown: bool) -> np.ndarray:
         section.best - max(rivals) if rivals else 0.0, float(unknown),
         section.fused, section.centroid, section.dense_prior, section.bm25_prior,
         section.asked, section.asked - max(asked_rivals) if asked_rivals else 0.0,
-        float(section.opening), float(np.log1p(len(section.units))),
     ], dtype=np.float64)
 
 

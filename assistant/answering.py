@@ -281,7 +281,6 @@ class SectionScore:
     dense_prior: float = 0.0  # 1 / (1 + its best rank by meaning alone), 0 when not ranked
     bm25_prior: float = 0.0  # 1 / (1 + its best rank by words alone)
     asked: float = 0.0  # cosine of the question and the closest way readers ask it (or its heading)
-    opening: bool = False  # the document's own opening section (under its title), not a topic of it
 
 
 class SectionAnswerer:
@@ -375,7 +374,7 @@ class SectionAnswerer:
         heading_overlap = sum(w for t, w in query.items() if t in head_terms) / total
         return SectionScore(key, rank, ordered, heading, sims[0], sum(sims[:2]) / min(2, len(sims)),
                             coverage, heading_overlap, chunk.audience in ("all", audience), centroid=centroid,
-                            asked=asked, opening=chunk.section == chunk.title)
+                            asked=asked)
 
     def compose(self, section: SectionScore, question: str) -> Composition:
         units = list(section.units)

@@ -223,11 +223,7 @@ class Assistant:
         if self.answer_mode == "sentences":
             return self._sentences_answer(question, audience, passages, evidence, context, personal, now)
 
-        # Sections are found by the conversation (the search text) but judged by what is asked
-        # now: a follow-up's own words ("and what if I had confusion?"), with the conversation's
-        # words counting half in their coverage (`context`).
-        sections = self.sections.candidates(question, whole if query.follow_up else vector, passages,
-                                            context=context, audience=audience)
+        sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
         unknown = bool(evidence.unknown) and not query.follow_up
         ranked = self.model.rank(sections, unknown=unknown)
         probability = self.model.answer_probability(ranked, evidence, unknown)

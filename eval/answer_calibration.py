@@ -8,10 +8,10 @@ at least half the expected facts (as the evaluation judges an answer).
 Two logistic regressions, each cross-validated five ways by case: the ranker (is this
 section the answer?) and the decision (is the ranker's first section a right answer, or
 should the question be refused?), which reads the ranker's verdict and how well the
-question is covered. The threshold is chosen on the cross-validated decisions: among those
-that let through at most `--max-wrong` confident wrong answers (default 0.12: no more than
-the features this model replaced, 0.124 on the same cases), the one that costs least, a
-wrong answer counting `--wrong-cost` times a wrongful refusal (default 2). Writes calibration/answer-model.json (coefficients, threshold, the figures
+question is covered. The threshold is chosen on the cross-validated decisions: the one that
+costs least, a confident wrong answer counting `--wrong-cost` times a wrongful refusal
+(default 2), among those that let through at most `--max-wrong` wrong answers (default 1:
+no cap). Writes calibration/answer-model.json (coefficients, threshold, the figures
 they gave) and calibration/answer-data.csv (the rows fitted on).
 """
 
@@ -209,7 +209,7 @@ def write_data(rows: list[Row], path: Path) -> None:
                           f"{r.similarity:.4f}", f"{r.coverage:.4f}", int(r.unknown), int(r.rule), r.label])
 
 
-def main(wrong_cost: float = 2.0, max_wrong: float = 0.12) -> int:
+def main(wrong_cost: float = 2.0, max_wrong: float = 1.0) -> int:
     import json
 
     from rich.console import Console
@@ -245,7 +245,7 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 0.12) -> int:
         "fitted": dt.date.today().isoformat(), "command": "python -m eval answer-calibrate",
         "fitted_on": {"cases": len(used), "rows": len(rows), "right_rows": int(y.sum()),
                       "splits": sorted({r.split for r in rows}), "data": DATA_FILE.name},
-        "wrong_cost": wrong_cost, "max_wrong": max_wrong, "l2": L2,
+        "wrong_cost": wrong_cost, **({"max_wrong": max_wrong} if max_wrong < 1 else {}), "l2": L2,
         "cross_validated": {"folds": FOLDS, "right": round(chosen.share(chosen.right), 4),
                             "wrong": round(chosen.share(chosen.wrong), 4),
                             "wrongful_refusals": round(chosen.share(chosen.wrongful_refusals), 4)},
@@ -263,7 +263,7 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 0.12) -> int:
     Console().print(table)
     print("ranker: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, ranker.weights)))
     print("decision: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(DECISION_FEATURES, decision.weights)))
-    print(f"threshold {chosen.threshold:.2f} (at most {max_wrong:.0%} wrong answers; a wrong answer costs "
-          f"{wrong_cost:g} refusals); wrote "
+    print(f"threshold {chosen.threshold:.2f} (a wrong answer costs {wrong_cost:g} refusals"
+          + (f"; at most {max_wrong:.0%} wrong answers" if max_wrong < 1 else "") + "); wrote "
           f"{MODEL_FILE.relative_to(ROOT)} and {DATA_FILE.relative_to(ROOT)}")
     return 0

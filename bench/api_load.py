@@ -258,7 +258,7 @@ def main(argv=None) -> int:
     s = sub.add_parser("soak", help="many questions through the API: memory growth and errors")
     s.add_argument("--questions", type=int, default=20_000)
     s.add_argument("--clients", type=int, default=8)
-    g = sub.add_parser("flooder", help=argparse.SUPPRESS)  # the flood's own process (internal)
+    g = sub.add_parser("flooder", help="(internal) the flooding client, run in its own process by flood")
     g.add_argument("url")
     g.add_argument("address")
     g.add_argument("rate", type=float)

@@ -59,6 +59,7 @@ class SentenceEmbedder:
         self.batch_size = batch_size
         self.device = device
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # a fast tokenizer must not be called from two threads at once
 
     @cached_property
     def tokenizer(self):
@@ -78,7 +79,8 @@ class SentenceEmbedder:
         return int(self.model.max_seq_length)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -99,9 +101,8 @@ class SentenceEmbedder:
         (BENCHMARKS.md, "Triage's meaning net")."""
         import torch
 
-        tokenizer, lock = self._pack_tokenizer
-        with lock:  # its own copy, never called from two threads at once (a fast tokenizer can't be)
-            rows = tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
+        with self._tokenizer_lock:
+            rows = self.tokenizer(list(texts), truncation=True, max_length=self.max_tokens)["input_ids"]
         lengths = [len(row) for row in rows]
         segment = np.repeat(np.arange(len(rows)), lengths)
         ids = torch.tensor([[token for row in rows for token in row]])
@@ -113,12 +114,6 @@ class SentenceEmbedder:
                                               token_type_ids=torch.zeros_like(ids)).last_hidden_state[0]
             means = members @ tokens / members.sum(dim=1, keepdim=True)
             return torch.nn.functional.normalize(means, dim=1).numpy().astype(np.float32, copy=False)
-
-    @cached_property
-    def _pack_tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.model_path), threading.Lock()
 
     @cached_property
     def _packs(self) -> bool:

@@ -410,6 +410,7 @@ class Triager:
     def _meaning(self, parts: list[str], closeness: np.ndarray, nearest: np.ndarray, report_p: np.ndarray) -> list[_Hit]:
         flags = self.red_flags
         hits: list[_Hit] = []
+        whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
         for i, sentence in enumerate(parts):
             if self._supposes(sentence):
                 continue
@@ -418,7 +419,7 @@ class Triager:
             # As in the rules net, the classifier's doubt does not overrule a sentence of the
             # message that states something about someone or about now and is this close to a
             # symptom's reports: there only a classifier sure it asks (question_probability) does.
-            stated = i < len(parts) - (len(parts) > 1) and c >= flags.statement_similarity and self._states(sentence)
+            stated = i != whole and c >= flags.statement_similarity and self._states(sentence)
             needed = flags.question_probability if stated else flags.report_probability
             if c >= flags.symptom_similarity and p >= needed:
                 symptom = self._symptoms[j]

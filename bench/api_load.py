@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from . import parts
-from .common import RESULTS, ROOT, AppProcess, bench_env, log, machine, summary, write_result
+from .common import RESULTS, ROOT, AppProcess, bench_env, cpu_seconds, log, machine, summary, write_result
 
 FLOOD_FACTOR = 10
 GOAL_FLOOD_P95_RATIO = 2.0
@@ -88,12 +86,6 @@ class Paced:
                 stop.wait(max(0.0, next_at - time.perf_counter()))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _normal_phase(url: str, payloads: list[dict], normal: int, seconds: float, flood_rate: float | None,
                   server_pid: int, first: int) -> dict:
     """`normal` paced clients for `seconds`, asking from golden question `first` on (each phase
@@ -101,7 +93,7 @@ def _normal_phase(url: str, payloads: list[dict], normal: int, seconds: float, f
     stop = threading.Event()
     clients = [Paced(url, loopback(i), payloads, first + i * (int(seconds) + 2), 1.0, i / normal) for i in range(normal)]
     threads = [threading.Thread(target=c.run, args=(stop,), daemon=True) for c in clients]
-    flooder = None
+    flooder, flood = None, None
     if flood_rate:  # its own process, as another system would be: its sending costs not our clients' time
         flooder = subprocess.Popen([sys.executable, "-m", "bench.api_load", "flooder", url, loopback(normal),
                                     str(flood_rate), str(seconds)], cwd=ROOT, env=bench_env(), stdout=subprocess.PIPE,

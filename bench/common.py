@@ -139,6 +139,12 @@ def rss_mib(pid: int | str = "self") -> float | None:
     return _status_mib(pid, "VmRSS:")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a live process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _status_mib(pid: int | str, field: str) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

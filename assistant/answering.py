@@ -46,6 +46,22 @@ class Composition:
     sentences: tuple[tuple[str, int], ...]  # (sentence verbatim, citation number)
 
 
+def combine(compositions: list[Composition]) -> Composition:
+    """Answers to the separate questions of one message, one after the other, their citations
+    numbered in turn (each composition cites its own passages from [1])."""
+    text: list[str] = []
+    citations: list[Citation] = []
+    sentences: list[tuple[str, int]] = []
+    for composition in compositions:
+        offset = len(citations)
+        numbers = {c.n: c.n + offset for c in composition.citations}
+        citations.extend(replace(c, n=numbers[c.n]) for c in composition.citations)
+        sentences.extend((line, numbers[n]) for line, n in composition.sentences)
+        text.append(re.sub(r"\[(\d+)\]", lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]",
+                           composition.text))
+    return Composition("\n\n".join(text), tuple(citations), tuple(sentences))
+
+
 def citation_for(n: int, passage: Passage) -> Citation:
     chunk = passage.chunk
     return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, page=chunk.page,

@@ -24,12 +24,12 @@ from typing import Iterable
 import numpy as np
 
 from .answer_model import AnswerModel
-from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, idf_table
+from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
 from .embedding import build_embedder
 from .errors import UsageError
 from .records import Answer, Passage, Turn
-from .retrieval import HybridRetriever, build_query, in_date, today_iso
+from .retrieval import HybridRetriever, build_query, in_date, question_parts, today_iso
 from .store import IndexStore
 from .text import Vocabulary, terms
 from .triage import Triager, meaning_texts
@@ -223,30 +223,58 @@ class Assistant:
         if self.answer_mode == "sentences":
             return self._sentences_answer(question, audience, passages, evidence, context, personal, now)
 
-        sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
-        unknown = bool(evidence.unknown) and not query.follow_up
-        ranked = self.model.rank(sections, unknown=unknown)
-        probability = self.model.answer_probability(ranked, evidence, unknown)
-        decision = {"answer_probability": round(probability, 4), "threshold": round(self.model.threshold, 4),
-                    "evidence": {"similarity": round(evidence.similarity, 4), "coverage": round(evidence.coverage, 4),
-                                 "rule": evidence.enough},
-                    "unknown_words": unknown,
-                    "candidates": [{"doc_id": r.section.key[0], "section": r.section.key[1],
-                                    "probability": round(r.probability, 4), "features": r.features} for r in ranked]}
-        chosen = ranked[0].section if ranked and probability >= self.model.threshold else None
-        if chosen is not None:
-            decision["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1]}
+        # A follow-up was searched with the previous question ("when can I drive?" + "and if I
+        # had confusion?"); its sections are judged by both, its own words counting twice.
+        judged = _unit(FOLLOW_UP_CONTEXT_WEIGHT * vector + whole) if query.follow_up else vector
+        pick = self._pick(question, judged, passages, evidence, context, audience, follow_up=query.follow_up)
+        decision = pick.decision(self.model.threshold)
+        chosen = pick.chosen(self.model.threshold)
         if personal:
             general = self.sections.compose(chosen, question) if chosen is not None else None
             decision["boundary"] = "personal-advice"
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                          unwell_now=now), decision=decision)
+        parts = [] if query.follow_up else self._parts(typed, audience)
+        if len({p.chosen(self.model.threshold).key for p, _ in parts}) == len(parts) >= 2:
+            # Two questions in one message, each answered by its own section: both, in the order asked.
+            decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for p, q in parts]
+            compositions = [self.sections.compose(p.chosen(self.model.threshold), q) for p, q in parts]
+            own = [x for p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section)
+                   == p.chosen(self.model.threshold).key]
+            shown = list({x.chunk.id: x for p, _ in parts for x in p.passages}.values())
+            return replace(self._answered(typed, shown, combine(compositions), own), decision=decision)
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
         own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) == chosen.key] or passages
         return replace(self._answered(question, passages, self.sections.compose(chosen, question), own),
                        decision=decision)
+
+    def _pick(self, question: str, vector: np.ndarray, passages: list[Passage], evidence: "Evidence", context: str,
+              audience: str, *, follow_up: bool) -> "_Pick":
+        """The retrieved sections ranked by the answer model, and its probability that the first answers."""
+        sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
+        unknown = bool(evidence.unknown) and not follow_up
+        ranked = self.model.rank(sections, unknown=unknown)
+        return _Pick(passages, evidence, unknown, ranked, self.model.answer_probability(ranked, evidence, unknown))
+
+    def _parts(self, message: str, audience: str) -> list[tuple["_Pick", str]]:
+        """Each separate question of a message that asks two things, picked on its own; [] unless
+        every part is answered (question_parts)."""
+        parts = question_parts(message)
+        if not parts:
+            return []
+        texts = [self.vocabulary.correct_text(p) for p in parts]
+        vectors = self.embedder.encode(texts)
+        out = []
+        for part, text, vector in zip(parts, texts, vectors):
+            passages = self.retriever.search(text, audience=audience, query_vector=vector)
+            evidence = self._evidence(vector, passages, text, "")
+            pick = self._pick(text, vector, passages, evidence, "", audience, follow_up=False)
+            if pick.chosen(self.model.threshold) is None:
+                return []
+            out.append((pick, part))
+        return out
 
     def _sentences_answer(self, question: str, audience: str, passages: list[Passage], evidence: "Evidence",
                           context: str, personal, now: bool) -> Answer:
@@ -357,6 +385,43 @@ class Assistant:
         passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
         answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
         return answerer.compose(f"where to ask {who}", passages)
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """One question's retrieved passages, their sections ranked, and the decision to answer."""
+
+    passages: list
+    evidence: "Evidence"
+    unknown: bool
+    ranked: list
+    probability: float
+
+    def chosen(self, threshold: float):
+        return self.ranked[0].section if self.ranked and self.probability >= threshold else None
+
+    def decision(self, threshold: float) -> dict:
+        """What the log and the evaluation read: the probability, the evidence, every candidate."""
+        out = {"answer_probability": round(self.probability, 4), "threshold": round(threshold, 4),
+               "evidence": {"similarity": round(self.evidence.similarity, 4),
+                            "coverage": round(self.evidence.coverage, 4), "rule": self.evidence.enough},
+               "unknown_words": self.unknown,
+               "candidates": [{"doc_id": r.section.key[0], "section": r.section.key[1],
+                               "probability": round(r.probability, 4), "features": r.features} for r in self.ranked]}
+        chosen = self.chosen(threshold)
+        if chosen is not None:
+            out["chosen"] = {"doc_id": chosen.key[0], "section": chosen.key[1]}
+        return out
+
+
+# How much the conversation's vector counts against a follow-up's own (1.0) when its sections
+# are judged: chosen on the 81 tuning and dev follow-ups among 0, 0.5, 1 and the conversation
+# alone (wrong answers 11 -> 6, passed 54 -> 55, before refitting the answer model).
+FOLLOW_UP_CONTEXT_WEIGHT = 0.5
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
 
 
 def _mostly_unreadable(question: str) -> bool:

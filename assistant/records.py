@@ -58,6 +58,9 @@ class Rejection:
     reason: str
 
 
+PHRASINGS_READ_WITH_TEXT = 5
+
+
 @dataclass(frozen=True)
 class Chunk:
     id: str
@@ -78,9 +81,12 @@ class Chunk:
     @property
     def embedding_text(self) -> str:
         """Title, section and how readers ask what it answers give a passage its topic; the
-        model (and BM25) see them with the text."""
-        asked = f"{self.questions}\n" if self.questions else ""
-        return f"{self.title} > {self.section}\n{asked}{self.text}"
+        model (and BM25) see them with the text. Only the first `PHRASINGS_READ_WITH_TEXT`
+        phrasings: the model reads 256 word pieces, and more would crowd out the passage's
+        own words. Every phrasing is also embedded on its own (units.py), where the answer
+        stage matches the question against each."""
+        asked = "\n".join(self.questions.split("\n")[:PHRASINGS_READ_WITH_TEXT]) if self.questions else ""
+        return f"{self.title} > {self.section}\n{asked}\n{self.text}" if asked else f"{self.title} > {self.section}\n{self.text}"
 
     def metadata(self) -> dict:
         meta = {k: v for k, v in asdict(self).items() if k not in ("id", "text")}

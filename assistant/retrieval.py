@@ -87,6 +87,23 @@ def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQue
     return RetrievalQuery(question, False)
 
 
+# A sentence that asks: it ends with "?" or opens as a question does.
+_ASKS = re.compile(r"\?\s*$|^\s*(what|whats|what's|wot|when|where|who|which|why|how|can|could|should|shall|is|are|"
+                   r"do|does|did|will|would|may|am)\b", re.I)
+MAX_PARTS = 2
+
+
+def question_parts(message: str) -> list[str]:
+    """The separate questions of a message that asks two things ("what is bridging? and how
+    long do the cells take?"): its sentences that ask and have a topic of their own (two
+    content words or more). One question, or a tail that leans on it ("is that normal?",
+    "email?"), gives no parts: the message is answered as a whole."""
+    from .triage import sentences
+
+    parts = [s for s in sentences(message) if _ASKS.search(s) and len(set(terms(s))) >= 2]
+    return parts[:MAX_PARTS] if len(parts) >= 2 else []
+
+
 class HybridRetriever:
     def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6,
                  saved_dir=None):

@@ -72,3 +72,32 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     composed = GroundedAnswerer(max_sentences=1).compose("and if I had confusion?", passages,
                                                          context="when can I drive?")
     assert [c.doc_id for c in composed.citations] == ["other"]  # not the signpost section's sentence
+
+
+@pytest.mark.parametrize("message, parts", [
+    ("is car t only for blood cancers? what sorts does the nhs use it for",
+     ["is car t only for blood cancers?", "what sorts does the nhs use it for"]),
+    ("When can I drive my car? How long until I can have live vaccines? Can I give blood?",
+     ["When can I drive my car?", "How long until I can have live vaccines?"]),  # at most two
+    ("someone in the waiting room said she was getting TWO infusions? is that normal", []),  # a tail, no topic
+    ("how do I refer a pt for CAR-T? email?", []),
+    ("My husband had the infusion last week. What is IVIG and why would he need it?", []),  # one question
+    ("when can I drive again", []),
+])
+def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
+    from assistant.retrieval import question_parts
+
+    assert question_parts(message) == parts
+
+
+def test_answers_to_two_questions_are_joined_with_their_citations_numbered_in_turn():
+    from assistant.answering import Composition, combine, citation_for
+
+    first = Composition("Do not drive for 8 weeks. [1]", (citation_for(1, passage("Do not drive for 8 weeks.", "Driving", "patient-driving")),),
+                        (("Do not drive for 8 weeks.", 1),))
+    second = Composition("- Never donate blood. [1]", (citation_for(1, passage("Never donate blood.", "Donation", "patient-donation")),),
+                         (("Never donate blood.", 1),))
+    joined = combine([first, second])
+    assert joined.text == "Do not drive for 8 weeks. [1]\n\n- Never donate blood. [2]"
+    assert [(c.n, c.doc_id) for c in joined.citations] == [(1, "patient-driving"), (2, "patient-donation")]
+    assert joined.sentences == (("Do not drive for 8 weeks.", 1), ("Never donate blood.", 2))

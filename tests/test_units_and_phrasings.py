@@ -13,6 +13,7 @@ from assistant.chunking import chunk_document
 from assistant.embedding import HashEmbedder
 from assistant.errors import UsageError
 from assistant.loading import load_corpus, load_document
+from assistant.records import PHRASINGS_READ_WITH_TEXT
 from assistant.units import build_units, load_units, read_units, units_path
 
 HEAD = ("---\nid: {id}\ntitle: Driving after CAR-T\naudience: patient\nowner: Team\nversion: \"1.0\"\n"
@@ -55,6 +56,18 @@ def test_phrasings_belong_to_their_section_and_are_searched_with_it(tmp_path):
     driving = next(c for c in chunks if c.section == "How long you cannot drive")
     assert "behind the wheel" in driving.embedding_text and "behind the wheel" not in driving.text
     assert all(not c.questions for c in chunks if c.section != "How long you cannot drive")
+
+
+def test_a_passage_is_read_with_its_first_phrasings_and_every_phrasing_is_matched_on_its_own(tmp_path):
+    many = [f"driving question number {n}" for n in range(1, 10)]
+    block = 'questions:\n  "How long you cannot drive":\n' + "".join(f"    - {q}\n" for q in many)
+    chunks = chunks_of(write(tmp_path, block))
+    driving = next(c for c in chunks if c.section == "How long you cannot drive")
+    read = [q for q in many if q in driving.embedding_text.split("\n")]
+    assert read == many[:PHRASINGS_READ_WITH_TEXT]  # the passage's own words are not crowded out
+    assert driving.text in driving.embedding_text
+    units = build_units(chunks, HashEmbedder())
+    assert len(units.phrase_rows_of(units.row_of(driving.id))) == len(many)
 
 
 def test_changing_a_phrasing_changes_the_chunk_id_so_its_vectors_are_made_again(tmp_path):

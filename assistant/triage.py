@@ -66,6 +66,8 @@ _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt
 # A verb in the present progressive says it is happening now, whatever else the sentence
 # looks back at ("mum is talking to her sister who died years ago").
 _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b", re.I)
+# The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
+_WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
 _READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
 
@@ -118,6 +120,10 @@ class RedFlags:
     past: re.Pattern
     treatment: re.Pattern
     symptoms: tuple[Symptom, ...]
+    # Someone else's health (cues.not_patient, cues.writer_cares, cues.someone_else); None: not judged.
+    not_patient: re.Pattern | None = None
+    writer_cares: re.Pattern | None = None
+    someone_else: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -152,6 +158,8 @@ class RedFlags:
         hypothetical = _alternation(cues.get("hypothetical"), "cues.hypothetical", problems)
         past = _alternation(cues.get("past"), "cues.past", problems)
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
+        others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
+                  for name in ("not_patient", "writer_cares", "someone_else")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -178,7 +186,7 @@ class RedFlags:
                                                      "review_due", "status")},
                    fever_threshold_c=float(data.get("fever_threshold_c", 37.5)),
                    **numbers, person=person, time=time,
-                   hypothetical=hypothetical, past=past, treatment=treatment,
+                   hypothetical=hypothetical, past=past, treatment=treatment, **others,
                    symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")),
                    not_red_flags=_texts(data.get("not_red_flags")), path=where)
 
@@ -278,7 +286,8 @@ class Triager:
         """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already."""
         text = " ".join(message.split())
         parts = sentences(message)
-        readings = self.temperatures_c(text)
+        others = self._someone_elses(parts)
+        readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         asks = [False] * len(parts)
         meaning: list[_Hit] = []
         if self.embedder is not None:
@@ -288,8 +297,8 @@ class Triager:
             closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             asks = [float(report_p[i]) < self.red_flags.question_probability for i in range(len(parts))]
-            meaning = self._meaning(texts, closeness, nearest, report_p)
-        rules = self._rules(parts, text, asks)
+            meaning = self._meaning(texts, closeness, nearest, report_p, others)
+        rules = self._rules(parts, text, asks, others)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
         hits = rules + meaning
@@ -336,6 +345,30 @@ class Triager:
                 found.append(number)
         return found
 
+    def _someone_elses(self, parts: list[str]) -> list[bool]:
+        """Per sentence: it tells of the health of someone who is not the patient, so neither
+        net reads it. A sentence that says so ("she's not a patient", "he's not the one having
+        treatment"), with the sentence it qualifies just before it ("my mum has the chills -
+        she's not a patient"); and, when the writer says they care for the patient ("I'm his
+        carer", "my wife had CAR-T"), a sentence about the writer's own body alone ("I've come
+        down with a cold myself", "my own temperature"). Anyone else named in the sentence (he,
+        my husband) keeps it in: when unsure, both nets read it."""
+        flags = self.red_flags
+        out = [False] * len(parts)
+        if flags.not_patient is None:
+            return out
+        for i, part in enumerate(parts):
+            if flags.not_patient.search(part):
+                out[i] = True
+                if i and not flags.not_patient.search(parts[i - 1]) and flags.someone_else.search(parts[i - 1]) \
+                        and len(part.split()) <= 8:
+                    out[i - 1] = True  # a short tag qualifying the sentence before it
+        if flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts):
+            for i, part in enumerate(parts):
+                if _WRITER.search(part) and not flags.someone_else.search(part):
+                    out[i] = True
+        return out
+
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str) -> bool:
         """"What should I do if I get a fever?", "in case", an episode that is over."""
@@ -364,13 +397,15 @@ class Triager:
         return (not _QUESTION_FORM.search(sentence) or bool(flags.person.search(sentence))
                 or bool(flags.time.search(sentence)) or message_time)
 
-    def _rules(self, parts: list[str], text: str, asks: list[bool]) -> list[_Hit]:
+    def _rules(self, parts: list[str], text: str, asks: list[bool], others: list[bool]) -> list[_Hit]:
         hits: list[_Hit] = []
         flags = self.red_flags
         threshold = flags.fever_threshold_c
         message_time = any(flags.time.search(p) and not self._supposes(p) for p in parts)
         message_person = bool(flags.person.search(text))
-        for sentence, sentence_asks in zip(parts, asks):
+        for sentence, sentence_asks, other in zip(parts, asks, others):
+            if other:
+                continue
             high = [t for t in self.temperatures_c(sentence, context=text) if t >= threshold]
                     # In a question, a number is a reading only in a message about someone ("is 38.1 too
             # high? had my cells friday"), and the threshold itself only when read off someone.
@@ -407,12 +442,15 @@ class Triager:
         report_p = 1.0 / (1.0 + np.exp(-(vectors @ self._weights[:-1] + self._weights[-1])))
         return closeness, nearest, report_p
 
-    def _meaning(self, parts: list[str], closeness: np.ndarray, nearest: np.ndarray, report_p: np.ndarray) -> list[_Hit]:
+    def _meaning(self, parts: list[str], closeness: np.ndarray, nearest: np.ndarray, report_p: np.ndarray,
+                 others: list[bool]) -> list[_Hit]:
         flags = self.red_flags
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
         for i, sentence in enumerate(parts):
-            if self._supposes(sentence):
+            # The whole message is not judged when part of it is someone else's health.
+            other = any(others) if i == whole else others[i]
+            if other or self._supposes(sentence):
                 continue
             j = int(np.argmax(closeness[i]))
             c, p = float(closeness[i, j]), float(report_p[i])

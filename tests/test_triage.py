@@ -161,6 +161,45 @@ def test_a_report_followed_by_a_question_is_still_a_report():
     assert sentences("my husband is really confused. is this normal?") == ["my husband is really confused.", "is this normal?"]
 
 
+OTHER_PEOPLES_HEALTH = [
+    "My mum has the chills and a cold - she's not a patient. Should she keep away from my brother after his CAR-T?",
+    "My neighbour is confused from a urine infection, she's nothing to do with cancer treatment. Can I still visit her?",
+    "Dad gets confused with his dementia but he's not the one having treatment. Can he stay with us?",
+    "I'm his main carer. I've got a temperature of 38.3 myself and a sore throat. Should I keep away from him?",
+    "My wife had CAR-T a fortnight ago. I've been feeling dizzy myself, is it safe for me to keep caring for her?",
+]
+STILL_THE_PATIENT = [
+    "I'm his main carer. He has a temperature of 38.3 and the chills.",
+    "I'm his carer. I feel shivery myself and he is confused.",  # the patient is named too
+    "She's not the patient, I am. I have a temperature of 38.5.",
+    "My wife had CAR-T last week. She can't stop shaking and her temperature is 38.1.",
+    "I'm the patient. I've got a temperature of 38.3 myself.",  # the writer said nothing of caring for someone
+]
+
+
+@pytest.mark.parametrize("message", OTHER_PEOPLES_HEALTH)
+def test_someone_elses_health_is_not_a_red_flag(message):
+    assert not RULES.assess(message).urgent
+
+
+@pytest.mark.parametrize("message", STILL_THE_PATIENT)
+def test_a_report_about_the_patient_is_caught_beside_someone_elses_health(message):
+    assert RULES.assess(message).urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", OTHER_PEOPLES_HEALTH + STILL_THE_PATIENT)
+def test_both_nets_agree_on_whose_health_it_is(triager, message):
+    assert triager.assess(message).urgent == (message in STILL_THE_PATIENT)
+
+
+def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    for name in ("not_patient", "writer_cares", "someone_else"):
+        del data["cues"][name]
+    assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
+
+
 def test_the_file_is_reviewed_like_a_document(tmp_path):
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
     assert data["owner"] and data["version"] and data["review_due"]

@@ -69,25 +69,24 @@ def test_pdf_citation_carries_its_page(assistant):
 
 
 def test_follow_up_uses_the_conversation(assistant):
-    history = [Turn("user", "when can I drive after CAR-T?"),
-               Turn("assistant", "Do not drive for 8 weeks after your infusion.")]
-    answer = assistant.ask("and what if I had confusion?", "patient", history)
+    history = [Turn("user", "can I use power tools after CAR-T?"),
+               Turn("assistant", "Do not use dangerous tools for at least 8 weeks after your infusion.")]
+    answer = assistant.ask("and for how long?", "patient", history)
     assert answer.status == "answered"
-    # The conversation's topic chooses the leaflet. (Which of its sections: since every section
-    # got more phrasings (2026-12-02) the chosen one is "Questions about driving", not the one
-    # on neurological side effects; follow-ups as a whole gave fewer wrong answers.)
-    assert answer.citations[0].doc_id in ("patient-driving", "patient-going-home-guide")
-    assert answer.retrieved[0] in ("patient-driving", "patient-going-home-guide")
-    alone = assistant.ask("and what if I had confusion?", "patient")
-    assert alone.retrieved[0] not in ("patient-driving",)
+    assert "8 weeks" in answer.answer and answer.citations[0].doc_id in ("patient-driving", "patient-going-home-guide")
+    alone = assistant.ask("and for how long?", "patient")
+    assert "8 weeks" not in alone.answer  # the topic came from the conversation
+    # Known since every section got more phrasings (2026-12-02): after "when can I drive?",
+    # "and what if I had confusion?" gets the driving leaflet's "Questions about driving" (call
+    # the 24-hour line for confusion), not its section on waiting after neurological side effects.
 
 
 def test_a_message_that_asks_two_things_gets_each_its_own_section(assistant):
     answer = assistant.ask("When am I allowed to drive again after CAR-T? And can I ever give blood?", "patient")
     assert answer.status == "answered"
     assert [c.n for c in answer.citations] == [1, 2]
-    assert "8 weeks" in answer.answer and re.search(r"donate blood|give blood", answer.answer, re.I)
-    assert answer.answer.index("8 weeks") < answer.answer.lower().index("blood")  # in the order asked
+    assert "8 weeks" in answer.answer and "never** donate" in answer.answer
+    assert [c.doc_id for c in answer.citations] == ["patient-driving", "patient-donation"]  # in the order asked
     assert [p["question"] for p in answer.decision["parts"]] == ["When am I allowed to drive again after CAR-T?",
                                                                    "And can I ever give blood?"]
     assert_grounded(answer)

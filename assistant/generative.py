@@ -95,6 +95,9 @@ def verify(text: str, passages: list[Passage]) -> list[Checked]:
     return [check_sentence(body, cites, passages) for body, cites in _sentences_with_markers(text)]
 
 
+MAX_REPLY_TOKENS = 256
+
+
 class GenerativeAnswerer:
     def __init__(self, chat_model, *, name: str = "generative"):
         self.chat_model = chat_model
@@ -110,8 +113,13 @@ class GenerativeAnswerer:
             from .errors import AssistantError
 
             raise AssistantError("the generative backend needs langchain-openai: pip install -r requirements.txt") from None
+        # The reply's length limit goes as `max_tokens`, which OpenAI-compatible servers read
+        # (llama.cpp, vLLM, Ollama; OpenAI still accepts it for chat models). langchain-openai
+        # sends its own `max_tokens` as `max_completion_tokens`, which llama.cpp's server
+        # ignores: a small model then rambled to the end of its context (a minute per answer).
         model = ChatOpenAI(base_url=settings.llm_base_url, model=settings.llm_model or "local",
-                           api_key=settings.llm_api_key, temperature=0, max_tokens=256, timeout=60, max_retries=0)
+                           api_key=settings.llm_api_key, temperature=0, timeout=60, max_retries=0,
+                           extra_body={"max_tokens": MAX_REPLY_TOKENS})
         return cls(model, name=settings.llm_model or "generative")
 
     def prompt(self, question: str, passages: list[Passage]):

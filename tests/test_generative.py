@@ -88,6 +88,43 @@ def test_passages_are_framed_as_data_in_the_prompt():
     assert "Ignore previous instructions" in messages[1].content and "Ignore previous" not in messages[0].content
 
 
+def test_the_reply_length_limit_is_sent_as_max_tokens_which_local_servers_read():
+    """llama.cpp's server ignores `max_completion_tokens` (what langchain-openai sends for its
+    own max_tokens): the limit must travel as `max_tokens`."""
+    import http.server
+    import threading
+
+    from assistant.generative import MAX_REPLY_TOKENS
+    from assistant.settings import load_settings
+
+    bodies = []
+
+    class Capture(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            bodies.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            reply = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                                "choices": [{"index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": "ok [1]"}}]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = load_settings(llm_base_url=f"http://127.0.0.1:{server.server_port}/v1", llm_model="m")
+        GenerativeAnswerer.from_settings(settings).answer("can I drive?", [DRIVING], FALLBACK)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert bodies and bodies[0]["max_tokens"] == MAX_REPLY_TOKENS
+
+
 # -- a real OpenAI-compatible server: llama-cpp-python with SmolLM2-135M ------------------------
 
 LLM_PYTHON = Path(os.environ.get("CART_TEST_LLM_PYTHON", ROOT / ".venv-llm" / "bin" / "python"))

@@ -36,6 +36,7 @@ import yaml
 
 from .embedding import encode_cached
 from .errors import UsageError
+from .text import Vocabulary
 from .records import Triage
 
 __all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "meaning_texts", "sentences"]
@@ -265,6 +266,10 @@ class Triager:
             self._question_text.extend(symptom.questions)
         self._question_text.extend(red_flags.general_questions)
         self._symptoms = list(dict.fromkeys(self._report_of))
+        # The words people use about these symptoms (the file's own examples and descriptions),
+        # to mend a misspelt one before the rules read symptom words: "siezure", "colapsed".
+        self._vocabulary = Vocabulary([*self._report_text, *self._question_text, *red_flags.not_red_flags,
+                                       *(d for s in red_flags.symptoms for d in s.describes)])
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         self._reports = self._weights = self._neutral = None
@@ -418,11 +423,27 @@ class Triager:
                 continue
             if not self._reports_now(sentence, message_time, sentence_asks):
                 continue
+            mended = self.mend(sentence)
             for symptom in flags.symptoms:
                 match = symptom.terms.search(sentence) if symptom.terms else None
+                if match is None and mended != sentence and symptom.terms:
+                    match = symptom.terms.search(mended)
+                    if match:
+                        hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}; spelling mended)"))
+                    continue
                 if match:
                     hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id})"))
         return hits
+
+    def mend(self, text: str) -> str:
+        """The text with each misspelt word (not everyday English, one or two slips from a word
+        of the red-flag file's examples) put right; everything else as written."""
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            mended = self._vocabulary.correct(word.lower())
+            return word if mended == word.lower() else mended
+
+        return re.sub(r"[A-Za-z]{4,}", fix, text)
 
     def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom less

@@ -200,6 +200,28 @@ def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
     assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
 
 
+def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
+    seizure = RULES.assess("mums havin a siezure and wont answer me")
+    assert seizure.urgent and seizure.emergency and "spelling mended" in seizure.reason
+    assert RULES.assess("he colapsed in the hall just now").emergency
+    assert RULES.assess("heart racin for the last hour").urgent
+    assert not RULES.assess("what is a siezure?").urgent  # mended, still only a question
+    assert RULES.mend("mums havin a siezure") == "mums havin a seizure"
+    assert RULES.mend("the bed is warm") == "the bed is warm"  # everyday words are not slips
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("My husband got breathless on day 4 and was admitted. He's home now and well. When can he garden?", False),
+    ("Dad was very confused on day 5. He's been back to his old self for two weeks. Can he drive?", False),
+    ("My wife was hard to wake on day 8. She's been fine for a month since. Could it happen again?", False),
+    ("He got breathless on day 4 and he's still puffed now", True),  # still going on
+    ("She's not like herself at all since the weekend, snapping at everyone", True),
+    ("since tea he can't find the names of things, called the kettle the hot thing", True),
+])
+def test_an_episode_that_is_over_is_told_apart_from_one_going_on(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
 def test_the_file_is_reviewed_like_a_document(tmp_path):
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
     assert data["owner"] and data["version"] and data["review_due"]

@@ -200,6 +200,12 @@ def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
     assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
 
 
+def test_a_fit_described_without_the_word_needs_999():
+    for message in ("he's jerking all over and won't answer me", "her eyes have rolled back and her whole body is shaking"):
+        assert RULES.assess(message).emergency, message
+    assert not RULES.assess("what does a fit look like? is it the whole body jerking?").urgent
+
+
 def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
     seizure = RULES.assess("mums havin a siezure and wont answer me")
     assert seizure.urgent and seizure.emergency and "spelling mended" in seizure.reason
@@ -217,6 +223,7 @@ def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
     ("He got breathless on day 4 and he's still puffed now", True),  # still going on
     ("She's not like herself at all since the weekend, snapping at everyone", True),
     ("since tea he can't find the names of things, called the kettle the hot thing", True),
+    ("for the last hour he keeps saying he can hear a choir singing but nobody is in", True),
 ])
 def test_an_episode_that_is_over_is_told_apart_from_one_going_on(message, urgent):
     assert RULES.assess(message).urgent == urgent

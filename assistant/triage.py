@@ -67,6 +67,11 @@ _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt
 # A verb in the present progressive says it is happening now, whatever else the sentence
 # looks back at ("mum is talking to her sister who died years ago").
 _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b", re.I)
+# Someone telling of another: "my wife says", "my husband just checked".
+_TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
+          r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
+# Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
+_FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
@@ -125,6 +130,8 @@ class RedFlags:
     not_patient: re.Pattern | None = None
     writer_cares: re.Pattern | None = None
     someone_else: re.Pattern | None = None
+    writer_is_patient: re.Pattern | None = None
+    relations: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -160,7 +167,7 @@ class RedFlags:
         past = _alternation(cues.get("past"), "cues.past", problems)
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
-                  for name in ("not_patient", "writer_cares", "someone_else")}
+                  for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -371,6 +378,15 @@ class Triager:
         if flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts):
             for i, part in enumerate(parts):
                 if _WRITER.search(part) and not flags.someone_else.search(part):
+                    out[i] = True
+        if flags.writer_is_patient is not None and flags.relations is not None \
+                and any(flags.writer_is_patient.search(p) for p in parts):
+            for i, part in enumerate(parts):
+                # Someone else named, and nothing of the writer's once "my wife" is set aside; not
+                # someone telling of the writer ("my wife just checked and it's 38.6").
+                if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", part)) \
+                        and not flags.writer_is_patient.search(part) \
+                        and not re.search(f"(?:{flags.relations.pattern}){_TELLS}", part, re.I):
                     out[i] = True
         return out
 

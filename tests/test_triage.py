@@ -167,6 +167,8 @@ OTHER_PEOPLES_HEALTH = [
     "Dad gets confused with his dementia but he's not the one having treatment. Can he stay with us?",
     "I'm his main carer. I've got a temperature of 38.3 myself and a sore throat. Should I keep away from him?",
     "My wife had CAR-T a fortnight ago. I've been feeling dizzy myself, is it safe for me to keep caring for her?",
+    "I'm the one who had CAR-T, a month ago, and I feel fine. My little girl has a temperature of 38.5 with a cold.",
+    "I had CAR-T three weeks ago. My wife, who's my carer, has come down with the shivers and a cold.",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -174,6 +176,10 @@ STILL_THE_PATIENT = [
     "She's not the patient, I am. I have a temperature of 38.5.",
     "My wife had CAR-T last week. She can't stop shaking and her temperature is 38.1.",
     "I'm the patient. I've got a temperature of 38.3 myself.",  # the writer said nothing of caring for someone
+    "I had CAR-T on Monday. My wife just checked and the temperature is 38.6.",  # someone telling of the writer
+    "I had CAR-T last week. My husband says the thermometer reads 38.4.",
+    "I had CAR-T last week. My wife says I'm shivering.",
+    "I had my cells 10 days ago. My son found me on the floor, I had collapsed.",
 ]
 
 
@@ -195,7 +201,7 @@ def test_both_nets_agree_on_whose_health_it_is(triager, message):
 
 def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    for name in ("not_patient", "writer_cares", "someone_else"):
+    for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations"):
         del data["cues"][name]
     assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
 

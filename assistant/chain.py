@@ -235,13 +235,12 @@ class Assistant:
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                          unwell_now=now), decision=decision)
         parts = [] if query.follow_up else self._parts(typed, audience)
-        if len({p.chosen(self.model.threshold).key for p, _ in parts}) == len(parts) >= 2:
+        if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.
-            decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for p, q in parts]
-            compositions = [self.sections.compose(p.chosen(self.model.threshold), q) for p, q in parts]
-            own = [x for p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section)
-                   == p.chosen(self.model.threshold).key]
-            shown = list({x.chunk.id: x for p, _ in parts for x in p.passages}.values())
+            decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for q, p, _ in parts]
+            compositions = [self.sections.compose(section, q) for q, _, section in parts]
+            own = [x for _, p, section in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) == section.key]
+            shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
             return replace(self._answered(typed, shown, combine(compositions), own), decision=decision)
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
@@ -258,9 +257,9 @@ class Assistant:
         ranked = self.model.rank(sections, unknown=unknown)
         return _Pick(passages, evidence, unknown, ranked, self.model.answer_probability(ranked, evidence, unknown))
 
-    def _parts(self, message: str, audience: str) -> list[tuple["_Pick", str]]:
-        """Each separate question of a message that asks two things, picked on its own; [] unless
-        every part is answered (question_parts)."""
+    def _parts(self, message: str, audience: str) -> list[tuple[str, "_Pick", object]]:
+        """Each separate question of a message that asks two things, picked on its own, with its
+        chosen section; [] unless every part is answered (question_parts)."""
         parts = question_parts(message)
         if not parts:
             return []
@@ -271,9 +270,10 @@ class Assistant:
             passages = self.retriever.search(text, audience=audience, query_vector=vector)
             evidence = self._evidence(vector, passages, text, "")
             pick = self._pick(text, vector, passages, evidence, "", audience, follow_up=False)
-            if pick.chosen(self.model.threshold) is None:
+            section = pick.chosen(self.model.threshold)
+            if section is None:
                 return []
-            out.append((pick, part))
+            out.append((part, pick, section))
         return out
 
     def _sentences_answer(self, question: str, audience: str, passages: list[Passage], evidence: "Evidence",

@@ -25,6 +25,7 @@ from .records import Chunk, Passage, Turn
 from .store import IndexStore
 from .snapshot import build_search, load_search, save_search, search_key
 from .text import CorpusTerms, terms
+from .triage import sentences
 from .units import Units, load_units
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,6 @@ def question_parts(message: str) -> list[str]:
     long do the cells take?"): its sentences that ask and have a topic of their own (two
     content words or more). One question, or a tail that leans on it ("is that normal?",
     "email?"), gives no parts: the message is answered as a whole."""
-    from .triage import sentences
-
     parts = [s for s in sentences(message) if _ASKS.search(s) and len(set(terms(s))) >= 2]
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
 

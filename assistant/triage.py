@@ -126,7 +126,8 @@ class RedFlags:
     past: re.Pattern
     treatment: re.Pattern
     symptoms: tuple[Symptom, ...]
-    # Someone else's health (cues.not_patient, cues.writer_cares, cues.someone_else); None: not judged.
+    # Someone else's health (cues.not_patient, writer_cares, someone_else, writer_is_patient,
+    # relations); each optional, None: not judged.
     not_patient: re.Pattern | None = None
     writer_cares: re.Pattern | None = None
     someone_else: re.Pattern | None = None
@@ -277,6 +278,9 @@ class Triager:
         # to mend a misspelt one before the rules read symptom words: "siezure", "colapsed".
         self._vocabulary = Vocabulary([*self._report_text, *self._question_text, *red_flags.not_red_flags,
                                        *(d for s in red_flags.symptoms for d in s.describes)])
+        # "my wife says ...", "my husband just checked ...": someone telling of the writer.
+        self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
+                       if red_flags.relations is not None and red_flags.writer_is_patient is not None else None)
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         self._reports = self._weights = self._neutral = None
@@ -367,26 +371,23 @@ class Triager:
         my husband) keeps it in: when unsure, both nets read it."""
         flags = self.red_flags
         out = [False] * len(parts)
-        if flags.not_patient is None:
-            return out
-        for i, part in enumerate(parts):
-            if flags.not_patient.search(part):
-                out[i] = True
-                if i and not flags.not_patient.search(parts[i - 1]) and flags.someone_else.search(parts[i - 1]) \
-                        and len(part.split()) <= 8:
-                    out[i - 1] = True  # a short tag qualifying the sentence before it
+        if flags.not_patient is not None:
+            for i, part in enumerate(parts):
+                if flags.not_patient.search(part):
+                    out[i] = True
+                    if i and not flags.not_patient.search(parts[i - 1]) and len(part.split()) <= 8 \
+                            and flags.someone_else is not None and flags.someone_else.search(parts[i - 1]):
+                        out[i - 1] = True  # a short tag qualifying the sentence before it
         if flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts):
             for i, part in enumerate(parts):
-                if _WRITER.search(part) and not flags.someone_else.search(part):
+                if _WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part)):
                     out[i] = True
-        if flags.writer_is_patient is not None and flags.relations is not None \
-                and any(flags.writer_is_patient.search(p) for p in parts):
+        if self._tells is not None and any(flags.writer_is_patient.search(p) for p in parts):
             for i, part in enumerate(parts):
                 # Someone else named, and nothing of the writer's once "my wife" is set aside; not
-                # someone telling of the writer ("my wife just checked and it's 38.6").
+                # someone telling of the writer ("my wife just checked and the temperature is 38.6").
                 if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", part)) \
-                        and not flags.writer_is_patient.search(part) \
-                        and not re.search(f"(?:{flags.relations.pattern}){_TELLS}", part, re.I):
+                        and not flags.writer_is_patient.search(part) and not self._tells.search(part):
                     out[i] = True
         return out
 
@@ -440,15 +441,12 @@ class Triager:
             if not self._reports_now(sentence, message_time, sentence_asks):
                 continue
             mended = self.mend(sentence)
-            for symptom in flags.symptoms:
-                match = symptom.terms.search(sentence) if symptom.terms else None
-                if match is None and mended != sentence and symptom.terms:
-                    match = symptom.terms.search(mended)
-                    if match:
-                        hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}; spelling mended)"))
-                    continue
+            for symptom in (s for s in flags.symptoms if s.terms):
+                match, how = symptom.terms.search(sentence), ""
+                if match is None and mended != sentence:
+                    match, how = symptom.terms.search(mended), "; spelling mended"
                 if match:
-                    hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id})"))
+                    hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
 
     def mend(self, text: str) -> str:

@@ -37,6 +37,7 @@ _FRAME = re.compile(r"\bhow (long|soon|often)\b", re.I)
 
 MIN_EVIDENCE = 0.40  # cosine of question and best passage below which nothing is said
 MIN_SENTENCE_OVERLAP = 0.2
+OPENING_MAX_UNITS = 3  # an opening this short introduces its subsections (SectionAnswerer.continuation)
 
 
 @dataclass(frozen=True)
@@ -407,6 +408,29 @@ class SectionAnswerer:
             lines.append(("- " if unit.is_item else "") + f"{line} [1]")
         citation = self._citation(chunk_rows)
         return Composition(_join(lines), (citation,), tuple(sentences))
+
+    def continuation(self, section: SectionScore, ranked: list) -> SectionScore | None:
+        """What a short opening goes on to say: the best-ranked of its own subsections.
+
+        An opening (a document's lead under its title, or a heading with subheadings) of a few
+        sentences introduces its subsections rather than answering ("Many people want to know
+        when they can drive again."); quoted alone, it answers nothing. Its best-ranked
+        subsection among the candidates (`ranked`: the answer model's order) follows it, from
+        the same document and under the same heading, never from another. None when the
+        section is not a short opening or none of its subsections was retrieved."""
+        if len(section.units) > OPENING_MAX_UNITS:
+            return None
+        doc_id, name = section.key
+        title = self.retriever.chunks[section.units[0].row].title
+        under = "" if name == title else name + " > "
+        if under and not any(r.section.key[0] == doc_id and r.section.key[1].startswith(under) for r in ranked):
+            return None
+        for r in ranked:
+            key = r.section.key
+            if (key[0] == doc_id and key != section.key and key[1].startswith(under)
+                    and not _SIGNPOST.match(_last_heading(key[1]))):
+                return r.section
+        return None
 
     def _trim(self, units: list[SectionUnit], question: str) -> set[int]:
         """The units that bear on the question; a list's lead-in with its items, whole."""

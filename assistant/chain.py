@@ -245,9 +245,14 @@ class Assistant:
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
-        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) == chosen.key] or passages
-        return replace(self._answered(question, passages, self.sections.compose(chosen, question), own),
-                       decision=decision)
+        then = self.sections.continuation(chosen, pick.ranked)
+        keys = {chosen.key} | ({then.key} if then is not None else set())
+        composition = self.sections.compose(chosen, question)
+        if then is not None:
+            composition = combine([composition, self.sections.compose(then, question)])
+            decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
+        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
+        return replace(self._answered(question, passages, composition, own), decision=decision)
 
     def _pick(self, question: str, vector: np.ndarray, passages: list[Passage], evidence: "Evidence", context: str,
               audience: str, *, follow_up: bool) -> "_Pick":

@@ -101,3 +101,35 @@ def test_answers_to_two_questions_are_joined_with_their_citations_numbered_in_tu
     assert joined.text == "Do not drive for 8 weeks. [1]\n\n- Never donate blood. [2]"
     assert [(c.n, c.doc_id) for c in joined.citations] == [(1, "patient-driving"), (2, "patient-donation")]
     assert joined.sentences == (("Do not drive for 8 weeks.", 1), ("Never donate blood.", 2))
+
+
+def _section(doc_id: str, name: str, units: int, row: int):
+    from assistant.answering import SectionScore, SectionUnit
+
+    unit = SectionUnit(row=row, offset=0, text="A sentence.", is_item=False, similarity=0.5, overlap=0.5)
+    return SectionScore((doc_id, name), 0, (unit,) * units, 0.5, 0.5, 0.5, 0.5, 0.5, True)
+
+
+def test_a_short_opening_goes_on_to_its_best_ranked_subsection_of_the_same_document():
+    from types import SimpleNamespace
+
+    from assistant.answering import SectionAnswerer
+
+    retriever = SimpleNamespace(chunks=[SimpleNamespace(title="Driving after CAR-T")] * 2 +
+                                [SimpleNamespace(title="Another leaflet")])
+    answerer = SectionAnswerer(retriever)
+    lead = _section("driving", "Driving after CAR-T", 1, 0)
+    ranked = [SimpleNamespace(section=s) for s in (
+        lead, _section("other", "How long you cannot drive", 2, 2), _section("driving", "Questions about driving", 2, 1),
+        _section("driving", "How long you cannot drive", 3, 1), _section("driving", "Why you must wait", 2, 1))]
+    # The other leaflet's section and the signpost ("Questions ...") are passed over.
+    assert answerer.continuation(lead, ranked).key == ("driving", "How long you cannot drive")
+    # A section that answers on its own (longer than an opening) or is not an opening: nothing added.
+    assert answerer.continuation(_section("driving", "Driving after CAR-T", 6, 0), ranked) is None
+    assert answerer.continuation(ranked[3].section, ranked) is None
+    # A heading with subheadings opens only its own subsections.
+    parent = _section("driving", "Why you must wait", 1, 1)
+    child = _section("driving", "Why you must wait > The law", 2, 1)
+    assert answerer.continuation(parent, ranked + [SimpleNamespace(section=child)]).key == child.key
+    # An opening none of whose subsections was retrieved stands alone.
+    assert answerer.continuation(lead, ranked[:3]) is None

@@ -94,6 +94,18 @@ def test_a_message_that_asks_two_things_gets_each_its_own_section(assistant):
     assert len(one.citations) == 1 and "parts" not in one.decision
 
 
+def test_a_short_opening_is_followed_by_the_subsection_that_answers(assistant):
+    # The leaflet's lead ("A few days before ... you have a short course of chemo") names no
+    # medicine; its subsection does. Both are quoted, from the one leaflet, the lead first.
+    answer = assistant.ask("what chemo do i get before the car t cells", "patient")
+    assert answer.status == "answered"
+    assert "fludarabine" in answer.answer.lower()
+    assert {c.doc_id for c in answer.citations} == {"patient-lymphodepletion"}
+    assert answer.decision["continued"]["section"] == "What this chemotherapy is"
+    assert answer.citations[0].section == "Chemotherapy before your CAR-T infusion"
+    assert_grounded(answer)
+
+
 @pytest.mark.parametrize("question", ["best pizza in leeds", "CAR-T for lupus", "what will the weather be tomorrow"])
 def test_unsupported_questions_are_refused_with_where_to_ask(assistant, question):
     answer = assistant.ask(question, "patient")

@@ -72,6 +72,12 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
+# A sentence's clauses: where one says someone is well, or quotes a leaflet, the rest may not.
+_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|so|because|though)\b)\s*", re.I)
+# Not well after all: "not back to normal", "seems fine but ...".
+_DOUBT = re.compile(r"\b(not|no|never|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|doesn'?t|don'?t|didn'?t|but|though|although|except|apart from)\b|n't\b", re.I)
+# "he's confused", "she has", "they keep": someone besides the writer as a sentence's subject.
+_SUBJECT_PRONOUN = re.compile(r"\b(he|she|they|hes|shes|he's|she's|they're|theyre)\b", re.I)
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
@@ -133,6 +139,12 @@ class RedFlags:
     someone_else: re.Pattern | None = None
     writer_is_patient: re.Pattern | None = None
     relations: re.Pattern | None = None
+    # Someone is well now ("back to normal for three weeks now"); a document or someone quoted
+    # ("the leaflet lists ..."); the patient named as someone the writer cares for ("I'm my
+    # husband's carer", "his grandad who had CAR-T"). Each optional, None: not judged.
+    well_now: re.Pattern | None = None
+    quotes: re.Pattern | None = None
+    patient_named: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -168,7 +180,8 @@ class RedFlags:
         past = _alternation(cues.get("past"), "cues.past", problems)
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
-                  for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations")}
+                  for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
+                               "well_now", "quotes", "patient_named")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -373,14 +386,22 @@ class Triager:
         out = [False] * len(parts)
         if flags.not_patient is not None:
             for i, part in enumerate(parts):
-                if flags.not_patient.search(part):
+                said = flags.not_patient.search(part)
+                if said:
                     out[i] = True
-                    if i and not flags.not_patient.search(parts[i - 1]) and len(part.split()) <= 8 \
+                    # a short tag, or a sentence that opens by saying so ("She's not the patient, my husband is")
+                    tag = len(part.split()) <= 8 or not part[:said.start()].strip()
+                    if i and not flags.not_patient.search(parts[i - 1]) and tag \
                             and flags.someone_else is not None and flags.someone_else.search(parts[i - 1]):
                         out[i - 1] = True  # a short tag qualifying the sentence before it
         if flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts):
             for i, part in enumerate(parts):
                 if _WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part)):
+                    out[i] = True
+        patients = self._patients(parts)
+        if patients:
+            for i, part in enumerate(parts):
+                if not out[i] and self._about_other_kin(part, patients):
                     out[i] = True
         if self._tells is not None and any(flags.writer_is_patient.search(p) for p in parts):
             for i, part in enumerate(parts):
@@ -391,16 +412,90 @@ class Triager:
                     out[i] = True
         return out
 
+    def _patients(self, parts: list[str]) -> set[str]:
+        """Who the patient is, when the writer names them as family ("I'm my husband's carer",
+        "my wife had CAR-T", "his grandad who had CAR-T"): their kin words, as groups
+        (husband, hubby and partner are one). Empty when the writer is the patient or says
+        no one."""
+        flags = self.red_flags
+        if flags.relations is None or flags.someone_else is None:
+            return set()
+        if flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts):
+            return set()
+        named = [m.group(0) for cue in (flags.writer_cares, flags.patient_named) if cue is not None
+                 for p in parts for m in cue.finditer(p)]
+        return {_kin(r.group(0)) for text in named for r in flags.relations.finditer(text)}
+
+    def _about_other_kin(self, part: str, patients: set[str]) -> bool:
+        """The sentence opens with a relative who is not the patient ("My son has a chest
+        infection and a wheezy cough") and names no one else: not the patient, no "he" or
+        "she" who might be, not the writer, and is not someone telling of the patient ("my son
+        says ...")."""
+        flags = self.red_flags
+        mentions = list(flags.relations.finditer(part))
+        if not mentions or part[:mentions[0].start()].strip(" ,.-").count(" ") > 0:
+            return False
+        if any(_kin(m.group(0)) in patients for m in mentions):
+            return False
+        if self._tells is not None and self._tells.search(part):
+            return False
+        rest = flags.relations.sub(" ", part)
+        others = [m.group(0).lower() for m in flags.someone_else.finditer(rest)]
+        return (not _FIRST_PERSON.search(rest) and not _SUBJECT_PRONOUN.search(rest)
+                and all(o in _NOT_SUBJECTS for o in others))
+
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str) -> bool:
         """"What should I do if I get a fever?", "in case", an episode that is over."""
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
-        if (not flags.time.search(sentence) and not _NOW_VERB.search(sentence)
+        current = self._unwell_part(sentence)
+        if (not flags.time.search(current) and not _NOW_VERB.search(current)
                 and flags.past.search(flags.treatment.sub(" ", sentence))):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
+
+    def _well_clause(self, clause: str) -> bool:
+        """A clause saying someone is well now ("he's been back to normal for three weeks now"),
+        with no symptom word and no doubt in it ("not back to normal")."""
+        flags = self.red_flags
+        if _DOUBT.search(clause) or any(s.terms and s.terms.search(clause) for s in flags.symptoms):
+            return False
+        readings = self.temperatures_c(clause, context="temperature")  # "(36.5 this morning)": a normal reading
+        if readings:
+            return max(readings) < flags.fever_threshold_c
+        return bool(flags.well_now is not None and flags.well_now.search(clause.strip()))
+
+    def _unwell_part(self, sentence: str) -> str:
+        """The sentence without its clauses that say someone is well: their "now" and "since"
+        ("back to normal for three weeks now", "normal ever since") tell how someone is after
+        an episode, not that the episode is still going on."""
+        if self.red_flags.well_now is None:
+            return sentence
+        return " , ".join(c for c in _CLAUSE.split(sentence) if c and not self._well_clause(c))
+
+    def _says_well(self, sentence: str) -> bool:
+        """The sentence only says someone is well ("He's home now and himself again."): no
+        symptom, no "but", so the meaning net does not read it as a report."""
+        clauses = [c for c in _CLAUSE.split(sentence) if c and c.strip()]
+        well = [self._well_clause(c) for c in clauses]
+        # every clause says so, or is a few words of where or when ("hes home now 5 weeks later")
+        return (any(well) and not _DOUBT.search(sentence)
+                and all(w or len(c.split()) <= 5 for w, c in zip(well, clauses)))
+
+    def _quoted(self, sentence: str, start: int) -> bool:
+        """The symptom word at `start` is what a leaflet, a medicine's box or someone else says
+        ("the leaflet lists shivering, racing heart ...", "the box says may cause drowsiness"):
+        a quoting cue comes before it in the sentence, with no one and no "now" in between."""
+        flags = self.red_flags
+        if flags.quotes is None:
+            return False
+        for cue in flags.quotes.finditer(sentence, 0, start):
+            between = sentence[cue.end():start]
+            if not flags.person.search(between) and not flags.time.search(between):
+                return True
+        return False
 
     def _states(self, sentence: str) -> bool:
         """A statement, not a question, about someone ("my husband is..."), about now, or with
@@ -431,7 +526,7 @@ class Triager:
             high = [t for t in self.temperatures_c(sentence, context=text) if t >= threshold]
                     # In a question, a number is a reading only in a message about someone ("is 38.1 too
             # high? had my cells friday"), and the threshold itself only when read off someone.
-            asked = bool(_QUESTION_FORM.search(sentence))
+            asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)
             quoting = asked and all(abs(t - threshold) < 0.05 for t in high)
             someone = message_person or message_time
             if high and self._fever is not None and not self._supposes(sentence) and (
@@ -442,12 +537,16 @@ class Triager:
                 continue
             mended = self.mend(sentence)
             for symptom in (s for s in flags.symptoms if s.terms):
-                match, how = symptom.terms.search(sentence), ""
+                match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:
-                    match, how = symptom.terms.search(mended), "; spelling mended"
+                    match, how = self._told(symptom, mended), "; spelling mended"
                 if match:
                     hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
+
+    def _told(self, symptom: Symptom, sentence: str) -> re.Match | None:
+        """The first of the symptom's words in the sentence that is not quoted."""
+        return next((m for m in symptom.terms.finditer(sentence) if not self._quoted(sentence, m.start())), None)
 
     def mend(self, text: str) -> str:
         """The text with each misspelt word (not everyday English, one or two slips from a word
@@ -483,9 +582,10 @@ class Triager:
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
         for i, sentence in enumerate(parts):
-            # The whole message is not judged when part of it is someone else's health.
+            # The whole message is not judged when part of it is someone else's health; a
+            # sentence that only says someone is well is not read.
             other = any(others) if i == whole else others[i]
-            if other or self._supposes(sentence):
+            if other or self._supposes(sentence) or (i != whole and self._says_well(sentence)):
                 continue
             j = int(np.argmax(closeness[i]))
             c, p = float(closeness[i, j]), float(report_p[i])
@@ -523,6 +623,21 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 0.3, steps: int = 
         if np.abs(step).max() < 1e-6:
             break
     return w.astype(np.float32)
+
+
+# Kin words that name one person: "my hubby" is "my husband", "my mam" is "my mum".
+_KIN_GROUPS = (("husband", "hubby", "wife", "partner"), ("mum", "mom", "mam", "mother"), ("dad", "father"),
+               ("nan", "nana", "gran", "granny", "grandma", "grandmother"), ("grandad", "grandpa", "granddad", "grandfather"),
+               ("son", "boy"), ("daughter", "girl"), ("child", "children", "kid", "kids", "baby"))
+_KIN = {word: group[0] for group in _KIN_GROUPS for word in group}
+# Someone named only as an object or an owner ("the GP gave him antibiotics", "cut his knee").
+_NOT_SUBJECTS = {"him", "his", "her", "hers", "them", "their"}
+
+
+def _kin(relation: str) -> str:
+    """A relation phrase's person, as a group: "my little girl" -> "daughter"."""
+    word = re.sub(r"'s\b.*$", "", relation.lower()).split()[-1]
+    return _KIN.get(word, word)
 
 
 def _clip(text: str, n: int = 60) -> str:

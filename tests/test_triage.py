@@ -169,6 +169,12 @@ OTHER_PEOPLES_HEALTH = [
     "My wife had CAR-T a fortnight ago. I've been feeling dizzy myself, is it safe for me to keep caring for her?",
     "I'm the one who had CAR-T, a month ago, and I feel fine. My little girl has a temperature of 38.5 with a cold.",
     "I had CAR-T three weeks ago. My wife, who's my carer, has come down with the shivers and a cold.",
+    # the patient named as family, and the sentence opens with another relative
+    "I'm my wife's carer. My son has a high temperature and a sore throat, the GP gave him antibiotics.",
+    "Our grandson fell off his bike and his knee is bleeding a lot. Can he visit his nan who had CAR-T?",
+    # said in passing, or in a sentence that opens by saying so
+    "My grandad, who is 90 and not the patient, had a dizzy spell yesterday. Can I go and see him?",
+    "My 7 year old has a temperature of 38.4. She's not the patient, her dad is. Should she stay at her gran's?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -180,6 +186,9 @@ STILL_THE_PATIENT = [
     "I had CAR-T last week. My husband says the thermometer reads 38.4.",
     "I had CAR-T last week. My wife says I'm shivering.",
     "I had my cells 10 days ago. My son found me on the floor, I had collapsed.",
+    "I'm my wife's carer. My son says she's shaking and confused.",  # someone telling of the patient
+    "I'm my husband's carer. My daughter is here and he has a temperature of 38.2.",  # "he" may be the patient
+    "I'm my wife's carer. My son rang and mum is confused.",  # "mum" may be the patient
 ]
 
 
@@ -207,9 +216,16 @@ def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
 
 
 def test_a_fit_described_without_the_word_needs_999():
-    for message in ("he's jerking all over and won't answer me", "her eyes have rolled back and her whole body is shaking"):
+    for message in ("he's jerking all over and won't answer me", "her eyes have rolled back and her whole body is shaking",
+                    "she stared, her arm twitched, then she went stiff and shook for a minute. she's sleepy now"):
         assert RULES.assess(message).emergency, message
     assert not RULES.assess("what does a fit look like? is it the whole body jerking?").urgent
+
+
+def test_lay_descriptions_are_symptom_words():
+    assert "confusion" in RULES.assess("he got lost on the way to the loo in our own house just now").reason
+    assert "breathing" in RULES.assess("im panting after two steps, had my cells on friday").reason
+    assert not RULES.assess("what if he gets lost in our own house?").urgent  # supposes
 
 
 def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
@@ -233,6 +249,51 @@ def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
 ])
 def test_an_episode_that_is_over_is_told_apart_from_one_going_on(message, urgent):
     assert RULES.assess(message).urgent == urgent
+
+
+WELL_AGAIN_OR_QUOTED = [
+    # "now" and "since" in a clause saying someone is well do not make the episode current
+    "He was muddled on day 6 in hospital, they treated him and he's been back to normal for a fortnight now. Can he drive yet?",
+    "I had a temperature of 38.4 last Wednesday, they gave me antibiotics and it's been normal since (36.7 today).",
+    "My wife had a seizure four years ago, it's been well controlled since. Does that matter for CAR-T?",
+    "Dad was seeing things on day 7 and the team treated him. He's home now and himself again.",
+    # a leaflet, a box or a label quoted
+    "The leaflet lists shivering, a racing heart and dizziness. Where do I park for the day unit?",
+    "My new tablets say they may cause drowsiness. Is that a problem after CAR-T?",
+]
+STILL_GOING_ON = [
+    "He was confused this morning and he's still not back to normal now",
+    "my temp was 36.8 this morning and now it's 38.4",
+    "He seems fine but he's been shivering since lunch",
+    "The leaflet says to call about shivering and I'm shivering now",
+    "the box says it can cause dizziness and I've been dizzy since this morning",
+]
+
+
+@pytest.mark.parametrize("message", WELL_AGAIN_OR_QUOTED)
+def test_an_episode_someone_is_well_after_or_a_quoted_leaflet_is_not_a_report(message):
+    assert not RULES.assess(message).urgent
+
+
+@pytest.mark.parametrize("message", STILL_GOING_ON)
+def test_a_report_beside_a_well_clause_or_a_quote_is_still_caught(message):
+    assert RULES.assess(message).urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", WELL_AGAIN_OR_QUOTED + STILL_GOING_ON)
+def test_both_nets_agree_on_well_again_and_quoted(triager, message):
+    assert triager.assess(message).urgent == (message in STILL_GOING_ON)
+
+
+def test_without_the_well_quote_and_patient_cues_those_sentences_are_read():
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    for name in ("well_now", "quotes", "patient_named"):
+        del data["cues"][name]
+    rules = Triager(RedFlags.from_data(data))
+    assert rules.assess(WELL_AGAIN_OR_QUOTED[2]).urgent
+    assert rules.assess(WELL_AGAIN_OR_QUOTED[4]).urgent
+    assert rules.assess(OTHER_PEOPLES_HEALTH[8]).urgent  # the patient named only by patient_named
 
 
 def test_the_file_is_reviewed_like_a_document(tmp_path):

@@ -26,6 +26,7 @@ When the message has a temperature in it, the rule on the number alone decides f
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +77,6 @@ _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b"
 _CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|so|because|though)\b)\s*", re.I)
 # Not well after all: "not back to normal", "seems fine but ...".
 _DOUBT = re.compile(r"\b(not|no|never|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|doesn'?t|don'?t|didn'?t|but|though|although|except|apart from)\b|n't\b", re.I)
-# "he's confused", "she has", "they keep": someone besides the writer as a sentence's subject.
-_SUBJECT_PRONOUN = re.compile(r"\b(he|she|they|hes|shes|he's|she's|they're|theyre)\b", re.I)
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
@@ -291,6 +290,9 @@ class Triager:
         # to mend a misspelt one before the rules read symptom words: "siezure", "colapsed".
         self._vocabulary = Vocabulary([*self._report_text, *self._question_text, *red_flags.not_red_flags,
                                        *(d for s in red_flags.symptoms for d in s.describes)])
+        # Any symptom's words, in one pattern: a clause with none of them may say someone is well.
+        named = [s.terms.pattern for s in red_flags.symptoms if s.terms]
+        self._any_term = re.compile("|".join(f"(?:{p})" for p in named), re.I) if named else None
         # "my wife says ...", "my husband just checked ...": someone telling of the writer.
         self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
                        if red_flags.relations is not None and red_flags.writer_is_patient is not None else None)
@@ -424,13 +426,15 @@ class Triager:
             return set()
         named = [m.group(0) for cue in (flags.writer_cares, flags.patient_named) if cue is not None
                  for p in parts for m in cue.finditer(p)]
-        return {_kin(r.group(0)) for text in named for r in flags.relations.finditer(text)}
+        kin = [{_kin(r.group(0)) for r in flags.relations.finditer(text)} - {"carer"} for text in named]
+        # "I'm his carer", "I'm not the patient": a patient with no kin word could be anyone named
+        return set().union(*kin) if kin and all(kin) else set()
 
     def _about_other_kin(self, part: str, patients: set[str]) -> bool:
         """The sentence opens with a relative who is not the patient ("My son has a chest
-        infection and a wheezy cough") and names no one else: not the patient, no "he" or
-        "she" who might be, not the writer, and is not someone telling of the patient ("my son
-        says ...")."""
+        infection and a wheezy cough") and names no one else: not the patient, no he, him or
+        his who might be ("my mum is here and there's blood in his wee"), not the writer, and
+        is not someone telling of the patient ("my son says ...")."""
         flags = self.red_flags
         mentions = list(flags.relations.finditer(part))
         if not mentions or part[:mentions[0].start()].strip(" ,.-").count(" ") > 0:
@@ -440,9 +444,7 @@ class Triager:
         if self._tells is not None and self._tells.search(part):
             return False
         rest = flags.relations.sub(" ", part)
-        others = [m.group(0).lower() for m in flags.someone_else.finditer(rest)]
-        return (not _FIRST_PERSON.search(rest) and not _SUBJECT_PRONOUN.search(rest)
-                and all(o in _NOT_SUBJECTS for o in others))
+        return not _FIRST_PERSON.search(rest) and not flags.someone_else.search(rest)
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str) -> bool:
@@ -456,16 +458,18 @@ class Triager:
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 
+    @functools.lru_cache(maxsize=4096)  # one sentence's clauses are asked about several times
     def _well_clause(self, clause: str) -> bool:
         """A clause saying someone is well now ("he's been back to normal for three weeks now"),
-        with no symptom word and no doubt in it ("not back to normal")."""
+        or a normal temperature reading ("(36.5 this morning)"), with no symptom word and no
+        doubt in it ("not back to normal")."""
         flags = self.red_flags
-        if _DOUBT.search(clause) or any(s.terms and s.terms.search(clause) for s in flags.symptoms):
+        readings = any(ch.isdigit() for ch in clause) and self.temperatures_c(clause, context="temperature")
+        if not readings and (flags.well_now is None or not flags.well_now.search(clause.strip())):
             return False
-        readings = self.temperatures_c(clause, context="temperature")  # "(36.5 this morning)": a normal reading
-        if readings:
-            return max(readings) < flags.fever_threshold_c
-        return bool(flags.well_now is not None and flags.well_now.search(clause.strip()))
+        if _DOUBT.search(clause) or (self._any_term is not None and self._any_term.search(clause)):
+            return False
+        return max(readings) < flags.fever_threshold_c if readings else True  # "(36.5 this morning)": a normal reading
 
     def _unwell_part(self, sentence: str) -> str:
         """The sentence without its clauses that say someone is well: their "now" and "since"
@@ -630,8 +634,6 @@ _KIN_GROUPS = (("husband", "hubby", "wife", "partner"), ("mum", "mom", "mam", "m
                ("nan", "nana", "gran", "granny", "grandma", "grandmother"), ("grandad", "grandpa", "granddad", "grandfather"),
                ("son", "boy"), ("daughter", "girl"), ("child", "children", "kid", "kids", "baby"))
 _KIN = {word: group[0] for group in _KIN_GROUPS for word in group}
-# Someone named only as an object or an owner ("the GP gave him antibiotics", "cut his knee").
-_NOT_SUBJECTS = {"him", "his", "her", "hers", "them", "their"}
 
 
 def _kin(relation: str) -> str:

@@ -1,16 +1,17 @@
-"""What triage's meaning net costs a question: warm latency with it and without it, side by side.
+"""What triage costs a question: warm latency with it, with its rules alone and without it, side by side.
 
     .venv/bin/python -m bench.triage [--quick | --full] [--questions N] [--passes N]
 
 One process builds one `Assistant` on the real index (the web page's own, `from_settings`)
-and asks each chosen golden question (with its audience and history) twice in a row, in an
-order that alternates per question: once as served (both triage nets: the message's
-sentences are encoded and compared with the red-flag examples), once with the rules net
-alone (a `Triager` without the model, so the chain encodes only the search text, as it did
-before the meaning net). Paired like this, the machine's load hits both alike. Reported:
-p50 and p95 of each, the p95 difference (goal: at most 10 ms), and the median per-question
-ratio. Also the start-up cost of the red-flag file (embedding its examples, fitting the
-classifier).
+and asks each chosen golden question (with its audience and history) three times in a row,
+in an order that rotates per question: as served (both triage nets: the message's sentences
+are encoded and compared with the red-flag examples), with the rules net alone (a `Triager`
+without the model, so the chain encodes only the search text), and with no triage at all (a
+`Triager` that reads nothing: what the answer alone costs). Interleaved like this, the
+machine's load hits all three alike. Reported: p50 and p95 of each; what triage adds to p95
+(served against none: the goal, at most 10 ms) and what its meaning net adds (served against
+rules alone); the median per-question ratios. Also the start-up cost of the red-flag file
+(embedding its examples, fitting the classifier).
 """
 
 from __future__ import annotations
@@ -22,6 +23,21 @@ from .common import log, machine, paired_ratios, question_passes, summary, write
 from .latency import pick
 
 GOAL_EXTRA_P95_MS = 10.0
+
+
+def _no_triage(red_flags_file):
+    """A `Triager` that reads nothing: no red flag, no "how someone is now", no encode."""
+    from assistant.records import Triage
+    from assistant.triage import Triager
+
+    class NoTriage(Triager):
+        def assess(self, message, vectors=None):
+            return Triage(False, reason="triage off (benchmark)")
+
+        def describes_now(self, message):
+            return False
+
+    return NoTriage.from_file(red_flags_file)
 
 
 def run(questions: int | None, passes: int) -> dict:
@@ -36,25 +52,29 @@ def run(questions: int | None, passes: int) -> dict:
     started = time.perf_counter()
     Triager.from_file(settings.red_flags_file, served.embedder)
     startup_s = time.perf_counter() - started
-    rules_only = Triager.from_file(settings.red_flags_file)  # no model: the rules net alone
-    both_nets = served.triager
+    triagers = {"both nets": served.triager,
+                "rules only": Triager.from_file(settings.red_flags_file),  # no model: the rules net alone
+                "no triage": _no_triage(settings.red_flags_file)}
+    names = tuple(triagers)
     cases = pick(parts.golden_cases(), questions)
     served.ask("when can I drive again?")  # warm-up, as app.py does
-    timings: dict[str, list[float]] = {"both nets": [], "rules only": []}
+    timings: dict[str, list[float]] = {name: [] for name in names}
     for p in range(passes):
         for i, case in enumerate(cases):
-            order = ("both nets", "rules only") if (i + p) % 2 == 0 else ("rules only", "both nets")
-            for name in order:
-                served.triager = both_nets if name == "both nets" else rules_only
+            turn = (i + p) % len(names)
+            for name in names[turn:] + names[:turn]:
+                served.triager = triagers[name]
                 t = time.perf_counter()
                 served.ask(case.question, audience=case.audience, history=list(case.history))
                 timings[name].append((time.perf_counter() - t) * 1000)
-    served.triager = both_nets
-    both, rules = summary(timings["both nets"]), summary(timings["rules only"])
-    extra = both["p95"] - rules["p95"]
+    served.triager = triagers["both nets"]
+    both, rules, none = (summary(timings[name]) for name in names)
+    extra = both["p95"] - none["p95"]
     return {"questions": len(cases), "passes": passes, "startup_red_flags_s": round(startup_s, 2),
-            "both_nets_ms": both, "rules_only_ms": rules, "extra_p95_ms": round(extra, 1),
-            "median_ratio": round(statistics.median(paired_ratios(timings["both nets"], timings["rules only"])), 3),
+            "both_nets_ms": both, "rules_only_ms": rules, "no_triage_ms": none,
+            "extra_p95_ms": round(extra, 1), "meaning_extra_p95_ms": round(both["p95"] - rules["p95"], 1),
+            "median_ratio": round(statistics.median(paired_ratios(timings["both nets"], timings["no triage"])), 3),
+            "meaning_median_ratio": round(statistics.median(paired_ratios(timings["both nets"], timings["rules only"])), 3),
             "goal_extra_p95_ms": GOAL_EXTRA_P95_MS, "goal_met": extra <= GOAL_EXTRA_P95_MS}
 
 
@@ -64,7 +84,8 @@ def main(argv=None) -> int:
     results = run(questions, passes)
     path = write_result("triage", mode, results, started=started, machine_before=before)
     log(f"triage: p95 {results['both_nets_ms']['p95']:.1f} ms with both nets, {results['rules_only_ms']['p95']:.1f} ms "
-        f"with rules only (+{results['extra_p95_ms']} ms; goal at most {GOAL_EXTRA_P95_MS:.0f}); wrote {path}")
+        f"with rules only, {results['no_triage_ms']['p95']:.1f} ms with none (triage adds {results['extra_p95_ms']:+} ms, "
+        f"goal at most {GOAL_EXTRA_P95_MS:.0f}; its meaning net {results['meaning_extra_p95_ms']:+} ms); wrote {path}")
     return 0
 
 

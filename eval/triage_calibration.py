@@ -41,7 +41,9 @@ def fitting_cases(cases: list[EvalCase]) -> list[EvalCase]:
     return [c for c in cases if split_of(c) in ("tuning", "dev")]
 
 
-def sweep(triager, cases: list[EvalCase]) -> list[Point]:
+def sweep(triager, cases: list[EvalCase], progress=None) -> list[Point]:
+    """Every point of GRID, each over every case (the messages are encoded once, first);
+    `progress(stage, done, total)` is told of each point."""
     base = triager.red_flags
     urgent = [c for c in cases if c.expected_status == "urgent"]
     others = [c for c in cases if c.expected_status != "urgent"]
@@ -50,13 +52,18 @@ def sweep(triager, cases: list[EvalCase]) -> list[Point]:
     vectors = {c.id: triager.encode(meaning_texts(c.question)) for c in urgent + others}  # once, not per point
     points = []
     try:
-        for values in itertools.product(*GRID.values()):
+        grid = list(itertools.product(*GRID.values()))
+        for n, values in enumerate(grid):
+            if progress:
+                progress("threshold points", n, len(grid))
             triager.red_flags = replace(base, **dict(zip(GRID, values)))
             verdicts = {c.id: triager.assess(c.question, vectors=vectors[c.id]) for c in urgent + others}
             points.append(Point(*values, missed=sum(not verdicts[c.id].urgent for c in urgent),
                                 emergency_missed=sum(not verdicts[c.id].emergency for c in urgent if c.expected_emergency),
                                 false_alarms=sum(verdicts[c.id].urgent for c in others),
                                 over_escalated=sum(verdicts[c.id].emergency for c in urgent if c.expected_emergency is False)))
+        if progress:
+            progress("threshold points", len(grid), len(grid))
     finally:
         triager.red_flags = base
     return points
@@ -73,6 +80,7 @@ def main() -> int:
     from rich.table import Table
 
     from assistant.embedding import build_embedder
+    from assistant.progress import progress_reporter
     from assistant.settings import load_settings
     from assistant.triage import Triager
 
@@ -81,7 +89,8 @@ def main() -> int:
     settings = load_settings()
     cases = fitting_cases(load_suite(None, settings.corpus_dir))
     triager = Triager.from_file(settings.red_flags_file, build_embedder(settings))
-    points = sweep(triager, cases)
+    with progress_reporter() as progress:
+        points = sweep(triager, cases, progress)
     best = choose(points)
     table = Table(title=f"Triage thresholds on {len(cases)} tuning and dev cases "
                         f"({sum(c.expected_status == 'urgent' for c in cases)} urgent)")

@@ -170,8 +170,8 @@ OTHER_PEOPLES_HEALTH = [
     "I'm the one who had CAR-T, a month ago, and I feel fine. My little girl has a temperature of 38.5 with a cold.",
     "I had CAR-T three weeks ago. My wife, who's my carer, has come down with the shivers and a cold.",
     # the patient named as family, and the sentence opens with another relative
-    "I'm my wife's carer. My son has a high temperature and a sore throat, the GP gave him antibiotics.",
-    "Our grandson fell off his bike and his knee is bleeding a lot. Can he visit his nan who had CAR-T?",
+    "I'm my wife's carer. My son has a high temperature and a sore throat. Should he stay at his gran's?",
+    "Our grandson fell off the wall and the cut on the knee is bleeding a lot. Can he visit his nan who had CAR-T?",
     # said in passing, or in a sentence that opens by saying so
     "My grandad, who is 90 and not the patient, had a dizzy spell yesterday. Can I go and see him?",
     "My 7 year old has a temperature of 38.4. She's not the patient, her dad is. Should she stay at her gran's?",
@@ -189,6 +189,8 @@ STILL_THE_PATIENT = [
     "I'm my wife's carer. My son says she's shaking and confused.",  # someone telling of the patient
     "I'm my husband's carer. My daughter is here and he has a temperature of 38.2.",  # "he" may be the patient
     "I'm my wife's carer. My son rang and mum is confused.",  # "mum" may be the patient
+    "I'm my husband's carer. My mum is here and there's blood in his wee.",  # "his" may be the patient's
+    "I'm his carer. My mum is here helping, and the nosebleed will not stop.",  # the patient has no kin word
 ]
 
 

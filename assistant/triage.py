@@ -55,6 +55,8 @@ _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:(?:[.,]| point )\d)?)\s*(?:[°
 # "T 38.0", "T=37.8": the abbreviation of temperature in charts and clinicians' notes.
 _TEMP_CONTEXT = re.compile(r"\btemp|\bT\s?[:=]?\s?\d{2}[.,]\d\b|\bfever|\bthermometer|\btoo high\b|\breading\b|\bhot\b|\bwarm\b|\bsweat|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
                            r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度", re.I)
+_WORD_NUMBER = re.compile(r"\b(thirty\s+(six|seven|eight|nine)|forty)\b", re.I)  # the keys of _WORD_NUMBERS
+_POINT = re.compile(r"\b(\d{2}) point (one|two|three|four|five|six|seven|eight|nine|zero)\b", re.I)
 _DIGITS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
 _WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40"}
 # Sentence ends, and a comma before a question clause ("feel awful, do i need to ring").
@@ -360,10 +362,8 @@ class Triager:
     def temperatures_c(self, text: str, *, context: str | None = None) -> list[float]:
         """Readings in C (F converted), where the text or its `context` (the whole message)
         is about temperature: "is 37.6 ok? my temp has crept up" reads 37.6."""
-        for words, digits in _WORD_NUMBERS.items():
-            text = re.sub(rf"\b{words}\b", digits, text, flags=re.I)
-        text = re.sub(r"\b(\d{2}) point (one|two|three|four|five|six|seven|eight|nine|zero)\b",
-                      lambda m: f"{m.group(1)}.{_DIGITS[m.group(2).lower()]}", text, flags=re.I)
+        text = _WORD_NUMBER.sub(lambda m: _WORD_NUMBERS[" ".join(m.group(0).lower().split())], text)
+        text = _POINT.sub(lambda m: f"{m.group(1)}.{_DIGITS[m.group(2).lower()]}", text)
         about = context if context is not None else text
         if not _TEMP_CONTEXT.search(about) and not (self._fever and self._fever.terms and self._fever.terms.search(about)):
             return []
@@ -540,6 +540,8 @@ class Triager:
             if not self._reports_now(sentence, message_time, sentence_asks):
                 continue
             mended = self.mend(sentence)
+            if self._any_term is not None and not (self._any_term.search(sentence) or self._any_term.search(mended)):
+                continue  # no symptom's words at all (one pattern for all): nothing more to read
             for symptom in (s for s in flags.symptoms if s.terms):
                 match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:

@@ -194,22 +194,6 @@ STILL_THE_PATIENT = [
 ]
 
 
-@pytest.mark.parametrize("message", OTHER_PEOPLES_HEALTH)
-def test_someone_elses_health_is_not_a_red_flag(message):
-    assert not RULES.assess(message).urgent
-
-
-@pytest.mark.parametrize("message", STILL_THE_PATIENT)
-def test_a_report_about_the_patient_is_caught_beside_someone_elses_health(message):
-    assert RULES.assess(message).urgent
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("message", OTHER_PEOPLES_HEALTH + STILL_THE_PATIENT)
-def test_both_nets_agree_on_whose_health_it_is(triager, message):
-    assert triager.assess(message).urgent == (message in STILL_THE_PATIENT)
-
-
 def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
     for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations"):
@@ -272,20 +256,20 @@ STILL_GOING_ON = [
 ]
 
 
-@pytest.mark.parametrize("message", WELL_AGAIN_OR_QUOTED)
-def test_an_episode_someone_is_well_after_or_a_quoted_leaflet_is_not_a_report(message):
-    assert not RULES.assess(message).urgent
+# Whose health, and whether it is going on now: (message, urgent).
+WHOSE_AND_WHEN = ([(m, False) for m in OTHER_PEOPLES_HEALTH + WELL_AGAIN_OR_QUOTED]
+                  + [(m, True) for m in STILL_THE_PATIENT + STILL_GOING_ON])
 
 
-@pytest.mark.parametrize("message", STILL_GOING_ON)
-def test_a_report_beside_a_well_clause_or_a_quote_is_still_caught(message):
-    assert RULES.assess(message).urgent
+@pytest.mark.parametrize("message, urgent", WHOSE_AND_WHEN)
+def test_the_rules_tell_someone_elses_health_an_episode_over_and_a_quote_from_a_report(message, urgent):
+    assert RULES.assess(message).urgent == urgent
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("message", WELL_AGAIN_OR_QUOTED + STILL_GOING_ON)
-def test_both_nets_agree_on_well_again_and_quoted(triager, message):
-    assert triager.assess(message).urgent == (message in STILL_GOING_ON)
+@pytest.mark.parametrize("message, urgent", WHOSE_AND_WHEN)
+def test_both_nets_agree_on_whose_health_and_when(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
 
 
 def test_without_the_well_quote_and_patient_cues_those_sentences_are_read():

@@ -462,7 +462,9 @@ class Triager:
     def _well_clause(self, clause: str) -> bool:
         """A clause saying someone is well now ("he's been back to normal for three weeks now"),
         or a normal temperature reading ("(36.5 this morning)"), with no symptom word and no
-        doubt in it ("not back to normal")."""
+        doubt in it ("not back to normal"). Cached: it reads only the file's cues, symptom
+        words and fever threshold, which a Triager keeps (triage-calibrate changes only the
+        meaning net's numbers)."""
         flags = self.red_flags
         readings = any(ch.isdigit() for ch in clause) and self.temperatures_c(clause, context="temperature")
         if not readings and (flags.well_now is None or not flags.well_now.search(clause.strip())):

@@ -104,6 +104,12 @@ def test_a_short_opening_is_followed_by_the_subsection_that_answers(assistant):
     assert answer.decision["continued"]["section"] == "What this chemotherapy is"
     assert answer.citations[0].section == "Chemotherapy before your CAR-T infusion"
     assert_grounded(answer)
+    # In a message that asks two things, the opening goes on in the same way, in its turn.
+    both = assistant.ask("what chemo do i get before the car t cells? And can I ever give blood?", "patient")
+    assert [(c.n, c.doc_id) for c in both.citations] == [(1, "patient-lymphodepletion"), (2, "patient-lymphodepletion"),
+                                                        (3, "patient-donation")]
+    assert "fludarabine" in both.answer.lower() and "never** donate" in both.answer
+    assert_grounded(both)
 
 
 @pytest.mark.parametrize("question", ["best pizza in leeds", "CAR-T for lupus", "what will the weather be tomorrow"])

@@ -238,29 +238,30 @@ class Assistant:
         if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.
             decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for q, p, _ in parts]
-            quoted = [self._quote(section, p.ranked, q) for q, p, section in parts]
-            compositions = [composition for composition, _ in quoted]
-            keys = set().union(*(k for _, k in quoted))
+            quoted = [(section, *self._quote(section, p.ranked, q)) for q, p, section in parts]
+            compositions = [composition for _, composition, _ in quoted]
+            keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
             own = [x for _, p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) in keys]
             shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
             return replace(self._answered(typed, shown, combine(compositions), own), decision=decision)
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
-        composition, keys = self._quote(chosen, pick.ranked, question)
-        if len(keys) > 1:
-            decision["continued"] = next({"doc_id": k[0], "section": k[1]} for k in keys if k != chosen.key)
+        composition, then = self._quote(chosen, pick.ranked, question)
+        keys = {chosen.key} if then is None else {chosen.key, then.key}
+        if then is not None:
+            decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
         own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
         return replace(self._answered(question, passages, composition, own), decision=decision)
 
-    def _quote(self, section, ranked: list, question: str) -> tuple[Composition, set]:
+    def _quote(self, section, ranked: list, question: str) -> tuple[Composition, object]:
         """The chosen section quoted, followed by its best-ranked subsection when it is only a
-        short opening (`SectionAnswerer.continuation`); and the keys of the sections quoted."""
+        short opening (`SectionAnswerer.continuation`); and that subsection, or None."""
         composition = self.sections.compose(section, question)
         then = self.sections.continuation(section, ranked)
         if then is None:
-            return composition, {section.key}
-        return combine([composition, self.sections.compose(then, question)]), {section.key, then.key}
+            return composition, None
+        return combine([composition, self.sections.compose(then, question)]), then
 
     def _pick(self, question: str, vector: np.ndarray, passages: list[Passage], evidence: "Evidence", context: str,
               audience: str, *, follow_up: bool) -> "_Pick":

@@ -55,10 +55,10 @@ _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:(?:[.,]| point )\d)?)\s*(?:[°
 # "T 38.0", "T=37.8": the abbreviation of temperature in charts and clinicians' notes.
 _TEMP_CONTEXT = re.compile(r"\btemp|\bT\s?[:=]?\s?\d{2}[.,]\d\b|\bfever|\bthermometer|\btoo high\b|\breading\b|\bhot\b|\bwarm\b|\bsweat|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
                            r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度", re.I)
-_WORD_NUMBER = re.compile(r"\b(thirty\s+(six|seven|eight|nine)|forty)\b", re.I)  # the keys of _WORD_NUMBERS
-_POINT = re.compile(r"\b(\d{2}) point (one|two|three|four|five|six|seven|eight|nine|zero)\b", re.I)
 _DIGITS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
 _WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40"}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _WORD_NUMBERS) + r")\b", re.I)
+_POINT = re.compile(r"\b(\d{2}) point (" + "|".join(_DIGITS) + r")\b", re.I)
 # Sentence ends, and a comma before a question clause ("feel awful, do i need to ring").
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*"
                        r"|,\s*(?=(?:do|does|should|shall|is|are|can|could|will|would|what|why|how|when|which|who)\s+"
@@ -297,7 +297,10 @@ class Triager:
         self._any_term = re.compile("|".join(f"(?:{p})" for p in named), re.I) if named else None
         # "my wife says ...", "my husband just checked ...": someone telling of the writer.
         self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
-                       if red_flags.relations is not None and red_flags.writer_is_patient is not None else None)
+                       if red_flags.relations is not None else None)
+        # Per Triager (not per class): a clause's verdict reads only this file's cues, symptom
+        # words and fever threshold (triage-calibrate changes only the meaning net's numbers).
+        self._well_clause = functools.lru_cache(maxsize=4096)(self._is_well_clause)
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         self._reports = self._weights = self._neutral = None
@@ -400,12 +403,13 @@ class Triager:
             for i, part in enumerate(parts):
                 if _WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part)):
                     out[i] = True
-        patients = self._patients(parts)
+        writer_is_patient = flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts)
+        patients = set() if writer_is_patient else self._patients(parts)
         if patients:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_other_kin(part, patients):
                     out[i] = True
-        if self._tells is not None and any(flags.writer_is_patient.search(p) for p in parts):
+        if writer_is_patient and self._tells is not None:
             for i, part in enumerate(parts):
                 # Someone else named, and nothing of the writer's once "my wife" is set aside; not
                 # someone telling of the writer ("my wife just checked and the temperature is 38.6").
@@ -417,12 +421,10 @@ class Triager:
     def _patients(self, parts: list[str]) -> set[str]:
         """Who the patient is, when the writer names them as family ("I'm my husband's carer",
         "my wife had CAR-T", "his grandad who had CAR-T"): their kin words, as groups
-        (husband, hubby and partner are one). Empty when the writer is the patient or says
-        no one."""
+        (husband, hubby and partner are one). Empty when the writer says no one (the caller
+        asks only when the writer has not said they are the patient)."""
         flags = self.red_flags
         if flags.relations is None or flags.someone_else is None:
-            return set()
-        if flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts):
             return set()
         named = [m.group(0) for cue in (flags.writer_cares, flags.patient_named) if cue is not None
                  for p in parts for m in cue.finditer(p)]
@@ -458,13 +460,11 @@ class Triager:
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 
-    @functools.lru_cache(maxsize=4096)  # one sentence's clauses are asked about several times
-    def _well_clause(self, clause: str) -> bool:
+    def _is_well_clause(self, clause: str) -> bool:
         """A clause saying someone is well now ("he's been back to normal for three weeks now"),
         or a normal temperature reading ("(36.5 this morning)"), with no symptom word and no
-        doubt in it ("not back to normal"). Cached: it reads only the file's cues, symptom
-        words and fever threshold, which a Triager keeps (triage-calibrate changes only the
-        meaning net's numbers)."""
+        doubt in it ("not back to normal"). Asked through `_well_clause`, cached: one
+        sentence's clauses are asked about several times."""
         flags = self.red_flags
         readings = any(ch.isdigit() for ch in clause) and self.temperatures_c(clause, context="temperature")
         if not readings and (flags.well_now is None or not flags.well_now.search(clause.strip())):

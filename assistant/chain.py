@@ -26,7 +26,7 @@ import numpy as np
 from .answer_model import AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
-from .embedding import build_embedder
+from .embedding import build_embedder, encode_message
 from .errors import UsageError
 from .records import Answer, Passage, Turn
 from .retrieval import HybridRetriever, build_query, in_date, question_parts, today_iso
@@ -184,29 +184,26 @@ class Assistant:
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
         query = build_query(question, turns)
         search_text = self.vocabulary.correct_text(query.text)
-        vector, triage_vectors = self._encode(question, search_text, query.follow_up)
-        triage = self.triager.assess(question, vectors=triage_vectors)
+        # The message's own meaning, from one encode (packed in one pass): each sentence's vector
+        # for triage, then the whole message's (a long one's pooled from its sentences,
+        # `encode_message`), which is also what it is searched by. Spelling repair and word
+        # variants (`search_text`) are for the word search. A follow-up is searched by meaning
+        # with the earlier turn it leans on, so its search text is encoded too.
+        # Without triage's meaning net, the whole message alone is encoded.
+        reads = self.triager.embedder is not None
+        texts = meaning_texts(question)
+        meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
+        vector = self.embedder.encode([search_text])[0] if query.follow_up else meaning[-1]
+        triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
-        whole = triage_vectors[-1] if triage_vectors is not None else vector
-        return replace(self._answer(question, audience, turns, query, search_text, vector, whole), triage=triage)
-
-    def _encode(self, question: str, search_text: str, follow_up: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """The search text's vector, and triage's (`meaning_texts`: each sentence, then the
-        whole message) when its meaning net is on, all in one encode (the embedder packs a few
-        short texts into one pass). A one-sentence question whose search text is itself is
-        encoded once; a long message's search text is the (spell-mended) message itself."""
-        texts = meaning_texts(question)
-        if self.triager.embedder is None:
-            return self.embedder.encode([search_text])[0], None
-        whole_is_search = search_text == texts[-1] or (len(texts) > 1 and not follow_up)
-        batch = texts[:-1] + [search_text] + ([] if whole_is_search else [texts[-1]])
-        vectors = self.embedder.encode(batch)
-        parts = vectors[:len(texts) - 1]
-        return vectors[len(texts) - 1], np.vstack([parts, vectors[-1][None, :]])
+        return replace(self._answer(question, audience, turns, query, search_text, vector, meaning), triage=triage)
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
-                vector: np.ndarray, whole: np.ndarray) -> Answer:
+                vector: np.ndarray, meaning: np.ndarray) -> Answer:
+        """`meaning`: the message's vectors from `_decide` (its sentences' and its whole's, or
+        the whole's alone when triage reads no meaning)."""
+        whole = meaning[-1]
         now = audience == "patient" and self.triager.describes_now(question)  # refusals still give the line
         if self.boundaries.crossed(question, whole, only=("override",)):
             return self._refusal(REFUSAL_OVERRIDE, audience, unwell_now=now)
@@ -239,6 +236,9 @@ class Assistant:
             # Two questions in one message, each answered by its own section: both, in the order asked.
             decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for q, p, _ in parts]
             quoted = [(section, *self._quote(section, p.ranked, q)) for q, p, section in parts]
+            for logged, (_, _, then) in zip(decision["parts"], quoted):
+                if then is not None:
+                    logged["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
             compositions = [composition for _, composition, _ in quoted]
             keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
             own = [x for _, p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) in keys]
@@ -273,7 +273,10 @@ class Assistant:
 
     def _parts(self, message: str, audience: str) -> list[tuple[str, "_Pick", object]]:
         """Each separate question of a message that asks two things, picked on its own, with its
-        chosen section; [] unless every part is answered (question_parts)."""
+        chosen section; [] unless every part is answered (question_parts). Each part is searched
+        by its spelling-repaired text, words and meaning alike (encoding the repaired parts
+        again, rather than reusing triage's vectors of the sentences as typed, keeps the parts'
+        sections as they were: the raw vectors gave the same figures but moved some parts)."""
         parts = question_parts(message)
         if not parts:
             return []

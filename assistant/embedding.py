@@ -29,6 +29,9 @@ class Embedder(Protocol):
 
 
 SMALL_BATCH = 8
+# A message of several sentences this short (in tokens) is also encoded whole, beside its
+# sentences: about 6 ms more at most here. A longer one's whole is pooled (encode_message).
+WHOLE_TOO_MAX_TOKENS = 32
 
 
 @contextmanager
@@ -162,6 +165,23 @@ class HashEmbedder:
             if not norm:
                 out[row, 0] = 1.0
         return out
+
+
+def encode_message(embedder, texts: Sequence[str]) -> np.ndarray:
+    """The vectors of a message's `texts` (`triage.meaning_texts`: each sentence, then the whole
+    message when it has several), in one encode. A short whole (at most WHOLE_TOO_MAX_TOKENS)
+    is encoded beside its sentences; a longer one is pooled from them: their mean, weighted
+    by each one's tokens (with its two special ones), normalised. So reading a long message
+    sentence by sentence costs no second encode of it (BENCHMARKS.md, "Triage's meaning net")."""
+    texts = list(texts)
+    if len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS:
+        return np.asarray(embedder.encode(texts), dtype=np.float32)
+    sentences = texts[:-1]
+    vectors = np.asarray(embedder.encode(sentences), dtype=np.float32)
+    weights = np.array([embedder.count_tokens(t) + 2 for t in sentences], dtype=np.float32)
+    pooled = weights @ vectors
+    norm = np.linalg.norm(pooled)
+    return np.vstack([vectors, (pooled / norm if norm else pooled)[None, :]]).astype(np.float32, copy=False)
 
 
 def build_embedder(settings) -> SentenceEmbedder:

@@ -35,7 +35,7 @@ from typing import Sequence
 import numpy as np
 import yaml
 
-from .embedding import encode_cached
+from .embedding import encode_cached, encode_message
 from .errors import UsageError
 from .text import Vocabulary
 from .records import Triage
@@ -69,7 +69,9 @@ _IF = re.compile(r"\bif\b", re.I)
 _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
 # A verb in the present progressive says it is happening now, whatever else the sentence
 # looks back at ("mum is talking to her sister who died years ago").
-_NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b", re.I)
+# (An -ing word followed by a verb is a noun: "dad's handwriting got wobbly" is not "dad is ...ing".)
+_NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b"
+                       r"(?!\s+(?:got|gets|was|were|is|has|had|went|goes|became|looks?|looked|seems?|seemed)\b)", re.I)
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
@@ -94,8 +96,9 @@ def sentences(message: str) -> list[str]:
 
 
 def meaning_texts(message: str) -> list[str]:
-    """What the meaning net embeds: each sentence, then the whole message when it has several
-    (together they may say what no sentence says alone)."""
+    """What the meaning net reads: each sentence, then the whole message when it has several
+    (together they may say what no sentence says alone). A long message's whole vector is
+    pooled from its sentences' (`embedding.encode_message`), not encoded a second time."""
     parts = sentences(message)
     return parts + [" ".join(message.split())] if len(parts) > 1 else parts
 
@@ -146,6 +149,7 @@ class RedFlags:
     well_now: re.Pattern | None = None
     quotes: re.Pattern | None = None
     patient_named: re.Pattern | None = None
+    over: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -182,7 +186,7 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named")}
+                               "well_now", "quotes", "patient_named", "over")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -329,7 +333,7 @@ class Triager:
         if self.embedder is not None:
             texts = meaning_texts(message)
             if vectors is None:
-                vectors = self.encode(texts)
+                vectors = self.encode(message)
             closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             asks = [float(report_p[i]) < self.red_flags.question_probability for i in range(len(parts))]
@@ -352,15 +356,16 @@ class Triager:
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
 
-    def encode(self, parts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.embedder.encode(list(parts)), dtype=np.float32)
+    def encode(self, message: str) -> np.ndarray:
+        """The vectors of `meaning_texts(message)`, in one encode."""
+        return encode_message(self.embedder, meaning_texts(message))
 
     def describes_now(self, message: str) -> bool:
         """Says how someone is now ("my dad is...", "I feel..."): a refusal then still gives
         the 24-hour line."""
         flags = self.red_flags
         return any((flags.person.search(p) or flags.time.search(p)) and not flags.hypothetical.search(p)
-                   for p in sentences(message))
+                   and not (flags.over and flags.over.search(p)) for p in sentences(message))
 
     def temperatures_c(self, text: str, *, context: str | None = None) -> list[float]:
         """Readings in C (F converted), where the text or its `context` (the whole message)
@@ -450,13 +455,17 @@ class Triager:
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str) -> bool:
-        """"What should I do if I get a fever?", "in case", an episode that is over."""
+        """"What should I do if I get a fever?", "in case", an episode that is over. Whether an
+        episode is over (cues.over, cues.past) is read only when the part of the sentence that
+        tells of someone unwell does not say now: "Jim's a bit muddled this evening, forgot he'd
+        already had his tea" is a report, "he was muddled on day 5 and it settled" is not."""
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
         current = self._unwell_part(sentence)
-        if (not flags.time.search(current) and not _NOW_VERB.search(current)
-                and flags.past.search(flags.treatment.sub(" ", sentence))):
+        if not flags.time.search(current) and not _NOW_VERB.search(current) and (
+                (flags.over is not None and flags.over.search(sentence))
+                or flags.past.search(flags.treatment.sub(" ", sentence))):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 
@@ -474,12 +483,32 @@ class Triager:
         return max(readings) < flags.fever_threshold_c if readings else True  # "(36.5 this morning)": a normal reading
 
     def _unwell_part(self, sentence: str) -> str:
-        """The sentence without its clauses that say someone is well: their "now" and "since"
-        ("back to normal for three weeks now", "normal ever since") tell how someone is after
-        an episode, not that the episode is still going on."""
-        if self.red_flags.well_now is None:
+        """The sentence without its clauses that say someone is well, or that an episode is
+        over, with no symptom word in them: their "now" and "since" ("back to normal for three
+        weeks now", "it's completely gone now") tell how someone is after an episode, not that
+        the episode is still going on."""
+        flags = self.red_flags
+        if flags.well_now is None and flags.over is None:
             return sentence
-        return " , ".join(c for c in _CLAUSE.split(sentence) if c and not self._well_clause(c))
+        parts = sentences(sentence)
+        if len(parts) > 1:  # the whole message: without its sentences that only say someone is well or ask
+            return " , ".join(u for u in (self._unwell_part(p) for p in parts
+                                          if not self._says_well(p) and not _QUESTION_FORM.search(p)) if u)
+        # Where the sentence says an episode is over: a cue may span clauses ("home now and fine").
+        over = [m.span() for m in flags.over.finditer(sentence)] if flags.over is not None else []
+        kept, start = [], 0
+        for cut in [*_CLAUSE.finditer(sentence), None]:
+            end = cut.start() if cut else len(sentence)
+            clause = sentence[start:end]
+            if clause.strip() and not self._well_clause(clause) and not (
+                    any(a < end and b > start for a, b in over) and self._plain(clause)):
+                kept.append(clause.strip())
+            start = cut.end() if cut else end
+        return " , ".join(kept)
+
+    def _plain(self, clause: str) -> bool:
+        """No symptom word and no doubt ("it hasn't gone away") in the clause."""
+        return not _DOUBT.search(clause) and not (self._any_term is not None and self._any_term.search(clause))
 
     def _says_well(self, sentence: str) -> bool:
         """The sentence only says someone is well ("He's home now and himself again."): no
@@ -589,11 +618,16 @@ class Triager:
         flags = self.red_flags
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
+        # A sentence the meaning net does not read: one that supposes or only says someone is well.
+        unread = [self._supposes(p) or self._says_well(p) for p in parts[:whole]]
         for i, sentence in enumerate(parts):
-            # The whole message is not judged when part of it is someone else's health; a
-            # sentence that only says someone is well is not read.
-            other = any(others) if i == whole else others[i]
-            if other or self._supposes(sentence) or (i != whole and self._says_well(sentence)):
+            # The whole message is not judged when part of it is someone else's health, nor when
+            # each of its sentences is unread or only asks: then no part of it tells of now.
+            if i == whole:
+                if any(others) or self._supposes(sentence) or all(
+                        u or report_p[k] < flags.question_probability for k, u in enumerate(unread)):
+                    continue
+            elif others[i] or unread[i]:
                 continue
             j = int(np.argmax(closeness[i]))
             c, p = float(closeness[i, j]), float(report_p[i])

@@ -5,9 +5,10 @@
 One process builds one `Assistant` on the real index (the web page's own, `from_settings`)
 and asks each chosen golden question (with its audience and history) three times in a row,
 in an order that rotates per question: as served (both triage nets: the message's sentences
-are encoded and compared with the red-flag examples), with the rules net alone (a `Triager`
-without the model, so the chain encodes only the search text), and with no triage at all (a
-`Triager` that reads nothing: what the answer alone costs). Interleaved like this, the
+are encoded and compared with the red-flag examples; a long message's whole vector, which is
+also its search vector, is pooled from them), with the rules net alone (a `Triager` without
+the model, so the chain encodes only the whole message), and with no triage at all (a
+`Triager` that reads nothing: what the answer alone costs, one encode of the whole message). Interleaved like this, the
 machine's load hits all three alike. Reported: p50 and p95 of each; what triage adds to p95
 (served against none: the goal, at most 10 ms) and what its meaning net adds (served against
 rules alone); the median per-question ratios. Also the start-up cost of the red-flag file

@@ -47,9 +47,7 @@ def sweep(triager, cases: list[EvalCase], progress=None) -> list[Point]:
     base = triager.red_flags
     urgent = [c for c in cases if c.expected_status == "urgent"]
     others = [c for c in cases if c.expected_status != "urgent"]
-    from assistant.triage import meaning_texts
-
-    vectors = {c.id: triager.encode(meaning_texts(c.question)) for c in urgent + others}  # once, not per point
+    vectors = {c.id: triager.encode(c.question) for c in urgent + others}  # once, not per point
     points = []
     try:
         grid = list(itertools.product(*GRID.values()))

@@ -94,6 +94,24 @@ def test_a_message_that_asks_two_things_gets_each_its_own_section(assistant):
     assert len(one.citations) == 1 and "parts" not in one.decision
 
 
+def test_a_long_message_is_encoded_once_sentence_by_sentence_and_still_answered(assistant, monkeypatch):
+    """Triage reads each sentence of a long message; the search then uses the whole message's
+    vector pooled from those sentences, so nothing is encoded twice (the cost that once made
+    triage add 15 ms to a long message)."""
+    from assistant.triage import sentences
+
+    seen = []
+    encode = assistant.embedder.encode
+    monkeypatch.setattr(assistant.embedder, "encode", lambda texts: seen.extend(texts) or encode(texts))
+    message = ("Hello, my wife had her CAR-T cells a few weeks ago and the team say she can come home soon. "
+               "We live about three hours away and have a small car. "
+               "Our daughter wants to know how long it is before my wife is allowed to drive again.")
+    answer = assistant.ask(message, "patient")
+    assert seen == sentences(message)
+    assert answer.status == "answered" and "8 weeks" in answer.answer and not answer.triage.urgent
+    assert_grounded(answer)
+
+
 def test_a_short_opening_is_followed_by_the_subsection_that_answers(assistant):
     # The leaflet's lead ("A few days before ... you have a short course of chemo") names no
     # medicine; its subsection does. Both are quoted, from the one leaflet, the lead first.
@@ -109,6 +127,7 @@ def test_a_short_opening_is_followed_by_the_subsection_that_answers(assistant):
     assert [(c.n, c.doc_id) for c in both.citations] == [(1, "patient-lymphodepletion"), (2, "patient-lymphodepletion"),
                                                         (3, "patient-donation")]
     assert "fludarabine" in both.answer.lower() and "never** donate" in both.answer
+    assert [p.get("continued", {}).get("section") for p in both.decision["parts"]] == ["What this chemotherapy is", None]
     assert_grounded(both)
 
 

@@ -90,3 +90,52 @@ def test_a_questions_texts_packed_in_one_pass_get_the_vectors_each_gets_alone(em
         alone = np.vstack([embedder._encode([t]) for t in batch])
         assert packed.shape == (len(batch), 384)
         assert np.abs(packed - alone).max() < 1e-4
+
+
+class Recording:
+    """A real embedder, recording each text it is asked to encode."""
+
+    def __init__(self, embedder):
+        self.inner, self.seen = embedder, []
+
+    def encode(self, texts):
+        self.seen.extend(texts)
+        return self.inner.encode(texts)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+
+@pytest.mark.slow
+def test_a_long_message_is_encoded_sentence_by_sentence_and_its_whole_is_pooled_from_them(embedder):
+    """Triage reads each sentence; the whole message (triage's last text, and the search
+    vector) comes from the same encode. A short whole is encoded beside its sentences; a long
+    one is the token-weighted mean of its sentences' vectors and is never encoded itself."""
+    import numpy as np
+
+    from assistant.embedding import WHOLE_TOO_MAX_TOKENS, encode_message
+    from assistant.triage import meaning_texts
+
+    short = meaning_texts("my dad had car-t 9 days ago. is he allowed to drive?")
+    long = meaning_texts("My husband came home from the hospital last Tuesday after his CAR-T cells. "
+                         "He has been sleeping a lot in the afternoons and eating less than usual. "
+                         "The nurse said to keep an eye on him and check his temperature twice a day. "
+                         "Can you tell me how long he has to stay near the hospital?")
+    assert len(short) == 3 and len(long) == 5
+    assert embedder.count_tokens(short[-1]) <= WHOLE_TOO_MAX_TOKENS < embedder.count_tokens(long[-1])
+
+    recording = Recording(embedder)
+    vectors = encode_message(recording, short)
+    assert recording.seen == short and np.abs(vectors - embedder.encode(short)).max() < 1e-4
+
+    recording = Recording(embedder)
+    vectors = encode_message(recording, long)
+    assert recording.seen == long[:-1] and vectors.shape == (5, 384)  # the whole is not encoded again
+    alone = embedder.encode(long[:-1])
+    assert np.abs(vectors[:-1] - alone).max() < 1e-4
+    weights = np.array([embedder.count_tokens(t) + 2 for t in long[:-1]], dtype=np.float32)
+    expected = weights @ alone / np.linalg.norm(weights @ alone)
+    assert np.abs(vectors[-1] - expected).max() < 1e-5 and abs(np.linalg.norm(vectors[-1]) - 1) < 1e-5
+    # A stand-in for the whole: closer to the message encoded whole than any of its sentences is.
+    own = embedder.encode(long[-1:])[0]
+    assert float(vectors[-1] @ own) > max(float(v @ own) for v in alone)

@@ -246,6 +246,9 @@ WELL_AGAIN_OR_QUOTED = [
     # a leaflet, a box or a label quoted
     "The leaflet lists shivering, a racing heart and dizziness. Where do I park for the day unit?",
     "My new tablets say they may cause drowsiness. Is that a problem after CAR-T?",
+    # the clause with the cue says the episode is over, and nothing else says now
+    "She had some confusion on day 6 that was treated with steroids and it's completely gone now. Could it come back?",
+    "My dad's handwriting got shaky on the ward after his CAR-T but it went back to normal within days. Do we keep testing it?",
 ]
 STILL_GOING_ON = [
     "He was confused this morning and he's still not back to normal now",
@@ -253,6 +256,9 @@ STILL_GOING_ON = [
     "He seems fine but he's been shivering since lunch",
     "The leaflet says to call about shivering and I'm shivering now",
     "the box says it can cause dizziness and I've been dizzy since this morning",
+    # a cue for "over" in another clause does not set aside the part that says now
+    "Mum's a bit muddled tonight, she forgot she'd already had her lunch",
+    "my wife is short of breath walking to the car today, she was fine doing that before her treatment",
 ]
 
 

@@ -365,7 +365,7 @@ class Triager:
         the 24-hour line."""
         flags = self.red_flags
         return any((flags.person.search(p) or flags.time.search(p)) and not flags.hypothetical.search(p)
-                   and not (flags.over and flags.over.search(p)) for p in sentences(message))
+                   and not (flags.over is not None and flags.over.search(p)) for p in sentences(message))
 
     def temperatures_c(self, text: str, *, context: str | None = None) -> list[float]:
         """Readings in C (F converted), where the text or its `context` (the whole message)
@@ -454,15 +454,16 @@ class Triager:
         return not _FIRST_PERSON.search(rest) and not flags.someone_else.search(rest)
 
     # -- the two nets -------------------------------------------------------------------
-    def _supposes(self, sentence: str) -> bool:
+    def _supposes(self, sentence: str, current: str | None = None) -> bool:
         """"What should I do if I get a fever?", "in case", an episode that is over. Whether an
         episode is over (cues.over, cues.past) is read only when the part of the sentence that
         tells of someone unwell does not say now: "Jim's a bit muddled this evening, forgot he'd
-        already had his tea" is a report, "he was muddled on day 5 and it settled" is not."""
+        already had his tea" is a report, "he was muddled on day 5 and it settled" is not.
+        `current`: that part, when the caller has it (the whole message's, `_unwell_whole`)."""
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
-        current = self._unwell_part(sentence)
+        current = self._unwell_part(sentence) if current is None else current
         if not flags.time.search(current) and not _NOW_VERB.search(current) and (
                 (flags.over is not None and flags.over.search(sentence))
                 or flags.past.search(flags.treatment.sub(" ", sentence))):
@@ -490,10 +491,6 @@ class Triager:
         flags = self.red_flags
         if flags.well_now is None and flags.over is None:
             return sentence
-        parts = sentences(sentence)
-        if len(parts) > 1:  # the whole message: without its sentences that only say someone is well or ask
-            return " , ".join(u for u in (self._unwell_part(p) for p in parts
-                                          if not self._says_well(p) and not _QUESTION_FORM.search(p)) if u)
         # Where the sentence says an episode is over: a cue may span clauses ("home now and fine").
         over = [m.span() for m in flags.over.finditer(sentence)] if flags.over is not None else []
         kept, start = [], 0
@@ -505,6 +502,12 @@ class Triager:
                 kept.append(clause.strip())
             start = cut.end() if cut else end
         return " , ".join(kept)
+
+    def _unwell_whole(self, parts: list[str]) -> str:
+        """The whole message's unwell part: its sentences' own, leaving out the sentences that
+        only say someone is well or that ask."""
+        return " , ".join(u for u in (self._unwell_part(p) for p in parts
+                                      if not self._says_well(p) and not _QUESTION_FORM.search(p)) if u)
 
     def _plain(self, clause: str) -> bool:
         """No symptom word and no doubt ("it hasn't gone away") in the clause."""
@@ -624,7 +627,7 @@ class Triager:
             # The whole message is not judged when part of it is someone else's health, nor when
             # each of its sentences is unread or only asks: then no part of it tells of now.
             if i == whole:
-                if any(others) or self._supposes(sentence) or all(
+                if any(others) or self._supposes(sentence, self._unwell_whole(parts[:whole])) or all(
                         u or report_p[k] < flags.question_probability for k, u in enumerate(unread)):
                     continue
             elif others[i] or unread[i]:

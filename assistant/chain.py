@@ -31,7 +31,7 @@ from .errors import UsageError
 from .records import Answer, Passage, Turn
 from .retrieval import HybridRetriever, build_query, in_date, question_parts, today_iso
 from .store import IndexStore
-from .text import Vocabulary, terms
+from .text import Vocabulary, plain_quotes, terms
 from .triage import Triager, meaning_texts
 
 MAX_QUESTION_CHARS = 2000
@@ -85,6 +85,7 @@ def normalise_question(question: str) -> str:
     if not isinstance(question, str):
         raise UsageError("the question must be text")
     cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in question)
+    cleaned = plain_quotes(cleaned)  # a phone's "he’s" is "he's" to triage and the word search
     cleaned = " ".join(cleaned.split())
     while True:  # markup is not part of a question; removing a tag can join two halves of another
         stripped = " ".join(_TAG.sub(" ", cleaned).split())

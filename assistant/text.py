@@ -8,6 +8,16 @@ from functools import lru_cache
 
 import snowballstemmer
 
+# Curly apostrophes and quotes, as phones type them ("he won’t wake"), and the plain ones
+# the red-flag file and the word search are written with.
+_TYPOGRAPHIC = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
+                              "\u201c": '"', "\u201d": '"', "\u201e": '"'})
+
+
+def plain_quotes(text: str) -> str:
+    return text.translate(_TYPOGRAPHIC)
+
+
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
 

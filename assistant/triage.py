@@ -37,7 +37,7 @@ import yaml
 
 from .embedding import encode_cached, encode_message
 from .errors import UsageError
-from .text import Vocabulary
+from .text import Vocabulary, plain_quotes
 from .records import Triage
 
 __all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "meaning_texts", "sentences"]
@@ -75,6 +75,11 @@ _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
+# A relative named with their treatment ("my husband's had CAR-T", "his dad, who had CAR-T"):
+# at most this many words between, none of them someone else.
+_TREATED_WITHIN = 4
+_PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
+_WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
 # A sentence's clauses: where one says someone is well, or quotes a leaflet, the rest may not.
@@ -150,6 +155,7 @@ class RedFlags:
     quotes: re.Pattern | None = None
     patient_named: re.Pattern | None = None
     over: re.Pattern | None = None
+    therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -186,7 +192,7 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named", "over")}
+                               "well_now", "quotes", "patient_named", "over", "therapy")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -253,8 +259,9 @@ def _alternation(patterns, where: str, problems: list[str], *, required: bool = 
             problems.append(f"'{where}' needs at least one pattern")
         return None
     try:
-        # Whole words: "me" is not in "measure", "now" is not in "know".
-        return re.compile("|".join(f"(?<![A-Za-z0-9])(?:{p})(?![A-Za-z0-9])" for p in patterns), re.I)
+        # Whole words: "me" is not in "measure", "now" is not in "know". A pattern may start at
+        # an apostrophe ("'s fine", "'re ok"): that is where a word's ending starts ("he's fine").
+        return re.compile("|".join(f"(?:(?<![A-Za-z0-9])|(?='))(?:{p})(?![A-Za-z0-9])" for p in patterns), re.I)
     except re.error as exc:
         problems.append(f"'{where}': a pattern is not a valid regular expression ({exc})")
         return None
@@ -312,8 +319,12 @@ class Triager:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
             self._reports = vectors[: len(self._report_text)]
             neutral = red_flags.not_red_flags
-            self._neutral = (encode_cached(self.embedder, list(neutral)) if neutral
-                             else np.zeros((0, vectors.shape[1]), dtype=np.float32))
+            news = (encode_cached(self.embedder, list(neutral)) if neutral
+                    else np.zeros((0, vectors.shape[1]), dtype=np.float32))
+            # A question about red flags in general is as far from a report as everyday news is
+            # (`_question_text` ends with them).
+            general = vectors[len(vectors) - len(red_flags.general_questions):]
+            self._neutral = np.vstack([news, general])
             labels = np.r_[np.ones(len(self._report_text)), np.zeros(len(self._question_text))]
             self._weights = fit_logistic(vectors, labels)
 
@@ -324,6 +335,7 @@ class Triager:
     # -- public ----------------------------------------------------------------------
     def assess(self, message: str, vectors: np.ndarray | None = None) -> Triage:
         """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already."""
+        message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         text = " ".join(message.split())
         parts = sentences(message)
         others = self._someone_elses(parts)
@@ -404,12 +416,15 @@ class Triager:
                     if i and not flags.not_patient.search(parts[i - 1]) and tag \
                             and flags.someone_else is not None and flags.someone_else.search(parts[i - 1]):
                         out[i - 1] = True  # a short tag qualifying the sentence before it
-        if flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts):
+        treated = self._treated(parts)
+        writer_cares = any(_WRITERS_KIN.match(m) for m in treated) or (
+            flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts))
+        if writer_cares:
             for i, part in enumerate(parts):
                 if _WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part)):
                     out[i] = True
         writer_is_patient = flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts)
-        patients = set() if writer_is_patient else self._patients(parts)
+        patients = set() if writer_is_patient else self._patients(parts, treated)
         if patients:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_other_kin(part, patients):
@@ -423,17 +438,37 @@ class Triager:
                     out[i] = True
         return out
 
-    def _patients(self, parts: list[str]) -> set[str]:
+    def _treated(self, parts: list[str]) -> list[str]:
+        """Relatives named with their treatment: a relation (cues.relations), then within
+        `_TREATED_WITHIN` words naming no one else a name of the treatment (cues.therapy) that is
+        not the writer's: "my husband's had CAR-T", "his dad, who had CAR-T", "since my husband's
+        treatment started", "while my husband recovers from CAR-T". The relations, as written."""
+        flags = self.red_flags
+        if flags.relations is None or flags.therapy is None:
+            return []
+        found = []
+        for part in parts:
+            for relation in flags.relations.finditer(part):
+                cure = flags.therapy.search(part, relation.end())
+                if cure is None or _FIRST_PERSON.search(cure.group(0)):
+                    continue
+                between = part[relation.end():cure.start()]
+                if len(between.split()) <= _TREATED_WITHIN and not _FIRST_PERSON.search(between) \
+                        and not _PRONOUN.search(between) and not flags.relations.search(between):
+                    found.append(relation.group(0))
+        return found
+
+    def _patients(self, parts: list[str], treated: Sequence[str] = ()) -> set[str]:
         """Who the patient is, when the writer names them as family ("I'm my husband's carer",
-        "my wife had CAR-T", "his grandad who had CAR-T"): their kin words, as groups
-        (husband, hubby and partner are one). Empty when the writer says no one (the caller
-        asks only when the writer has not said they are the patient)."""
+        "my wife had CAR-T", "his grandad who had CAR-T", or any relative `_treated` found): their
+        kin words ("wife", "hubby"; `_kin` groups them). Empty when the writer says no
+        one (the caller asks only when the writer has not said they are the patient)."""
         flags = self.red_flags
         if flags.relations is None or flags.someone_else is None:
             return set()
         named = [m.group(0) for cue in (flags.writer_cares, flags.patient_named) if cue is not None
-                 for p in parts for m in cue.finditer(p)]
-        kin = [{_kin(r.group(0)) for r in flags.relations.finditer(text)} - {"carer"} for text in named]
+                 for p in parts for m in cue.finditer(p)] + list(treated)
+        kin = [{_word(r.group(0)) for r in flags.relations.finditer(text)} - {"carer"} for text in named]
         # "I'm his carer", "I'm not the patient": a patient with no kin word could be anyone named
         return set().union(*kin) if kin and all(kin) else set()
 
@@ -441,17 +476,27 @@ class Triager:
         """The sentence opens with a relative who is not the patient ("My son has a chest
         infection and a wheezy cough") and names no one else: not the patient, no he, him or
         his who might be ("my mum is here and there's blood in his wee"), not the writer, and
-        is not someone telling of the patient ("my son says ...")."""
+        is not someone telling of the patient ("my son says ..."). A he or she who cannot be
+        the patient does not count: "my daughter had a nosebleed, she's fine now", when the
+        patient is "my husband" (`_GENDER`; a patient or pronoun of either sex may be anyone)."""
         flags = self.red_flags
         mentions = list(flags.relations.finditer(part))
         if not mentions or part[:mentions[0].start()].strip(" ,.-").count(" ") > 0:
             return False
-        if any(_kin(m.group(0)) in patients for m in mentions):
+        kin = {_kin(word) for word in patients}
+        if any(_kin(m.group(0)) in kin for m in mentions):
             return False
         if self._tells is not None and self._tells.search(part):
             return False
         rest = flags.relations.sub(" ", part)
-        return not _FIRST_PERSON.search(rest) and not flags.someone_else.search(rest)
+        if _FIRST_PERSON.search(rest):
+            return False
+        sexes = {_GENDER.get(word) for word in patients}
+        for named in flags.someone_else.finditer(rest):
+            sex = _GENDER.get(named.group(0).lower().replace("'", ""))
+            if sex is None or None in sexes or sex in sexes:
+                return False  # may be the patient
+        return True
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str, current: str | None = None) -> bool:
@@ -600,8 +645,8 @@ class Triager:
 
     def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom less
-        close than the everyday news of `not_red_flags` counts 0), the closest report of each
-        symptom, and the probability that the text reports (not asks)."""
+        close than the everyday news of `not_red_flags` and the `general_questions` counts 0),
+        the closest report of each symptom, and the probability that the text reports (not asks)."""
         sims = vectors @ self._reports.T
         closeness = np.zeros((len(vectors), len(self._symptoms)), dtype=np.float32)
         nearest = np.zeros((len(vectors), len(self._symptoms)), dtype=int)
@@ -677,9 +722,21 @@ _KIN_GROUPS = (("husband", "hubby", "wife", "partner"), ("mum", "mom", "mam", "m
 _KIN = {word: group[0] for group in _KIN_GROUPS for word in group}
 
 
+# Who a word can be: a he or a she ("partner", "friend", "they" may be either).
+_GENDER = {**dict.fromkeys("he him his hes himself husband hubby dad father son boy brother grandad grandpa granddad "
+                           "grandfather grandson uncle nephew father-in-law brother-in-law".split(), "m"),
+           **dict.fromkeys("she her hers shes herself wife mum mom mam mother daughter girl sister nan nana gran granny "
+                           "grandma grandmother granddaughter aunt auntie niece mother-in-law sister-in-law".split(), "f")}
+
+
+def _word(relation: str) -> str:
+    """A relation phrase's person word: "my little girl" -> "girl", "my mum's husband" -> "mum"."""
+    return re.sub(r"'s\b.*$", "", relation.lower()).split()[-1]
+
+
 def _kin(relation: str) -> str:
     """A relation phrase's person, as a group: "my little girl" -> "daughter"."""
-    word = re.sub(r"'s\b.*$", "", relation.lower()).split()[-1]
+    word = _word(relation)
     return _KIN.get(word, word)
 
 

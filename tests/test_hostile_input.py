@@ -250,6 +250,14 @@ def test_property_normalised_question_is_clean_bounded_or_a_usage_error(text):
     assert normalise_question(cleaned) == cleaned  # idempotent
 
 
+@pytest.mark.parametrize("typed", ["he won’t wake up", "I can’t breathe properly", "she can’t get her words out",
+                                   "mum can’t stay awake", "I can‘t stop shaking"])
+def test_curly_apostrophes_read_as_plain_ones(typed):
+    """Phones type "he won’t": the red-flag file's cues are written "won't"."""
+    assert normalise_question(typed) == typed.replace("’", "'").replace("‘", "'")
+    assert assess(typed).urgent, typed
+
+
 @pytest.mark.parametrize("value", [None, b"when can I drive?", 42, ["when"]])
 def test_a_question_that_is_not_text_is_a_usage_error(value):
     with pytest.raises(UsageError, match="must be text"):

@@ -175,6 +175,11 @@ OTHER_PEOPLES_HEALTH = [
     # said in passing, or in a sentence that opens by saying so
     "My grandad, who is 90 and not the patient, had a dizzy spell yesterday. Can I go and see him?",
     "My 7 year old has a temperature of 38.4. She's not the patient, her dad is. Should she stay at her gran's?",
+    # the patient named with their treatment, or as the one the writer cares for
+    "Our neighbour has come down with a bug and feels awful. Should she stay away, as my husband's had CAR-T?",
+    "My mother-in-law has vertigo and is staying with us for a week. Does that matter while I'm caring for my husband?",
+    # a he or she who cannot be the patient (his wife)
+    "My son has a temperature of 38.4 and he's off school. My wife's had CAR-T, should he stay at his gran's?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -191,6 +196,8 @@ STILL_THE_PATIENT = [
     "I'm my wife's carer. My son rang and mum is confused.",  # "mum" may be the patient
     "I'm my husband's carer. My mum is here and there's blood in his wee.",  # "his" may be the patient's
     "I'm his carer. My mum is here helping, and the nosebleed will not stop.",  # the patient has no kin word
+    "I'm my wife's carer. My son is here and she has a temperature of 38.2.",  # "she" may be the patient
+    "My husband had CAR-T last week. My son is with him and his temperature is 38.4.",  # "his" may be
 ]
 
 
@@ -280,12 +287,21 @@ def test_both_nets_agree_on_whose_health_and_when(triager, message, urgent):
 
 def test_without_the_well_quote_and_patient_cues_those_sentences_are_read():
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    for name in ("well_now", "quotes", "patient_named"):
+    for name in ("well_now", "quotes", "patient_named", "therapy"):
         del data["cues"][name]
     rules = Triager(RedFlags.from_data(data))
     assert rules.assess(WELL_AGAIN_OR_QUOTED[2]).urgent
     assert rules.assess(WELL_AGAIN_OR_QUOTED[4]).urgent
-    assert rules.assess(OTHER_PEOPLES_HEALTH[8]).urgent  # the patient named only by patient_named
+    assert rules.assess(OTHER_PEOPLES_HEALTH[8]).urgent  # the patient named only by patient_named and therapy
+    assert rules.assess(OTHER_PEOPLES_HEALTH[11]).urgent  # the patient named only by therapy
+
+
+def test_a_well_cue_may_start_at_a_words_ending():
+    """"he's fine": a cue written "'s fine" matches after a word, as a whole-word cue may not."""
+    flags = RED_FLAGS
+    assert flags.well_now.search("He's fine in himself") and flags.well_now.search("they're ok")
+    assert not flags.well_now.search("the fine print")  # still whole words
+    assert not RULES.assess("Our thermometer says 98.2. He's fine in himself, just bored.").urgent
 
 
 def test_the_file_is_reviewed_like_a_document(tmp_path):

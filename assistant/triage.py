@@ -80,6 +80,8 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
 _TREATED_WITHIN = 4
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
+# A sentence that opens by pointing back at the one before: "That settled by day 10".
+_ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
 # A sentence's clauses: where one says someone is well, or quotes a leaflet, the rest may not.
@@ -338,7 +340,7 @@ class Triager:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         text = " ".join(message.split())
         parts = sentences(message)
-        others = self._someone_elses(parts)
+        others = [o or e for o, e in zip(self._someone_elses(parts), self._ended_next(parts))]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         asks = [False] * len(parts)
         meaning: list[_Hit] = []
@@ -497,6 +499,26 @@ class Triager:
             if sex is None or None in sexes or sex in sexes:
                 return False  # may be the patient
         return True
+
+    def _ended_next(self, parts: list[str]) -> list[bool]:
+        """Per sentence: the next sentence says its episode is over ("His hands were shaky in
+        the first week. That settled by day 10 and he's been steady since."): it opens with
+        "that", "it" or "this", holds an `over` cue with no symptom word and no doubt in that
+        clause, and the sentence itself does not say now."""
+        flags = self.red_flags
+        out = [False] * len(parts)
+        if flags.over is None:
+            return out
+        for i in range(len(parts) - 1):
+            after = parts[i + 1]
+            cue = flags.over.search(after)
+            if not _ANAPHOR.match(after) or cue is None:
+                continue
+            clause = after[:cue.end()]
+            current = self._unwell_part(parts[i])
+            if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current):
+                out[i] = True
+        return out
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes(self, sentence: str, current: str | None = None) -> bool:

@@ -17,6 +17,7 @@ from assistant.errors import UsageError
 from assistant.records import Turn
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+PENDING_DIR = Path(__file__).parent / "pending"
 AUDIENCES = ("patient", "clinician")
 STATUSES = ("answered", "refused", "urgent", "not-urgent")  # not-urgent: only asks; any reply but the urgent advice
 ROLES = ("user", "assistant")
@@ -118,6 +119,11 @@ class CorpusIndex:
 
 def default_suites() -> list[Path]:
     return sorted(GOLDEN_DIR.glob("*.yaml"))
+
+
+def pending_suites() -> list[Path]:
+    """Blind dev sets still being worked on: not gated, but dev cases all the same."""
+    return sorted(PENDING_DIR.glob("*.yaml"))
 
 
 def load_suite(paths: list[Path] | None = None, corpus_dir: Path | None = None, *,

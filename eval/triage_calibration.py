@@ -1,6 +1,7 @@
 """Choosing the triage thresholds: `python -m eval triage-calibrate`.
 
-Runs the tuning and dev cases (never held-out or sealed ones) through the triage alone, for a
+Runs the tuning and dev cases (eval/golden and the pending blind dev sets of eval/pending;
+never held-out or sealed ones) through the triage alone, for a
 grid of the meaning net's numbers (safety/red-flags.yaml `semantic`), and prints urgent
 messages missed, 999 situations not marked, and false alarms for each. The choice rule: no
 urgent message missed and no 999 situation unmarked, then fewest false alarms, then the
@@ -18,7 +19,7 @@ from .metrics import split_of
 GRID = {"symptom_similarity": (0.4, 0.42, 0.45, 0.48),
         "report_probability": (0.4, 0.45, 0.5),
         "question_probability": (0.1, 0.2),
-        "statement_similarity": (0.45, 0.5, 0.55, 1.0),  # 1.0: a statement needs report_probability too
+        "statement_similarity": (0.45, 0.47, 0.5, 0.55, 1.0),  # 1.0: a statement needs report_probability too
         "emergency_similarity": (0.45, 0.5),
         "emergency_over_words": (0.65,)}
 
@@ -82,10 +83,10 @@ def main() -> int:
     from assistant.settings import load_settings
     from assistant.triage import Triager
 
-    from .cases import load_suite
+    from .cases import default_suites, load_suite, pending_suites
 
     settings = load_settings()
-    cases = fitting_cases(load_suite(None, settings.corpus_dir))
+    cases = fitting_cases(load_suite(default_suites() + pending_suites(), settings.corpus_dir))
     triager = Triager.from_file(settings.red_flags_file, build_embedder(settings))
     with progress_reporter() as progress:
         points = sweep(triager, cases, progress)

@@ -21,7 +21,7 @@ GRID = {"symptom_similarity": (0.4, 0.42, 0.45, 0.48),
         "question_probability": (0.1, 0.2),
         "statement_similarity": (0.45, 0.47, 0.5, 0.55, 1.0),  # 1.0: a statement needs report_probability too
         "emergency_similarity": (0.45, 0.5),
-        "emergency_over_words": (0.6,)}  # swept by hand (the file says how): lower ones sent non-999 reports to 999
+        "emergency_over_words": (0.65,)}
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,8 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
 _TREATED_WITHIN = 4
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
+# At most this many words, with no symptom word: where or when, beside a clause that says someone is well.
+_FEW_WORDS = 8
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
@@ -585,9 +587,10 @@ class Triager:
         symptom, no "but", so the meaning net does not read it as a report."""
         clauses = [c for c in _CLAUSE.split(sentence) if c and c.strip()]
         well = [self._well_clause(c) for c in clauses]
-        # every clause says so, or is a few words of where or when ("hes home now 5 weeks later")
+        # every clause says so, or is a few words of where or when with no symptom word in them
+        # ("hes home now 5 weeks later"; not "just very sleepy")
         return (any(well) and not _DOUBT.search(sentence)
-                and all(w or len(c.split()) <= 5 for w, c in zip(well, clauses)))
+                and all(w or (len(c.split()) <= _FEW_WORDS and self._plain(c)) for w, c in zip(well, clauses)))
 
     def _quoted(self, sentence: str, start: int) -> bool:
         """The symptom word at `start` is what a leaflet, a medicine's box or someone else says

@@ -256,6 +256,9 @@ WELL_AGAIN_OR_QUOTED = [
     # the clause with the cue says the episode is over, and nothing else says now
     "She had some confusion on day 6 that was treated with steroids and it's completely gone now. Could it come back?",
     "My dad's handwriting got shaky on the ward after his CAR-T but it went back to normal within days. Do we keep testing it?",
+    # a sentence that says someone is well, with a few words of where or when beside it
+    "My wife was breathless on day 3 and needed oxygen on the ward. She's home now and breathing completely normally.",
+    "Dad was muddled on day 6 and the team treated him. He's been home for three weeks now and fine.",
     # the next sentence says the episode is over
     "His hands were trembling in the first few days. That settled quickly and he's been fine since. When is clinic?",
 ]
@@ -268,6 +271,8 @@ STILL_GOING_ON = [
     # a cue for "over" in another clause does not set aside the part that says now
     "Mum's a bit muddled tonight, she forgot she'd already had her lunch",
     "my wife is short of breath walking to the car today, she was fine doing that before her treatment",
+    # said to be well, and a symptom word beside it
+    "He was muddled on day 6 in hospital. He's home now and fine, just very sleepy all day.",
     # an episode over, then another that says now
     "He was confused this morning. It settled for an hour but he's confused again now.",
 ]

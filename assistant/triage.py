@@ -566,8 +566,10 @@ class Triager:
         for cut in [*_CLAUSE.finditer(sentence), None]:
             end = cut.start() if cut else len(sentence)
             clause = sentence[start:end]
-            if clause.strip() and not self._well_clause(clause) and not (
-                    any(a < end and b > start for a, b in over) and self._plain(clause)):
+            cues = [(max(a, start) - start, min(b, end) - start) for a, b in over if a < end and b > start]
+            # plain outside the cue's own words: "not happened since" is a cue, "not" in it no doubt
+            rest = "".join(" " if any(a <= k < b for a, b in cues) else ch for k, ch in enumerate(clause))
+            if clause.strip() and not self._well_clause(clause) and not (cues and self._plain(rest)):
                 kept.append(clause.strip())
             start = cut.end() if cut else end
         return " , ".join(kept)

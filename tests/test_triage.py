@@ -259,6 +259,9 @@ WELL_AGAIN_OR_QUOTED = [
     # a sentence that says someone is well, with a few words of where or when beside it
     "My wife was breathless on day 3 and needed oxygen on the ward. She's home now and breathing completely normally.",
     "Dad was muddled on day 6 and the team treated him. He's been home for three weeks now and fine.",
+    # it has not happened since
+    "I had a fit once as a child and none since. Does that matter for CAR-T?",
+    "I felt faint for a second getting out of the bath 3 days ago, gone straight away and not happened since.",
     # the next sentence says the episode is over
     "His hands were trembling in the first few days. That settled quickly and he's been fine since. When is clinic?",
 ]
@@ -271,6 +274,8 @@ STILL_GOING_ON = [
     # a cue for "over" in another clause does not set aside the part that says now
     "Mum's a bit muddled tonight, she forgot she'd already had her lunch",
     "my wife is short of breath walking to the car today, she was fine doing that before her treatment",
+    # not right since: still going on
+    "He had a fit on the ward 3 weeks ago and he's not been himself since.",
     # said to be well, and a symptom word beside it
     "He was muddled on day 6 in hospital. He's home now and fine, just very sleepy all day.",
     # an episode over, then another that says now

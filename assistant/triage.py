@@ -82,6 +82,8 @@ _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
 # At most this many words, with no symptom word: where or when, beside a clause that says someone is well.
 _FEW_WORDS = 8
+# Said in the present: "a man has collapsed", "there's a woman on the floor", "still", "now".
+_PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|now|still|keeps?)\b|'s\b|'re\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
@@ -160,6 +162,7 @@ class RedFlags:
     patient_named: re.Pattern | None = None
     over: re.Pattern | None = None
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
+    strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     path: str = ""
@@ -196,7 +199,7 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named", "over", "therapy")}
+                               "well_now", "quotes", "patient_named", "over", "therapy", "strangers")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -440,7 +443,27 @@ class Triager:
                 if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", part)) \
                         and not flags.writer_is_patient.search(part) and not self._tells.search(part):
                     out[i] = True
+        if flags.strangers is not None:
+            for i, part in enumerate(parts):
+                if not out[i] and self._about_stranger(part):
+                    out[i] = True
         return out
+
+    def _about_stranger(self, part: str) -> bool:
+        """The sentence tells of a stranger ("An old gentleman collapsed in the car park and the
+        staff helped him"), never the patient: a stranger (cues.strangers) is the first person it
+        names, and it names no one else, neither the writer nor a relative (a he or she is the
+        stranger). Not when it tells of now ("a man has collapsed outside and isn't breathing"):
+        then 999 is the right answer whoever it is."""
+        flags = self.red_flags
+        stranger = flags.strangers.search(part)
+        if stranger is None or _PRESENT.search(part) or _NOW_VERB.search(part):
+            return False
+        before, rest = part[:stranger.start()], part[stranger.end():]
+        if _FIRST_PERSON.search(before) or flags.person.search(before) or (
+                flags.relations is not None and flags.relations.search(before)):
+            return False
+        return not _FIRST_PERSON.search(rest) and not (flags.relations is not None and flags.relations.search(rest))
 
     def _treated(self, parts: list[str]) -> list[str]:
         """Relatives named with their treatment: a relation (cues.relations), then within

@@ -178,6 +178,9 @@ OTHER_PEOPLES_HEALTH = [
     # the patient named with their treatment, or as the one the writer cares for
     "Our neighbour has come down with a bug and feels awful. Should she stay away, as my husband's had CAR-T?",
     "My mother-in-law has vertigo and is staying with us for a week. Does that matter while I'm caring for my husband?",
+    # a stranger, or someone on a screen or in print
+    "A man in the next bed had a fit while we were visiting. Could that happen to my wife?",
+    "I read an article where a woman got confused after CAR-T. How common is that?",
     # a he or she who cannot be the patient (his wife)
     "My son has a temperature of 38.4 and he's off school. My wife's had CAR-T, should he stay at his gran's?",
 ]
@@ -197,6 +200,7 @@ STILL_THE_PATIENT = [
     "I'm my husband's carer. My mum is here and there's blood in his wee.",  # "his" may be the patient's
     "I'm his carer. My mum is here helping, and the nosebleed will not stop.",  # the patient has no kin word
     "I'm my wife's carer. My son is here and she has a temperature of 38.2.",  # "she" may be the patient
+    "A man has collapsed outside our door and isn't breathing.",  # a stranger, now: 999 all the same
     "My husband had CAR-T last week. My son is with him and his temperature is 38.4.",  # "his" may be
 ]
 

@@ -225,6 +225,11 @@ def test_lay_descriptions_are_symptom_words():
     assert not RULES.assess("what if he gets lost in our own house?").urgent  # supposes
 
 
+def test_hay_fever_is_not_a_fever():
+    assert not RULES.assess("my hay fever is awful this week, can I take my antihistamines?").urgent
+    assert RULES.assess("I've got a fever tonight").urgent
+
+
 def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
     seizure = RULES.assess("mums havin a siezure and wont answer me")
     assert seizure.urgent and seizure.emergency and "spelling mended" in seizure.reason

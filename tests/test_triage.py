@@ -268,6 +268,8 @@ WELL_AGAIN_OR_QUOTED = [
     # a sentence that says someone is well, with a few words of where or when beside it
     "My wife was breathless on day 3 and needed oxygen on the ward. She's home now and breathing completely normally.",
     "Dad was muddled on day 6 and the team treated him. He's been home for three weeks now and fine.",
+    # how someone has long been
+    "My hands have had a slight tremor for years, the GP calls it essential tremor. Should I mention it?",
     # it has not happened since
     "I had a fit once as a child and none since. Does that matter for CAR-T?",
     "I felt faint for a second getting out of the bath 3 days ago, gone straight away and not happened since.",
@@ -283,6 +285,8 @@ STILL_GOING_ON = [
     # a cue for "over" in another clause does not set aside the part that says now
     "Mum's a bit muddled tonight, she forgot she'd already had her lunch",
     "my wife is short of breath walking to the car today, she was fine doing that before her treatment",
+    # long-standing, and worse now
+    "I've had a tremor for years but today it's much worse and I can't hold a cup.",
     # not right since: still going on
     "He had a fit on the ward 3 weeks ago and he's not been himself since.",
     # said to be well, and a symptom word beside it

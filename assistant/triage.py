@@ -82,6 +82,11 @@ _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
 # At most this many words, with no symptom word: where or when, beside a clause that says someone is well.
 _FEW_WORDS = 8
+# A number that defines a fever, not a reading: "38 is a fever", "a fever is 38" ("my temp is
+# 38.2" is a reading).
+_NUMBER = r"\d{2}(?:[.,]\d)?\s*(?:[°º]\s*)?(?:c\b|degrees?\b)?"
+_THRESHOLD_TALK = re.compile(rf"\b{_NUMBER}\s*(?:is|counts as|means)\s+(?:a |the )?fever\b"
+                             rf"|\bfever\s+(?:is|means|starts at|counts from)\s+(?:over |above )?{_NUMBER}", re.I)
 # Said in the present: "a man has collapsed", "there's a woman on the floor", "still", "now".
 _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|now|still|keeps?)\b|'s\b|'re\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
@@ -656,7 +661,7 @@ class Triager:
         for sentence, sentence_asks, other in zip(parts, asks, others):
             if other:
                 continue
-            high = [t for t in self.temperatures_c(sentence, context=text) if t >= threshold]
+            high = [t for t in self.temperatures_c(_THRESHOLD_TALK.sub(" ", sentence), context=text) if t >= threshold]
                     # In a question, a number is a reading only in a message about someone ("is 38.1 too
             # high? had my cells friday"), and the threshold itself only when read off someone.
             asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)

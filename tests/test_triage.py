@@ -225,6 +225,12 @@ def test_lay_descriptions_are_symptom_words():
     assert not RULES.assess("what if he gets lost in our own house?").urgent  # supposes
 
 
+def test_a_number_that_defines_a_fever_is_not_a_reading():
+    assert not RULES.assess("my nurse said 38 is a fever but the card says lower, which do I go by?").urgent
+    assert RULES.assess("my temp is 38.2, is 38 a fever?").urgent  # a reading beside it
+    assert RULES.assess("his temperature is 38.1 now").urgent
+
+
 def test_hay_fever_is_not_a_fever():
     assert not RULES.assess("my hay fever is awful this week, can I take my antihistamines?").urgent
     assert RULES.assess("I've got a fever tonight").urgent

@@ -532,9 +532,10 @@ class Triager:
 
     def _ended_next(self, parts: list[str]) -> list[bool]:
         """Per sentence: the next sentence says its episode is over ("His hands were shaky in
-        the first week. That settled by day 10 and he's been steady since."): it opens with
-        "that", "it" or "this", holds an `over` cue with no symptom word and no doubt in that
-        clause, and the sentence itself does not say now."""
+        the first week. That settled by day 10 and he's been steady since."): it opens by
+        pointing back ("that", "it", "this", `_ANAPHOR`) and holds an `over` cue with no symptom
+        word and no doubt before it ("It hasn't settled" does not), and the sentence itself does
+        not say now in its unwell part."""
         flags = self.red_flags
         out = [False] * len(parts)
         if flags.over is None:
@@ -662,7 +663,7 @@ class Triager:
             if other:
                 continue
             high = [t for t in self.temperatures_c(_THRESHOLD_TALK.sub(" ", sentence), context=text) if t >= threshold]
-                    # In a question, a number is a reading only in a message about someone ("is 38.1 too
+            # In a question, a number is a reading only in a message about someone ("is 38.1 too
             # high? had my cells friday"), and the threshold itself only when read off someone.
             asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)
             quoting = asked and all(abs(t - threshold) < 0.05 for t in high)

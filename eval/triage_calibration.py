@@ -1,11 +1,11 @@
 """Choosing the triage thresholds: `python -m eval triage-calibrate`.
 
-Runs the tuning and dev cases (eval/golden and the pending blind dev sets of eval/pending;
-never held-out or sealed ones) through the triage alone, for a
-grid of the meaning net's numbers (safety/red-flags.yaml `semantic`), and prints urgent
-messages missed, 999 situations not marked, and false alarms for each. The choice rule: no
-urgent message missed and no 999 situation unmarked, then fewest false alarms, then the
-lowest thresholds (when in doubt, urgent wins). Copy the chosen numbers into the file.
+Runs the tuning and dev cases (of eval/golden and the pending blind dev sets of eval/pending;
+never held-out or sealed ones) through the triage alone, for a grid of the meaning net's
+numbers (safety/red-flags.yaml `semantic`), and prints urgent messages missed, 999 situations
+not marked, and false alarms for each. The choice rule: no urgent message missed and no 999
+situation unmarked, then fewest false alarms, then the lowest thresholds (when in doubt,
+urgent wins). Copy the chosen numbers into the file.
 """
 
 from __future__ import annotations

@@ -89,6 +89,9 @@ _THRESHOLD_TALK = re.compile(rf"\b{_NUMBER}\s*(?:is|counts as|means)\s+(?:a |the
                              rf"|\bfever\s+(?:is|means|starts at|counts from)\s+(?:over |above )?{_NUMBER}", re.I)
 # Said in the present: "a man has collapsed", "there's a woman on the floor", "still", "now".
 _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|now|still|keeps?)\b|'s\b|'re\b", re.I)
+# Words that say an episode ended, and a sentence told in the past: `_ended_next`.
+_ENDED = re.compile(r"\b(settled|resolved|gone|away|cleared|stopped|passed|fine|better|normal|treated)\b", re.I)
+_PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
@@ -543,11 +546,15 @@ class Triager:
         for i in range(len(parts) - 1):
             after = parts[i + 1]
             cue = flags.over.search(after)
-            if not _ANAPHOR.match(after) or cue is None:
+            # an ending said outright ("settled", "went away"), not "it went up to 38.5"; told
+            # of in the past ("were shaky"), not "my temp is 38.4. It went down with paracetamol"
+            if not _ANAPHOR.match(after) or cue is None or not _ENDED.search(cue.group(0)) \
+                    or not _PAST_TENSE.search(parts[i]):
                 continue
             clause = after[:cue.end()]
             current = self._unwell_part(parts[i])
-            if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current):
+            if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current) \
+                    and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])):
                 out[i] = True
         return out
 

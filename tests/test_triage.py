@@ -275,7 +275,7 @@ WELL_AGAIN_OR_QUOTED = [
     "My wife was breathless on day 3 and needed oxygen on the ward. She's home now and breathing completely normally.",
     "Dad was muddled on day 6 and the team treated him. He's been home for three weeks now and fine.",
     # how someone has long been
-    "My hands have had a slight tremor for years, the GP calls it essential tremor. Should I mention it?",
+    "She's had a slight tremor in her hands for years, the GP calls it essential tremor. Should we mention it?",
     # it has not happened since
     "I had a fit once as a child and none since. Does that matter for CAR-T?",
     "I felt faint for a second getting out of the bath 3 days ago, gone straight away and not happened since.",
@@ -291,6 +291,14 @@ STILL_GOING_ON = [
     # a cue for "over" in another clause does not set aside the part that says now
     "Mum's a bit muddled tonight, she forgot she'd already had her lunch",
     "my wife is short of breath walking to the car today, she was fine doing that before her treatment",
+    # cues that must not set a report aside: a fever brought down, "it went on", never like
+    # this "for years" or "in all my life", something on screen at the time, a clinician's patient
+    "My temp is 38.5. It went down with paracetamol.",
+    "She was really drowsy. It went on all afternoon.",
+    "I haven't been this confused for years",
+    "I've never felt this cold and shivery in all my life",
+    "We were watching the news when she collapsed",
+    "A patient collapsed in clinic today after CAR-T",
     # long-standing, and worse now
     "I've had a tremor for years but today it's much worse and I can't hold a cup.",
     # not right since: still going on

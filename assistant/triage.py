@@ -468,10 +468,8 @@ class Triager:
         if stranger is None or _PRESENT.search(part) or _NOW_VERB.search(part):
             return False
         before, rest = part[:stranger.start()], part[stranger.end():]
-        if _FIRST_PERSON.search(before) or flags.person.search(before) or (
-                flags.relations is not None and flags.relations.search(before)):
-            return False
-        return not _FIRST_PERSON.search(rest) and not (flags.relations is not None and flags.relations.search(rest))
+        named = [_FIRST_PERSON] + [flags.relations] * (flags.relations is not None)
+        return not flags.person.search(before) and not any(p.search(before) or p.search(rest) for p in named)
 
     def _treated(self, parts: list[str]) -> list[str]:
         """Relatives named with their treatment: a relation (cues.relations), then within
@@ -604,7 +602,9 @@ class Triager:
             clause = sentence[start:end]
             cues = [(max(a, start) - start, min(b, end) - start) for a, b in over if a < end and b > start]
             # plain outside the cue's own words: "not happened since" is a cue, "not" in it no doubt
-            rest = "".join(" " if any(a <= k < b for a, b in cues) else ch for k, ch in enumerate(clause))
+            rest = clause
+            for a, b in cues:
+                rest = rest[:a] + " " * (b - a) + rest[b:]
             if clause.strip() and not self._well_clause(clause) and not (cues and self._plain(rest)):
                 kept.append(clause.strip())
             start = cut.end() if cut else end

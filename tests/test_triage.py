@@ -342,7 +342,8 @@ def test_a_well_cue_may_start_at_a_words_ending():
     flags = RED_FLAGS
     assert flags.well_now.search("He's fine in himself") and flags.well_now.search("they're ok")
     assert not flags.well_now.search("the fine print")  # still whole words
-    assert not RULES.assess("Our thermometer says 98.2. He's fine in himself, just bored.").urgent
+    # the rules net too: "he's fine since" says the episode is over
+    assert not RULES.assess("He had a temp of 38.4 on day 5, they gave him antibiotics and he's fine since.").urgent
 
 
 def test_the_file_is_reviewed_like_a_document(tmp_path):

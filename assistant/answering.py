@@ -409,28 +409,53 @@ class SectionAnswerer:
         citation = self._citation(chunk_rows)
         return Composition(_join(lines), (citation,), tuple(sentences))
 
-    def continuation(self, section: SectionScore, ranked: list) -> SectionScore | None:
+    def continuation(self, section: SectionScore, ranked: list, *, question: str = "", vector: np.ndarray | None = None,
+                     audience: str = "patient") -> SectionScore | None:
         """What a short opening goes on to say: the best-ranked of its own subsections.
 
         An opening (a document's lead under its title, or a heading with subheadings) of a few
         sentences introduces its subsections rather than answering ("Many people want to know
         when they can drive again."); quoted alone, it answers nothing. Its best-ranked
         subsection among the candidates (`ranked`: the answer model's order) follows it, from
-        the same document and under the same heading, never from another. None when the
-        section is not a short opening or none of its subsections was retrieved."""
+        the same document and under the same heading, never from another. When none of them
+        was retrieved, the one whose sentences and phrasings are closest in meaning to the
+        question (`vector`) follows it, if its closest sentence is closer than the opening's
+        own: an opening that answers by itself ("Some people call it day 0") gets nothing
+        unrelated added. None when the section is not a short opening or nothing follows."""
         if len(section.units) > OPENING_MAX_UNITS:
             return None
         doc_id, name = section.key
         title = self.retriever.chunks[section.units[0].row].title
         under = "" if name == title else name + " > "
-        if under and not any(r.section.key[0] == doc_id and r.section.key[1].startswith(under) for r in ranked):
-            return None
+
+        def follows(key: tuple[str, str]) -> bool:
+            return (key[0] == doc_id and key != section.key and key[1].startswith(under)
+                    and not _SIGNPOST.match(_last_heading(key[1])))
+
         for r in ranked:
-            key = r.section.key
-            if (key[0] == doc_id and key != section.key and key[1].startswith(under)
-                    and not _SIGNPOST.match(_last_heading(key[1]))):
+            if follows(r.section.key):
                 return r.section
-        return None
+        closest = None if vector is None else self._closest_subsection(follows, doc_id, question, vector, audience)
+        return closest if closest is not None and closest.best > section.best else None
+
+    def _closest_subsection(self, follows, doc_id: str, question: str, vector: np.ndarray,
+                            audience: str) -> SectionScore | None:
+        """Of a document's sections that `follows` accepts, the closest to the question by
+        meaning: its closest sentence and its closest phrasing (or heading), from the vectors
+        stored at ingest."""
+        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        vector = np.asarray(vector, dtype=np.float32)
+        seen: set[tuple[str, str]] = set()
+        best: tuple[float, SectionScore] | None = None
+        for chunk in self.retriever.chunks:
+            key = (chunk.doc_id, chunk.section)
+            if chunk.doc_id != doc_id or key in seen or not follows(key) or is_reference_list(chunk):
+                continue
+            seen.add(key)
+            described = self._describe(key, len(self.retriever.chunks), chunk, query, vector, audience)
+            if described is not None and (best is None or described.best + described.asked > best[0]):
+                best = (described.best + described.asked, described)
+        return best[1] if best else None
 
     def _trim(self, units: list[SectionUnit], question: str) -> set[int]:
         """The units that bear on the question; a list's lead-in with its items, whole."""

@@ -236,7 +236,7 @@ class Assistant:
         if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.
             decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for q, p, _ in parts]
-            quoted = [(section, *self._quote(section, p.ranked, q)) for q, p, section in parts]
+            quoted = [(section, *self._quote(section, p.ranked, q, p.vector, audience)) for q, p, section in parts]
             for logged, (_, _, then) in zip(decision["parts"], quoted):
                 if then is not None:
                     logged["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
@@ -248,18 +248,19 @@ class Assistant:
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
-        composition, then = self._quote(chosen, pick.ranked, question)
+        composition, then = self._quote(chosen, pick.ranked, question, judged, audience)
         keys = {chosen.key} if then is None else {chosen.key, then.key}
         if then is not None:
             decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
         own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
         return replace(self._answered(question, passages, composition, own), decision=decision)
 
-    def _quote(self, section, ranked: list, question: str) -> tuple[Composition, object]:
+    def _quote(self, section, ranked: list, question: str, vector: np.ndarray,
+               audience: str) -> tuple[Composition, object]:
         """The chosen section quoted, followed by its best-ranked subsection when it is only a
         short opening (`SectionAnswerer.continuation`); and that subsection, or None."""
         composition = self.sections.compose(section, question)
-        then = self.sections.continuation(section, ranked)
+        then = self.sections.continuation(section, ranked, question=question, vector=vector, audience=audience)
         if then is None:
             return composition, None
         return combine([composition, self.sections.compose(then, question)]), then
@@ -270,7 +271,7 @@ class Assistant:
         sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
         unknown = bool(evidence.unknown) and not follow_up
         ranked = self.model.rank(sections, unknown=unknown)
-        return _Pick(passages, evidence, unknown, ranked, self.model.answer_probability(ranked, evidence, unknown))
+        return _Pick(passages, evidence, unknown, ranked, self.model.answer_probability(ranked, evidence, unknown), vector)
 
     def _parts(self, message: str, audience: str) -> list[tuple[str, "_Pick", object]]:
         """Each separate question of a message that asks two things, picked on its own, with its
@@ -414,6 +415,7 @@ class _Pick:
     unknown: bool
     ranked: list
     probability: float
+    vector: np.ndarray | None = None  # what its sections were judged by
 
     def chosen(self, threshold: float):
         return self.ranked[0].section if self.ranked and self.probability >= threshold else None

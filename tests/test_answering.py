@@ -131,5 +131,5 @@ def test_a_short_opening_goes_on_to_its_best_ranked_subsection_of_the_same_docum
     parent = _section("driving", "Why you must wait", 1, 1)
     child = _section("driving", "Why you must wait > The law", 2, 1)
     assert answerer.continuation(parent, ranked + [SimpleNamespace(section=child)]).key == child.key
-    # An opening none of whose subsections was retrieved stands alone.
+    # An opening none of whose subsections was retrieved, with no question's meaning to go by, stands alone.
     assert answerer.continuation(lead, ranked[:3]) is None

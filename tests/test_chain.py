@@ -131,6 +131,31 @@ def test_a_short_opening_is_followed_by_the_subsection_that_answers(assistant):
     assert_grounded(both)
 
 
+def _opening(assistant, doc_id: str, question: str):
+    """The document's lead under its title, described for `question`, and the question's vector."""
+    sections = assistant.sections
+    chunk = next(c for c in assistant.retriever.chunks if c.doc_id == doc_id and c.section == c.title)
+    vector = assistant.embedder.encode([question])[0]
+    return sections._describe((doc_id, chunk.section), 0, chunk, {}, vector, "patient"), vector
+
+
+def test_an_opening_none_of_whose_subsections_was_retrieved_goes_on_to_the_one_closest_in_meaning(assistant):
+    # "Many people want to know when they can drive again." alone answered a GP's question
+    # on the driving rules: with no subsection retrieved, the one that says most about the
+    # question follows it.
+    question = "GP here - what are the UK driving restrictions I should tell a post-CAR-T pt?"
+    lead, vector = _opening(assistant, "patient-driving", question)
+    assert len(lead.units) <= 3
+    assert assistant.sections.continuation(lead, [], question=question, vector=vector).key == \
+        ("patient-driving", "How long you cannot drive")
+    assert assistant.sections.continuation(lead, []) is None  # no meaning to go by: the opening stands alone
+    # An opening that answers by itself ("Some people call it day 0") is closer to the question
+    # than any of its subsections: nothing unrelated is added.
+    question = "why does everyone keep calling it day 0"
+    lead, vector = _opening(assistant, "patient-infusion-day", question)
+    assert assistant.sections.continuation(lead, [], question=question, vector=vector) is None
+
+
 @pytest.mark.parametrize("question", ["best pizza in leeds", "CAR-T for lupus", "what will the weather be tomorrow"])
 def test_unsupported_questions_are_refused_with_where_to_ask(assistant, question):
     answer = assistant.ask(question, "patient")

@@ -327,8 +327,17 @@ class Triager:
         # Per Triager (not per class): a clause's verdict reads only this file's cues, symptom
         # words and fever threshold (triage-calibrate changes only the meaning net's numbers).
         self._well_clause = functools.lru_cache(maxsize=4096)(self._is_well_clause)
+        # Asked of the same sentence by both nets and the whole message's checks: read once.
+        self._supposes = functools.lru_cache(maxsize=4096)(self._supposes_uncached)
+        self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
+        # The same, as one (symptoms x most reports) index into the reports, padded with a column
+        # that is never close (`_judge` reads every symptom in one gather and one sort).
+        self._padded = np.full((len(self._columns), max((len(c) for c in self._columns), default=0)),
+                               len(self._report_text), dtype=int)
+        for j, columns in enumerate(self._columns):
+            self._padded[j, :len(columns)] = columns
         self._reports = self._weights = self._neutral = None
         if self.embedder is not None:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
@@ -557,7 +566,7 @@ class Triager:
         return out
 
     # -- the two nets -------------------------------------------------------------------
-    def _supposes(self, sentence: str, current: str | None = None) -> bool:
+    def _supposes_uncached(self, sentence: str, current: str | None = None) -> bool:
         """"What should I do if I get a fever?", "in case", an episode that is over. Whether an
         episode is over (cues.over, cues.past) is read only when the part of the sentence that
         tells of someone unwell does not say now: "Jim's a bit muddled this evening, forgot he'd
@@ -586,7 +595,7 @@ class Triager:
             return False
         return max(readings) < flags.fever_threshold_c if readings else True  # "(36.5 this morning)": a normal reading
 
-    def _unwell_part(self, sentence: str) -> str:
+    def _unwell_part_uncached(self, sentence: str) -> str:
         """The sentence without its clauses that say someone is well, or that an episode is
         over, with no symptom word in them: their "now" and "since" ("back to normal for three
         weeks now", "it's completely gone now") tell how someone is after an episode, not that
@@ -711,13 +720,14 @@ class Triager:
         close than the everyday news of `not_red_flags` and the `general_questions` counts 0),
         the closest report of each symptom, and the probability that the text reports (not asks)."""
         sims = vectors @ self._reports.T
-        closeness = np.zeros((len(vectors), len(self._symptoms)), dtype=np.float32)
-        nearest = np.zeros((len(vectors), len(self._symptoms)), dtype=int)
+        never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
+        blocks = np.concatenate([sims, never], axis=1)[:, self._padded]  # (texts, symptoms, reports)
+        nearest = self._padded[np.arange(len(self._columns)), np.argmax(blocks, axis=2)]
+        ordered = np.sort(blocks, axis=2)
+        closeness = ordered[:, :, -TOP:].mean(axis=2).astype(np.float32)
         for j, columns in enumerate(self._columns):
-            block = sims[:, columns]
-            top = np.sort(block, axis=1)[:, -min(TOP, len(columns)):]
-            closeness[:, j] = top.mean(axis=1)
-            nearest[:, j] = columns[np.argmax(block, axis=1)]
+            if len(columns) < TOP:  # fewer reports than TOP: the mean of those it has
+                closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
         if len(self._neutral):
             neutral = np.sort(vectors @ self._neutral.T, axis=1)[:, -min(TOP, len(self._neutral)):].mean(axis=1)
             closeness = np.where(closeness > neutral[:, None], closeness, 0.0).astype(np.float32)

@@ -325,9 +325,7 @@ class SectionAnswerer:
     def candidates(self, question: str, vector: np.ndarray, passages: list[Passage], *, context: str = "",
                    audience: str = "patient") -> list[SectionScore]:
         """Each retrieved section once, in retrieval order, with what the decision reads."""
-        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
-        for t in terms(_FRAME.sub(" ", context)):
-            query.setdefault(t, 0.5 * self.weight(t))
+        query = self._query(question, context)
         vector = np.asarray(vector, dtype=np.float32)
         groups: dict[tuple[str, str], list[tuple[int, Passage]]] = {}
         for rank, passage in enumerate(passages):
@@ -346,6 +344,14 @@ class SectionAnswerer:
                                   dense_prior=1.0 / dense if dense else 0.0,
                                   bm25_prior=1.0 / sparse if sparse else 0.0))
         return scored
+
+    def _query(self, question: str, context: str = "") -> dict[str, float]:
+        """The question's words by idf ("how long" is the frame, not the topic), and a
+        follow-up's earlier words at half weight."""
+        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        for t in terms(_FRAME.sub(" ", context)):
+            query.setdefault(t, 0.5 * self.weight(t))
+        return query
 
     def _describe(self, key, rank: int, chunk: Chunk, query: dict[str, float], vector: np.ndarray,
                audience: str) -> SectionScore | None:
@@ -443,7 +449,7 @@ class SectionAnswerer:
         """Of a document's sections that `follows` accepts, the closest to the question by
         meaning: its closest sentence and its closest phrasing (or heading), from the vectors
         stored at ingest."""
-        query = {t: self.weight(t) for t in terms(_FRAME.sub(" ", question))}
+        query = self._query(question)
         vector = np.asarray(vector, dtype=np.float32)
         seen: set[tuple[str, str]] = set()
         best: tuple[float, SectionScore] | None = None

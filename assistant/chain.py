@@ -415,7 +415,7 @@ class _Pick:
     unknown: bool
     ranked: list
     probability: float
-    vector: np.ndarray | None = None  # what its sections were judged by
+    vector: np.ndarray  # what its sections were judged by
 
     def chosen(self, threshold: float):
         return self.ranked[0].section if self.ranked and self.probability >= threshold else None

@@ -31,12 +31,14 @@ from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_unit_files, read_units, units_path
 
 CHUNKER_VERSION = "5"  # bump when loading or chunking output changes (5: sentence and heading vectors saved)
+STORE_VERSION = "2"  # bump when how a generation is stored changes (2: exact dense search, store.search_breadth)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def fingerprint(settings, embedder: Embedder) -> str:
-    """What, besides a document's own bytes, decides its chunks and vectors."""
-    key = f"{CHUNKER_VERSION}|{embedder.name}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}"
+    """What, besides a document's own bytes, decides its chunks and vectors and how they are
+    stored: an index built otherwise is rebuilt whole."""
+    key = f"{CHUNKER_VERSION}|{STORE_VERSION}|{embedder.name}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -108,10 +110,10 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
             + "; the existing index is unchanged"
         )
 
-    collection = store.new_generation()
     kept_ids = [cid for doc_id in report.unchanged for cid in live_state[doc_id]["chunks"]]
-    kept = _copy_chunks(store, kept_ids, collection, progress) if kept_ids else []
     new_chunks = [chunk for doc in to_embed for chunk in chunks_by_doc[doc.meta.id]]
+    collection = store.new_generation(size=len(kept_ids) + len(new_chunks))
+    kept = _copy_chunks(store, kept_ids, collection, progress) if kept_ids else []
     report.embedded = _embed_into(store, collection, new_chunks, embedder, progress)
     # The answer units (sentences, headings) and the search snapshot (chunks, BM25) of the
     # whole generation, saved before it is published: a reader never finds a live generation

@@ -23,7 +23,21 @@ from urllib.parse import urlparse
 from .errors import AssistantError, IndexMissingError, StoreUnavailableError
 from .records import Chunk
 
+# Up to this many chunks the dense search visits every one (HNSW's ef_search at least the count):
+# its candidates are the exact nearest, the same in every process. Chroma rebuilds a small
+# collection's graph in each process that opens it, and with its default ef_search (100) the tail
+# of the 40 candidates differed between two processes for 22 of 600 golden questions. An
+# exhaustive search of 5,000 chunks costs about 3 ms more a question here; a larger collection
+# keeps Chroma's default, approximate search (the 100,000-chunk benchmark, BENCHMARKS.md).
+EXACT_SEARCH_UP_TO = 5_000
+DEFAULT_SEARCH_EF = 100  # Chroma's own
 LOW_DISK_BYTES = 4 * 1024 * 1024  # below this, an unexplained write failure is taken for a full disk
+
+
+def search_breadth(chunks: int) -> int:
+    """HNSW's ef_search for a collection of `chunks`: all of them up to EXACT_SEARCH_UP_TO (an
+    exact search), Chroma's default beyond."""
+    return max(DEFAULT_SEARCH_EF, chunks) if chunks <= EXACT_SEARCH_UP_TO else DEFAULT_SEARCH_EF
 
 
 def unreachable(url: str, exc: BaseException) -> str:
@@ -206,11 +220,14 @@ class IndexStore:
         return sorted(n for n in names if self._pattern.match(n))
 
     @_explained
-    def new_generation(self):
+    def new_generation(self, size: int = 0):
+        """A new, unpublished collection for `size` chunks, its search breadth set for that size
+        (`search_breadth`). Chroma fixes it when a process first loads the collection: a later
+        change reaches only processes that open it afterwards, so it is set here, at creation."""
         existing = [int(self._pattern.match(n).group(1)) for n in self.generations()]
         name = f"{self.name}-g{(max(existing) + 1 if existing else 1):06d}"
-        return self.client.create_collection(name, embedding_function=None,
-                                             metadata={"complete": False})
+        return self.client.create_collection(name, embedding_function=None, metadata={"complete": False},
+                                             configuration={"hnsw": {"ef_search": search_breadth(size)}})
 
     @_explained
     def publish(self, collection, fingerprint: str) -> None:

@@ -30,8 +30,11 @@ class Embedder(Protocol):
 
 SMALL_BATCH = 8
 # A message of several sentences this short (in tokens) is also encoded whole, beside its
-# sentences: about 6 ms more at most here. A longer one's whole is pooled (encode_message).
-WHOLE_TOO_MAX_TOKENS = 32
+# sentences: at most about 7 ms more here. A longer one's whole is pooled (encode_message).
+# At 32, triage added 10 to 12 ms to warm p95 (the goal is 10); at 20 it adds 3.3 ms, with the
+# golden answers unchanged but for 3 cases of 2,133 (2 more passed). Pooling every whole (0)
+# cost 5 answers and 1.2 points of wrongful refusals (BENCHMARKS.md, "Triage", tenth session).
+WHOLE_TOO_MAX_TOKENS = 20
 
 
 @contextmanager

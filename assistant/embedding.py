@@ -32,7 +32,7 @@ SMALL_BATCH = 8
 # A message of several sentences this short (in tokens) is also encoded whole, beside its
 # sentences: at most about 7 ms more here. A longer one's whole is pooled (encode_message).
 # At 32, triage added 10 to 12 ms to warm p95 (the goal is 10); at 20 it adds 3.3 ms, with the
-# golden answers unchanged but for 3 cases of 2,133 (2 more passed). Pooling every whole (0)
+# golden answers unchanged but for 3 cases of 2,133 (2 now pass, 1 now fails). Pooling every whole (0)
 # cost 5 answers and 1.2 points of wrongful refusals (BENCHMARKS.md, "Triage", tenth session).
 WHOLE_TOO_MAX_TOKENS = 20
 

@@ -220,7 +220,7 @@ class IndexStore:
         return sorted(n for n in names if self._pattern.match(n))
 
     @_explained
-    def new_generation(self, size: int = 0):
+    def new_generation(self, size: int):
         """A new, unpublished collection for `size` chunks, its search breadth set for that size
         (`search_breadth`). Chroma fixes it when a process first loads the collection: a later
         change reaches only processes that open it afterwards, so it is set here, at creation."""

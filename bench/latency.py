@@ -80,7 +80,7 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
     chunks = [c for c, _ in rows]
     vectors = np.asarray([v for _, v in rows], dtype=np.float32)
     store = IndexStore.connect(settings, create=True)
-    collection = store.new_generation()
+    collection = store.new_generation(size=copies * len(chunks))  # beyond EXACT_SEARCH_UP_TO: approximate
     rng = np.random.default_rng(SEED)
     pending_chunks: list = []
     pending_vectors: list = []

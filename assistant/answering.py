@@ -417,17 +417,22 @@ class SectionAnswerer:
 
     def continuation(self, section: SectionScore, ranked: list, *, question: str = "", vector: np.ndarray | None = None,
                      audience: str = "patient") -> SectionScore | None:
-        """What a short opening goes on to say: the best-ranked of its own subsections.
+        """What a short opening goes on to say: one of its own subsections, or None.
 
         An opening (a document's lead under its title, or a heading with subheadings) of a few
         sentences introduces its subsections rather than answering ("Many people want to know
-        when they can drive again."); quoted alone, it answers nothing. Its best-ranked
-        subsection among the candidates (`ranked`: the answer model's order) follows it, from
-        the same document and under the same heading, never from another. When none of them
-        was retrieved, the one whose sentences and phrasings are closest in meaning to the
-        question (`vector`) follows it, if its closest sentence is closer than the opening's
-        own: an opening that answers by itself ("Some people call it day 0") gets nothing
-        unrelated added. None when the section is not a short opening or nothing follows."""
+        when they can drive again."); quoted alone, it answers nothing. What follows it comes
+        from the same document and under the same heading, never from another:
+        - when some of its subsections were retrieved (`ranked`: the candidates) and the answer
+          model still put the opening above them, the question is about what the document
+          covers as a whole, and the subsection the opening introduces, its first, follows.
+          (Following the best-ranked retrieved one instead gave "what is lymphodepletion?" the
+          leaflet's vaccines section, retrieved for the word alone.)
+        - when none was retrieved, the one whose sentences and phrasings are closest in meaning
+          to the question (`vector`) follows it, if its closest sentence is closer than the
+          opening's own: an opening that answers by itself ("Some people call it day 0") gets
+          nothing unrelated added.
+        None when the section is not a short opening or nothing follows."""
         if len(section.units) > OPENING_MAX_UNITS:
             return None
         doc_id, name = section.key
@@ -438,30 +443,30 @@ class SectionAnswerer:
             return (key[0] == doc_id and key != section.key and key[1].startswith(under)
                     and not _SIGNPOST.match(_last_heading(key[1])))
 
-        for r in ranked:
-            if follows(r.section.key):
-                return r.section
-        closest = None if vector is None else self._closest_subsection(follows, doc_id, question, vector, audience)
-        return closest if closest is not None and closest.best > section.best else None
+        if vector is None:
+            return None  # no meaning to go by: the opening stands alone
+        subsections = list(self._subsections(follows, doc_id, question, vector, audience))
+        if not subsections:
+            return None
+        if any(follows(r.section.key) for r in ranked):
+            return subsections[0]
+        closest = max(subsections, key=lambda s: s.best + s.asked)
+        return closest if closest.best > section.best else None
 
-    def _closest_subsection(self, follows, doc_id: str, question: str, vector: np.ndarray,
-                            audience: str) -> SectionScore | None:
-        """Of a document's sections that `follows` accepts, the closest to the question by
-        meaning: its closest sentence and its closest phrasing (or heading), from the vectors
-        stored at ingest."""
+    def _subsections(self, follows, doc_id: str, question: str, vector: np.ndarray, audience: str):
+        """A document's sections that `follows` accepts, in document order, each described for the
+        question from the vectors stored at ingest (its closest sentence, its closest phrasing)."""
         query = self._query(question)
         vector = np.asarray(vector, dtype=np.float32)
         seen: set[tuple[str, str]] = set()
-        best: tuple[float, SectionScore] | None = None
         for chunk in self.retriever.chunks:
             key = (chunk.doc_id, chunk.section)
             if chunk.doc_id != doc_id or key in seen or not follows(key) or is_reference_list(chunk):
                 continue
             seen.add(key)
             described = self._describe(key, len(self.retriever.chunks), chunk, query, vector, audience)
-            if described is not None and (best is None or described.best + described.asked > best[0]):
-                best = (described.best + described.asked, described)
-        return best[1] if best else None
+            if described is not None:
+                yield described
 
     def _trim(self, units: list[SectionUnit], question: str) -> set[int]:
         """The units that bear on the question; a list's lead-in with its items, whole."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assistant.answering import GroundedAnswerer
@@ -103,14 +104,16 @@ def test_answers_to_two_questions_are_joined_with_their_citations_numbered_in_tu
     assert joined.sentences == (("Do not drive for 8 weeks.", 1), ("Never donate blood.", 2))
 
 
-def _section(doc_id: str, name: str, units: int, row: int):
+def _section(doc_id: str, name: str, units: int, row: int, best: float = 0.5, asked: float = 0.5):
     from assistant.answering import SectionScore, SectionUnit
 
-    unit = SectionUnit(row=row, offset=0, text="A sentence.", is_item=False, similarity=0.5, overlap=0.5)
-    return SectionScore((doc_id, name), 0, (unit,) * units, 0.5, 0.5, 0.5, 0.5, 0.5, True)
+    unit = SectionUnit(row=row, offset=0, text="A sentence.", is_item=False, similarity=best, overlap=0.5)
+    return SectionScore((doc_id, name), 0, (unit,) * units, 0.5, best, 0.5, 0.5, 0.5, True, asked=asked)
 
 
-def test_a_short_opening_goes_on_to_its_best_ranked_subsection_of_the_same_document():
+def _answerer_over(*sections):
+    """A SectionAnswerer whose documents hold `sections`, in that order (their own describing,
+    from stored vectors, is the real index's: tests/test_chain.py)."""
     from types import SimpleNamespace
 
     from assistant.answering import SectionAnswerer
@@ -118,18 +121,40 @@ def test_a_short_opening_goes_on_to_its_best_ranked_subsection_of_the_same_docum
     retriever = SimpleNamespace(chunks=[SimpleNamespace(title="Driving after CAR-T")] * 2 +
                                 [SimpleNamespace(title="Another leaflet")])
     answerer = SectionAnswerer(retriever)
+    answerer._subsections = lambda follows, doc_id, question, vector, audience: iter(
+        [s for s in sections if s.key[0] == doc_id and follows(s.key)])
+    return answerer
+
+
+def test_a_short_opening_goes_on_to_the_subsection_it_introduces_of_the_same_document():
+    from types import SimpleNamespace
+
+    vector = np.zeros(3, dtype=np.float32)
+    first, wait = _section("driving", "How long you cannot drive", 3, 1), _section("driving", "Why you must wait", 2, 1)
+    law = _section("driving", "Why you must wait > The law", 2, 1)
+    answerer = _answerer_over(_section("driving", "Questions about driving", 2, 1), first, wait, law,
+                              _section("other", "How long you cannot drive", 2, 2))
     lead = _section("driving", "Driving after CAR-T", 1, 0)
-    ranked = [SimpleNamespace(section=s) for s in (
-        lead, _section("other", "How long you cannot drive", 2, 2), _section("driving", "Questions about driving", 2, 1),
-        _section("driving", "How long you cannot drive", 3, 1), _section("driving", "Why you must wait", 2, 1))]
-    # The other leaflet's section and the signpost ("Questions ...") are passed over.
-    assert answerer.continuation(lead, ranked).key == ("driving", "How long you cannot drive")
+    # Some subsection was retrieved, yet the opening was put above it: the question is about the
+    # document as a whole, and the first subsection follows, not the best-ranked retrieved one
+    # (the signpost "Questions ..." and the other leaflet's section are passed over).
+    ranked = [SimpleNamespace(section=s) for s in (lead, _section("other", "How long you cannot drive", 2, 2), wait)]
+    assert answerer.continuation(lead, ranked, vector=vector).key == first.key
     # A section that answers on its own (longer than an opening) or is not an opening: nothing added.
-    assert answerer.continuation(_section("driving", "Driving after CAR-T", 6, 0), ranked) is None
-    assert answerer.continuation(ranked[3].section, ranked) is None
+    assert answerer.continuation(_section("driving", "Driving after CAR-T", 6, 0), ranked, vector=vector) is None
+    assert answerer.continuation(first, ranked, vector=vector) is None
     # A heading with subheadings opens only its own subsections.
     parent = _section("driving", "Why you must wait", 1, 1)
-    child = _section("driving", "Why you must wait > The law", 2, 1)
-    assert answerer.continuation(parent, ranked + [SimpleNamespace(section=child)]).key == child.key
-    # An opening none of whose subsections was retrieved, with no question's meaning to go by, stands alone.
-    assert answerer.continuation(lead, ranked[:3]) is None
+    assert answerer.continuation(parent, ranked + [SimpleNamespace(section=law)], vector=vector).key == law.key
+    # With no question's meaning to go by, the opening stands alone.
+    assert answerer.continuation(lead, ranked) is None
+
+
+def test_an_opening_none_of_whose_subsections_was_retrieved_goes_on_only_to_one_closer_than_itself():
+    closest = _section("driving", "Why you must wait", 2, 1, best=0.6, asked=0.7)
+    answerer = _answerer_over(_section("driving", "How long you cannot drive", 3, 1, best=0.55, asked=0.5), closest)
+    vector = np.zeros(3, dtype=np.float32)
+    assert answerer.continuation(_section("driving", "Driving after CAR-T", 1, 0, best=0.4), [], vector=vector).key == \
+        closest.key
+    # An opening closer to the question than any of its subsections answers by itself.
+    assert answerer.continuation(_section("driving", "Driving after CAR-T", 1, 0, best=0.65), [], vector=vector) is None

@@ -188,6 +188,26 @@ def test_a_blank_model_keeps_retrieval_order_and_answers_so_calibration_can_desc
     assert blank.answer_probability(ranked, evidence, unknown=True) >= blank.threshold
 
 
+def test_each_candidate_is_read_by_itself_and_against_the_best_of_the_question_s_candidates():
+    from assistant.answer_model import SECTION_FEATURES, candidate_features
+    from assistant.answering import SectionScore, SectionUnit
+
+    def section(name, best, units):
+        unit = SectionUnit(row=0, offset=0, text="A sentence.", is_item=False, similarity=best, overlap=0.0)
+        return SectionScore(("doc", name), 0, (unit,) * units, heading=0.3, best=best, top2=best, coverage=0.5,
+                            heading_overlap=0.0, audience_fit=True, asked=best)
+
+    x = candidate_features([section("long", 0.6, 8), section("short", 0.5, 1)], unknown=False)
+    assert x.shape == (2, len(FEATURES)) and FEATURES[:len(SECTION_FEATURES)] == SECTION_FEATURES
+    own, vs_best = x[:, :len(SECTION_FEATURES)], x[:, len(SECTION_FEATURES):]
+    length, best = SECTION_FEATURES.index("length"), SECTION_FEATURES.index("best")
+    assert own[0, length] == pytest.approx(np.log(9)) and own[1, length] == pytest.approx(np.log(2))
+    # Against the best: 0 where a candidate is the best, how far it trails where it is not.
+    assert vs_best[0, best] == 0 and vs_best[1, best] == pytest.approx(-0.1)
+    assert vs_best[1, length] == pytest.approx(np.log(2) - np.log(9)) and vs_best[0, length] == 0
+    assert (vs_best <= 0).all() and (vs_best.max(axis=0) == 0).all()
+
+
 def test_the_committed_answer_model_was_fitted_by_the_command_on_tuning_and_dev_cases_only():
     root = Path(__file__).resolve().parent.parent
     data = json.loads((root / "calibration" / "answer-model.json").read_text())

@@ -39,6 +39,7 @@ SECTION_FEATURES = (
     "asked",  # cosine of the question and the closest phrasing of the section (or its heading)
     "asked_lead",  # that, against the best of the other candidates
     "length",  # log(1 + its sentences and items): the closest of many sentences is close by chance more often
+    "asking",  # log-probability that the question is this section's, read against all sections' phrasings (asking.py)
 )
 # Each of those again, against the best of that question's candidates (0 for the best): which
 # section answers is a choice among the candidates, and a cosine of 0.5 that leads by 0.1 says
@@ -57,7 +58,7 @@ def section_features(section, others, unknown: bool) -> np.ndarray:
         section.best - max(rivals) if rivals else 0.0, float(unknown),
         section.fused, section.centroid, section.dense_prior, section.bm25_prior,
         section.asked, section.asked - max(asked_rivals) if asked_rivals else 0.0,
-        math.log1p(len(section.units)),
+        math.log1p(len(section.units)), section.asking,
     ], dtype=np.float64)
 
 

@@ -298,6 +298,7 @@ class SectionScore:
     dense_prior: float = 0.0  # 1 / (1 + its best rank by meaning alone), 0 when not ranked
     bm25_prior: float = 0.0  # 1 / (1 + its best rank by words alone)
     asked: float = 0.0  # cosine of the question and the closest way readers ask it (or its heading)
+    asking: float = 0.0  # log-probability that the question is this section's, by all its phrasings (asking.py)
 
 
 class SectionAnswerer:
@@ -327,6 +328,7 @@ class SectionAnswerer:
         """Each retrieved section once, in retrieval order, with what the decision reads."""
         query = self._query(question, context)
         vector = np.asarray(vector, dtype=np.float32)
+        asking = self.retriever.units.asking.log_probability(vector)
         groups: dict[tuple[str, str], list[tuple[int, Passage]]] = {}
         for rank, passage in enumerate(passages):
             if not is_reference_list(passage.chunk):
@@ -335,7 +337,7 @@ class SectionAnswerer:
         scored: list[SectionScore] = []
         for key, members in groups.items():
             rank, first = members[0]
-            section = self._describe(key, rank, first.chunk, query, vector, audience)
+            section = self._describe(key, rank, first.chunk, query, vector, audience, asking)
             if section is None:
                 continue
             dense = min((p.dense_rank for _, p in members if p.dense_rank), default=None)
@@ -354,18 +356,20 @@ class SectionAnswerer:
         return query
 
     def _describe(self, key, rank: int, chunk: Chunk, query: dict[str, float], vector: np.ndarray,
-               audience: str) -> SectionScore | None:
+               audience: str, asking: np.ndarray | None = None) -> SectionScore | None:
         retriever, units = self.retriever, self.retriever.units
         total = sum(query.values()) or 1.0
         found: dict[int, SectionUnit] = {}
         unit_vectors: list[np.ndarray] = []
         heading = asked = 0.0
+        first_row = None
         section_terms: set[str] = set()
         for row in retriever.section_rows(chunk):
             part = retriever.chunks[row]
             urow = units.row_of(part.id)
             if urow is None:
                 continue
+            first_row = urow if first_row is None else first_row
             heading = float(units.heading_vectors[urow] @ vector)
             phrases = units.phrase_rows_of(urow)
             asked = max(asked, heading, float(np.max(units.phrase_vectors[phrases] @ vector)) if len(phrases) else heading)
@@ -397,7 +401,7 @@ class SectionAnswerer:
         heading_overlap = sum(w for t, w in query.items() if t in head_terms) / total
         return SectionScore(key, rank, ordered, heading, sims[0], sum(sims[:2]) / min(2, len(sims)),
                             coverage, heading_overlap, chunk.audience in ("all", audience), centroid=centroid,
-                            asked=asked)
+                            asked=asked, asking=0.0 if asking is None or first_row is None else units.asking.of_row(asking, first_row))
 
     def compose(self, section: SectionScore, question: str) -> Composition:
         units = list(section.units)

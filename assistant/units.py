@@ -1,5 +1,6 @@
 """Stage 4b, answer units: every sentence (or list item) and every section heading of the
-indexed chunks, embedded once at ingest and saved beside the generation.
+indexed chunks, embedded once at ingest and saved beside the generation, with the model of
+how readers ask each section fitted on them (asking.py).
 
 Entry points: `build_units(chunks, embedder, previous=None) -> Units`, `Units.save(path)`,
 `load_units(folder, generation, chunks, embedder) -> Units` (a missing or mismatched file is
@@ -23,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .asking import Asking, fit_asking
 from .chunking import split_sentences
 from .records import Chunk
 
 log = logging.getLogger(__name__)
-UNITS_VERSION = "2"
+UNITS_VERSION = "3"  # 3: with how readers ask each section (asking.py)
 
 
 def heading_text(chunk: Chunk) -> str:
@@ -52,6 +54,7 @@ class Units:
     embedder: str
     phrase_row: np.ndarray = None  # int32, chunk row of each phrasing (front matter `questions:`)
     phrase_vectors: np.ndarray = None  # (n_phrasings, dim)
+    asking: Asking = None  # which section a question is about, fitted on the headings and phrasings
 
     def rows_of(self, chunk_row: int) -> np.ndarray:
         lo, hi = self._bounds[chunk_row]
@@ -78,6 +81,8 @@ class Units:
         for i, row in enumerate(self.phrase_row):
             self._phrases.setdefault(int(row), []).append(i)
         self._phrases = {row: np.asarray(rows) for row, rows in self._phrases.items()}
+        if self.asking is None:
+            self.asking = Asking.empty(len(self.chunk_ids), self.phrase_vectors.shape[1])
 
     def phrase_rows_of(self, chunk_row: int) -> np.ndarray:
         return self._phrases.get(chunk_row, np.zeros(0, dtype=np.int64))
@@ -92,7 +97,9 @@ class Units:
         np.savez(tmp, meta=np.array(json.dumps(meta)), chunk_ids=np.array(self.chunk_ids),
                  chunk_row=self.chunk_row, starts=self.starts, ends=self.ends,
                  vectors=self.vectors.astype(np.float16), heading_vectors=self.heading_vectors.astype(np.float16),
-                 phrase_row=self.phrase_row, phrase_vectors=self.phrase_vectors.astype(np.float16))
+                 phrase_row=self.phrase_row, phrase_vectors=self.phrase_vectors.astype(np.float16),
+                 asking_coef=self.asking.coef, asking_intercept=self.asking.intercept,
+                 asking_section_of_row=self.asking.section_of_row)
         os.replace(tmp, path)  # readers see the old file or the whole new one
 
 
@@ -163,13 +170,20 @@ def build_units(chunks: list[Chunk], embedder, previous: Units | None = None, *,
             out[i] = new_vectors[j] if kind == "new" else old_matrix[j]
         return out
 
+    heading_vectors = pick(heading_source, previous.heading_vectors if previous is not None else None)
+    phrase_row = np.asarray(phrase_rows, dtype=np.int32)
+    phrase_vectors = pick(phrase_source, previous.phrase_vectors if previous is not None else None)
+    if progress:
+        progress("learning how each section is asked", 0, 1)
+    asking = fit_asking(chunks, heading_vectors, phrase_row, phrase_vectors)
+    if progress:
+        progress("learning how each section is asked", 1, 1)
     return Units(
         chunk_ids=[c.id for c in chunks], chunk_row=np.asarray(rows, dtype=np.int32),
         starts=np.asarray(starts, dtype=np.int32), ends=np.asarray(ends, dtype=np.int32),
         vectors=pick(unit_source, previous.vectors if previous is not None else None),
-        heading_vectors=pick(heading_source, previous.heading_vectors if previous is not None else None),
-        embedder=embedder.name, phrase_row=np.asarray(phrase_rows, dtype=np.int32),
-        phrase_vectors=pick(phrase_source, previous.phrase_vectors if previous is not None else None),
+        heading_vectors=heading_vectors, embedder=embedder.name, phrase_row=phrase_row,
+        phrase_vectors=phrase_vectors, asking=asking,
     )
 
 
@@ -187,7 +201,10 @@ def read_units(path: Path) -> tuple[dict, Units] | None:
                           # vector at start (2.9 s at 100,000 chunks); the few rows an answer reads
                           # are promoted to float32 in its matrix products, exactly as astype would.
                           vectors=data["vectors"], heading_vectors=data["heading_vectors"], embedder=meta["embedder"],
-                          phrase_row=data["phrase_row"], phrase_vectors=data["phrase_vectors"])
+                          phrase_row=data["phrase_row"], phrase_vectors=data["phrase_vectors"],
+                          # a file of version 2 has none: its vectors are still reused when rebuilding
+                          asking=Asking(data["asking_coef"], data["asking_intercept"], data["asking_section_of_row"])
+                          if "asking_coef" in data.files else None)
         return meta, units
     except (OSError, ValueError, KeyError) as exc:
         if Path(path).exists():

@@ -121,6 +121,7 @@ def _copy_units(base_settings, base_generation: str, chunks: list, settings, gen
     """The synthetic generation's answer units: the base's, once per copy (as ingest would
     save them), so the Assistant loads them instead of embedding every copy's sentences."""
     from assistant.indexing import saved_folder
+    from assistant.asking import Asking
     from assistant.units import Units, load_units, units_path
 
     base = load_units(saved_folder(base_settings), base_generation, chunks, parts.embedder())
@@ -137,7 +138,11 @@ def _copy_units(base_settings, base_generation: str, chunks: list, settings, gen
                   vectors=np.tile(base.vectors[order], (copies, 1)),
                   heading_vectors=np.tile(base.heading_vectors[rows], (copies, 1)), embedder=base.embedder,
                   phrase_row=np.concatenate([phrase_copy + copy * n for copy in range(copies)]).astype(np.int32),
-                  phrase_vectors=np.tile(base.phrase_vectors[phrase_order], (copies, 1)))
+                  phrase_vectors=np.tile(base.phrase_vectors[phrase_order], (copies, 1)),
+                  # each copy's sections are sections of their own, read in the same way
+                  asking=Asking(np.tile(base.asking.coef, (copies, 1)), np.tile(base.asking.intercept, copies),
+                                np.concatenate([base.asking.section_of_row[rows] + copy * len(base.asking.coef)
+                                                for copy in range(copies)]).astype(np.int32)))
     units.save(units_path(saved_folder(settings), generation), generation)
 
 

@@ -307,3 +307,15 @@ def test_each_audience_gets_its_own_documents_first(assistant, question):
     assert audience_of[patient.retrieved[0]] in ("patient", "all")
     assert audience_of[clinician.retrieved[0]] in ("clinician", "all")
     assert patient.retrieved[0] != clinician.retrieved[0]
+
+
+def test_the_ranker_reads_how_readers_ask_every_section_of_the_live_generation(assistant):
+    # The model of how each section is asked (asking.py) is fitted at ingest on all the
+    # corpus's headings and phrasings and stored with the generation's units.
+    asking = assistant.retriever.units.asking
+    sections = {(c.doc_id, c.section) for c in assistant.retriever.chunks}
+    assert asking.coef.shape == (len(sections), assistant.retriever.units.vectors.shape[1])
+    answer = assistant.ask("how soon after the treatment am I allowed to drive a car", "patient")
+    read = {(c["doc_id"], c["section"]): c["features"]["asking"] for c in answer.decision["candidates"]}
+    assert all(v <= 0 for v in read.values()) and len(set(read.values())) == len(read)
+    assert answer.citations[0].section == "How long you cannot drive"

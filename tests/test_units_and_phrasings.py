@@ -108,6 +108,50 @@ def test_units_hold_every_sentence_each_heading_and_each_phrasing_verbatim(tmp_p
     assert np.allclose(np.linalg.norm(units.vectors, axis=1), 1.0, atol=1e-3)
 
 
+def _asking_of(units, chunks, question: str) -> dict[str, float]:
+    """Each section's probability, by the model of how readers ask (asking.py)."""
+    logp = units.asking.log_probability(HashEmbedder().encode([question])[0])
+    return {c.section: float(np.exp(units.asking.of_row(logp, units.row_of(c.id)))) for c in chunks}
+
+
+def test_how_each_section_is_asked_is_learned_from_its_heading_and_phrasings_and_saved_with_the_units(tmp_path):
+    chunks = chunks_of(write(tmp_path / "corpus"))
+    units = build_units(chunks, HashEmbedder())
+    asked = _asking_of(units, chunks, "when can i get behind the wheel again")
+    assert max(asked, key=asked.get) == "How long you cannot drive" and sum(asked.values()) == pytest.approx(1.0, abs=1e-3)
+    asked = _asking_of(units, chunks, "heavy machinery")
+    assert max(asked, key=asked.get) == "Heavy machinery"
+    units.save(tmp_path / "g1.units.npz", "g1")
+    _, read = read_units(tmp_path / "g1.units.npz")
+    assert np.array_equal(read.asking.coef, units.asking.coef)
+    assert np.array_equal(read.asking.section_of_row, units.asking.section_of_row)
+    assert _asking_of(read, chunks, "heavy machinery") == _asking_of(units, chunks, "heavy machinery")
+
+
+def test_a_phrasing_the_content_team_adds_moves_its_question_to_its_section_at_the_next_build(tmp_path):
+    question = "is a chainsaw ok to use"
+    before = _asking_of(build_units(chunks_of(write(tmp_path / "a")), HashEmbedder()), chunks_of(write(tmp_path / "a")),
+                        question)
+    added = ASKED + '  "Heavy machinery":\n    - can I use a chainsaw in the garden\n'
+    chunks = chunks_of(write(tmp_path / "b", added))
+    after = _asking_of(build_units(chunks, HashEmbedder()), chunks, question)
+    assert max(before, key=before.get) != "Heavy machinery" and max(after, key=after.get) == "Heavy machinery"
+    assert after["Heavy machinery"] > before["Heavy machinery"] + 0.2
+
+
+def test_a_corpus_of_one_or_two_sections_still_gets_a_model_of_how_it_is_asked(tmp_path):
+    from assistant.asking import fit_asking
+    from types import SimpleNamespace
+
+    vectors = HashEmbedder().encode(["driving rules", "heavy machinery", "when can i drive"])
+    one = fit_asking([SimpleNamespace(doc_id="d", section="A")], vectors[:1], np.zeros(0, np.int32), vectors[:0])
+    assert one.of_row(one.log_probability(vectors[2]), 0) == 0.0  # one section: nothing to tell apart
+    two = fit_asking([SimpleNamespace(doc_id="d", section="A"), SimpleNamespace(doc_id="d", section="B")],
+                     vectors[:2], np.array([0], np.int32), vectors[2:3])
+    logp = two.log_probability(vectors[2])
+    assert np.exp(logp).sum() == pytest.approx(1.0) and two.of_row(logp, 0) > two.of_row(logp, 1)
+
+
 def test_unchanged_chunks_reuse_their_vectors_and_only_new_ones_are_embedded(tmp_path):
     chunks = chunks_of(write(tmp_path / "a"))
     first = Counting()

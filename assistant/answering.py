@@ -449,13 +449,11 @@ class SectionAnswerer:
 
         if vector is None:
             return None  # no meaning to go by: the opening stands alone
-        subsections = list(self._subsections(follows, doc_id, question, vector, audience))
-        if not subsections:
-            return None
+        subsections = self._subsections(follows, doc_id, question, vector, audience)
         if any(follows(r.section.key) for r in ranked):
-            return subsections[0]
-        closest = max(subsections, key=lambda s: s.best + s.asked)
-        return closest if closest.best > section.best else None
+            return next(subsections, None)  # only the first is described
+        closest = max(subsections, key=lambda s: s.best + s.asked, default=None)
+        return closest if closest is not None and closest.best > section.best else None
 
     def _subsections(self, follows, doc_id: str, question: str, vector: np.ndarray, audience: str):
         """A document's sections that `follows` accepts, in document order, each described for the

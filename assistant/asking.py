@@ -1,7 +1,8 @@
 """Stage 4c, how readers ask: which section a question is about, learned at ingest from the
 corpus's own phrasings and headings.
 
-Entry points: `fit_asking(chunks, units) -> Asking`, `Asking.log_probability(vector)`,
+Entry points: `fit_asking(chunks, heading_vectors, phrase_row, phrase_vectors) -> Asking`
+(units.py calls it when it builds units), `Asking.log_probability(vector)`,
 `Asking.of_row(log_probability, chunk_row)`. Stored in the generation's units file
 (units.py), so a question costs one more matrix product (sections x dimensions).
 
@@ -73,9 +74,7 @@ def fit_asking(chunks, heading_vectors: np.ndarray, phrase_row: np.ndarray, phra
         section_of_row[row] = sections[key]
     dim = heading_vectors.shape[1] if heading_vectors.ndim == 2 else 0
     if len(sections) < 2:
-        out = Asking.empty(len(chunks), dim)
-        out.section_of_row = section_of_row
-        return out
+        return Asking(np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.float32), section_of_row)
     firsts = set(first_row)
     x = [np.asarray(heading_vectors[r], dtype=np.float32) for r in first_row]
     y = list(range(len(first_row)))
@@ -89,12 +88,8 @@ def fit_asking(chunks, heading_vectors: np.ndarray, phrase_row: np.ndarray, phra
         warnings.filterwarnings("ignore", message="The number of unique classes")
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
         model = LogisticRegression(C=ASKING_C, max_iter=300).fit(np.vstack(x), np.asarray(y))
-    coef = np.zeros((len(sections), dim), dtype=np.float32)
-    intercept = np.full(len(sections), -1e4, dtype=np.float32)
-    if len(model.classes_) == 2:  # a binary fit has one row: the second class against the first
-        coef[model.classes_[0]], intercept[model.classes_[0]] = 0.0, 0.0
-        coef[model.classes_[1]], intercept[model.classes_[1]] = model.coef_[0], model.intercept_[0]
-    else:
-        coef[model.classes_] = model.coef_
-        intercept[model.classes_] = model.intercept_
+    # Every section is a class (its heading is one of its examples), so classes_ is 0..n-1.
+    coef, intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
+    if len(sections) == 2:  # a binary fit has one row: the second section against the first
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept]).astype(np.float32)
     return Asking(coef, intercept, section_of_row)

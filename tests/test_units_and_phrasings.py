@@ -130,8 +130,8 @@ def test_how_each_section_is_asked_is_learned_from_its_heading_and_phrasings_and
 
 def test_a_phrasing_the_content_team_adds_moves_its_question_to_its_section_at_the_next_build(tmp_path):
     question = "is a chainsaw ok to use"
-    before = _asking_of(build_units(chunks_of(write(tmp_path / "a")), HashEmbedder()), chunks_of(write(tmp_path / "a")),
-                        question)
+    chunks = chunks_of(write(tmp_path / "a"))
+    before = _asking_of(build_units(chunks, HashEmbedder()), chunks, question)
     added = ASKED + '  "Heavy machinery":\n    - can I use a chainsaw in the garden\n'
     chunks = chunks_of(write(tmp_path / "b", added))
     after = _asking_of(build_units(chunks, HashEmbedder()), chunks, question)

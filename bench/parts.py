@@ -42,9 +42,13 @@ def lazy_embedder():
 
 
 class CountingEmbedder:
-    """Our embedder, counting the texts it embeds (re-ingest must embed none) and the time it takes."""
+    """Our embedder, counting the texts it embeds (re-ingest must embed none) and the time it takes.
 
-    def __init__(self, inner):
+    With `keep=True` it also keeps each batch it was asked to embed, so that raw `model.encode`
+    can be timed on exactly the texts (and batches) the pipeline embedded.
+    """
+
+    def __init__(self, inner, keep: bool = False):
         import time
 
         self._clock = time.perf_counter
@@ -52,6 +56,7 @@ class CountingEmbedder:
         self.name = inner.name
         self.texts = 0
         self.seconds = 0.0
+        self.batches: list[list[str]] | None = [] if keep else None
 
     def encode(self, texts):
         started = self._clock()
@@ -60,6 +65,8 @@ class CountingEmbedder:
         finally:
             self.texts += len(texts)
             self.seconds += self._clock() - started
+            if self.batches is not None:
+                self.batches.append(list(texts))
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

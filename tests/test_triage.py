@@ -375,3 +375,38 @@ def test_calibration_prefers_no_miss_then_fewest_false_alarms_then_the_more_sens
     points = [point(0.50, 0, 0, 9), point(0.45, 1, 0, 0), point(0.48, 0, 1, 0), point(0.55, 0, 0, 4),
               point(0.40, 0, 0, 4)]
     assert choose(points).symptom_similarity == 0.40  # no miss, 4 alarms, lower threshold wins the tie
+
+
+def test_calibration_sweeps_the_999_number_second_and_marks_every_999_situation_first():
+    """`refine` keeps the grid's choice and moves only `emergency_over_words`; `choose` then
+    takes the setting that marks every 999 situation and, of those, sends the fewest 24-hour
+    messages to 999."""
+    from types import SimpleNamespace
+
+    from eval.cases import EvalCase
+    from eval.triage_calibration import EMERGENCY_OVER_WORDS, Point, choose, refine
+
+    fit = EvalCase(id="fit", audience="patient", question="a", expected_status="urgent", expected_emergency=True)
+    drowsy = EvalCase(id="drowsy", audience="patient", question="b", expected_status="urgent", expected_emergency=False)
+    calm = EvalCase(id="calm", audience="patient", question="c", expected_status="not-urgent")
+    closeness = {"a": 0.57, "b": 0.53, "c": 0.0}  # to the 999 symptom's reports, where a word named another
+
+    class Fake:
+        red_flags = RED_FLAGS
+
+        def encode(self, message):
+            return message
+
+        def assess(self, message, vectors=None):
+            over = closeness[message] >= self.red_flags.emergency_over_words
+            return SimpleNamespace(urgent=message != "c", emergency=message != "c" and over)
+
+    grid_choice = Point(0.42, 0.45, 0.1, 0.47, 0.5, 0.65, 0, 0, 0, 0)
+    fake = Fake()
+    points = refine(fake, [fit, drowsy, calm], grid_choice)
+    assert [p.emergency_over_words for p in points] == list(EMERGENCY_OVER_WORDS)
+    assert {(p.symptom_similarity, p.report_probability, p.emergency_similarity) for p in points} == {(0.42, 0.45, 0.5)}
+    assert fake.red_flags is RED_FLAGS  # put back
+    assert [(p.emergency_missed, p.over_escalated) for p in points] == [(0, 1), (0, 0), (1, 0), (1, 0), (1, 0)]
+    assert choose(points).emergency_over_words == 0.55
+    assert choose([p for p in points if p.emergency_over_words != 0.55]).emergency_over_words == 0.5  # 999 first

@@ -183,6 +183,9 @@ OTHER_PEOPLES_HEALTH = [
     "I read an article where a woman got confused after CAR-T. How common is that?",
     # a he or she who cannot be the patient (his wife)
     "My son has a temperature of 38.4 and he's off school. My wife's had CAR-T, should he stay at his gran's?",
+    # the writer says they are the patient by how long since the treatment, or as "the CAR-T"
+    "My sister is breathless with a chest infection. Can she visit? I'm 3 weeks post CAR-T and well.",
+    "I had the CAR-T and I'm doing fine. It's my husband who has the shivers with a cold.",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -202,6 +205,7 @@ STILL_THE_PATIENT = [
     "I'm my wife's carer. My son is here and she has a temperature of 38.2.",  # "she" may be the patient
     "A man has collapsed outside our door and isn't breathing.",  # a stranger, now: 999 all the same
     "My husband had CAR-T last week. My son is with him and his temperature is 38.4.",  # "his" may be
+    "I'm 3 weeks post CAR-T. My wife says I'm shivering.",  # someone telling of the writer
 ]
 
 

@@ -15,7 +15,8 @@ Two nets look at each sentence of the message; either one flags it:
   closer to them than to the file's everyday news (`not_red_flags`), and a small classifier
   fitted at start-up on the file's examples (reports against questions; `fit_logistic`)
   says it reports rather than asks. A report that ends "is this normal?" is still a
-  report: each sentence is judged on its own.
+  report: each sentence is judged on its own. As in the rules net, in a message that names
+  no one and no time, a sentence asked with a question mark only asks.
 When the nets disagree, urgent wins: a missed red flag costs more than an extra call.
 When the message has a temperature in it, the rule on the number alone decides fever
 ("my temp is 36.9, is that ok?", "is 37.5 the number you ring at?"): there, it is exact.
@@ -63,7 +64,8 @@ _POINT = re.compile(r"\b(\d{2}) point (" + "|".join(_DIGITS) + r")\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*"
                        r"|,\s*(?=(?:do|does|should|shall|is|are|can|could|will|would|what|why|how|when|which|who)\s+"
                        r"(?:i|we|you|he|she|they|it|that|this|these|there|the|my)\b)", re.I)
-_QUESTION_FORM = re.compile(r"\?\s*$|^\s*(what|why|how|when|which|who|where|whats|what's|hows|how's|whys|why's|wheres|where's|whos|who's|is|are|does|do|did|can|could|should|will|would|explain|tell me|define|describe)\b", re.I)
+# ("can't stop shivering", "isn't eating" open a statement: a question they start ends with "?".)
+_QUESTION_FORM = re.compile(r"\?\s*$|^\s*(what|why|how|when|which|who|where|whats|what's|hows|how's|whys|why's|wheres|where's|whos|who's|is|are|does|do|did|can|could|should|will|would|explain|tell me|define|describe)\b(?!n?['’]t\b)", re.I)
 _IF = re.compile(r"\bif\b", re.I)
 # A text message's statement that leaves out "I": "hearing music...", "cant stop shaking".
 _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
@@ -741,6 +743,12 @@ class Triager:
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
         # A sentence the meaning net does not read: one that supposes or only says someone is well.
         unread = [self._supposes(p) or self._says_well(p) for p in parts[:whole]]
+        # As in the rules net, a question that names no one and no time, in a message that
+        # names neither, only asks ("Like an eyelid twitch, or something bigger?"). Asked with
+        # its question mark: "can barely breathe, fighting for every breath" is a report.
+        own = parts[:whole] if whole is not None else parts
+        if not any(flags.person.search(p) or (flags.time.search(p) and not self._supposes(p)) for p in own):
+            unread = [u or p.rstrip().endswith("?") for u, p in zip(unread, own)]
         for i, sentence in enumerate(parts):
             # The whole message is not judged when part of it is someone else's health, nor when
             # each of its sentences is unread or only asks: then no part of it tells of now.

@@ -414,3 +414,17 @@ def test_calibration_sweeps_the_999_number_second_and_marks_every_999_situation_
     assert [(p.emergency_missed, p.over_escalated) for p in points] == [(0, 1), (0, 0), (1, 0), (1, 0), (1, 0)]
     assert choose(points).emergency_over_words == 0.55
     assert choose([p for p in points if p.emergency_over_words != 0.55]).emergency_over_words == 0.5  # 999 first
+
+
+def test_a_statement_that_opens_with_cant_is_not_a_question():
+    """"can't stop shivering" is how a text message reports; "Can ...?" still asks."""
+    assert RULES.assess("can't stop shivering under the duvet").urgent
+    assert not RULES.assess("Can the shivering be from the cold room?").urgent
+
+
+def test_meaning_reads_a_question_that_names_no_one_and_no_time_as_asking(triager):
+    """As the rules net does: in a message naming no one and no time, a sentence asked with a
+    question mark only asks, however close it is to a symptom's reports."""
+    assert not triager.assess("Why is a racing heart on the list? Is it from the fever?").urgent
+    assert triager.assess("Is it from the fever? I've been burning up since lunch").urgent  # the writer, now
+    assert triager.assess("can hardly breathe, gasping for each breath sitting up in bed").urgent  # no question mark

@@ -74,6 +74,9 @@ _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt
 # (An -ing word followed by a verb is a noun: "dad's handwriting got wobbly" is not "dad is ...ing".)
 _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b"
                        r"(?!\s+(?:got|gets|was|were|is|has|had|went|goes|became|looks?|looked|seems?|seemed)\b)", re.I)
+# A symptom word said to be absent, just before it: "no fever", "no more shivering since",
+# "no sign of bleeding" (not "without": "can't go an hour without shivering" is a report).
+_ABSENT = re.compile(r"\b(?:no|no more|no further|no signs? of|not any)\s+$", re.I)
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
@@ -704,8 +707,13 @@ class Triager:
         return hits
 
     def _told(self, symptom: Symptom, sentence: str) -> re.Match | None:
-        """The first of the symptom's words in the sentence that is not quoted."""
-        return next((m for m in symptom.terms.finditer(sentence) if not self._quoted(sentence, m.start())), None)
+        """The first of the symptom's words in the sentence that is not quoted, not said to be
+        absent ("No bleeding since.", "no fever"; `_ABSENT`) and not in a number's definition
+        ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
+        defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]
+        return next((m for m in symptom.terms.finditer(sentence)
+                     if not self._quoted(sentence, m.start()) and not _ABSENT.search(sentence, 0, m.start())
+                     and not any(a <= m.start() < b for a, b in defined)), None)
 
     def mend(self, text: str) -> str:
         """The text with each misspelt word (not everyday English, one or two slips from a word

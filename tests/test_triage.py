@@ -428,3 +428,13 @@ def test_meaning_reads_a_question_that_names_no_one_and_no_time_as_asking(triage
     assert not triager.assess("Why is a racing heart on the list? Is it from the fever?").urgent
     assert triager.assess("Is it from the fever? I've been burning up since lunch").urgent  # the writer, now
     assert triager.assess("can hardly breathe, gasping for each breath sitting up in bed").urgent  # no question mark
+
+
+def test_a_symptom_word_said_to_be_absent_or_defined_is_not_a_report():
+    assert not RULES.assess("I have no fever today and I feel fine").urgent
+    assert not RULES.assess("No more shivering since the weekend.").urgent
+    assert RULES.assess("no fever but I can't stop shivering").urgent  # the other word is still a report
+    assert RULES.assess("can't go an hour without shivering").urgent  # "without" is not "no"
+    assert RULES.assess("no response when I shake him").urgent  # "no" inside a symptom's own words
+    assert not RULES.assess("Why does the leaflet say 37.5 when my GP says a fever is 38?").urgent
+    assert RULES.assess("my GP says it's a fever and I'm shaking").urgent

@@ -438,3 +438,10 @@ def test_a_symptom_word_said_to_be_absent_or_defined_is_not_a_report():
     assert RULES.assess("no response when I shake him").urgent  # "no" inside a symptom's own words
     assert not RULES.assess("Why does the leaflet say 37.5 when my GP says a fever is 38?").urgent
     assert RULES.assess("my GP says it's a fever and I'm shaking").urgent
+
+
+def test_a_worry_about_what_may_come_or_what_others_may_think_supposes():
+    assert not RULES.assess("I'm scared he'll get confused after the infusion").urgent
+    assert not RULES.assess("The nurses might think she's drowsy when she's just shy.").urgent
+    assert RULES.assess("I'm worried he's confused tonight").urgent  # a worry about now is a report
+    assert RULES.assess("I think he's confused, he called me by his sister's name").urgent

@@ -97,6 +97,9 @@ _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|no
 # Words that say an episode ended, and a sentence told in the past: `_ended_next`.
 _ENDED = re.compile(r"\b(settled|resolved|gone|away|cleared|stopped|passed|fine|better|normal|treated)\b", re.I)
 _PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
+# A sentence saying only that there has been none since: "No bleeding since.", "Nothing since".
+_NONE_SINCE = re.compile(r"\s*(?:no|nothing|none|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
+                         r"[^.,;!?]{0,30}?\bsince\b\s*[.!]?\s*$", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
@@ -549,8 +552,9 @@ class Triager:
         """Per sentence: the next sentence says its episode is over ("His hands were shaky in
         the first week. That settled by day 10 and he's been steady since."): it opens by
         pointing back ("that", "it", "this", `_ANAPHOR`) and holds an `over` cue with no symptom
-        word and no doubt before it ("It hasn't settled" does not), and the sentence itself does
-        not say now in its unwell part."""
+        word and no doubt before it ("It hasn't settled" does not), or it says only that there
+        has been none since ("No bleeding since."; `_NONE_SINCE`); and the sentence itself, told
+        in the past, does not say now in its unwell part."""
         flags = self.red_flags
         out = [False] * len(parts)
         if flags.over is None:
@@ -560,10 +564,12 @@ class Triager:
             cue = flags.over.search(after)
             # an ending said outright ("settled", "went away"), not "it went up to 38.5"; told
             # of in the past ("were shaky"), not "my temp is 38.4. It went down with paracetamol"
-            if not _ANAPHOR.match(after) or cue is None or not _ENDED.search(cue.group(0)) \
+            # or a sentence saying only that there has been none since ("No bleeding since.")
+            none_since = _NONE_SINCE.match(after)
+            if not none_since and (not _ANAPHOR.match(after) or cue is None or not _ENDED.search(cue.group(0))) \
                     or not _PAST_TENSE.search(parts[i]):
                 continue
-            clause = after[:cue.end()]
+            clause = "" if none_since else after[:cue.end()]
             current = self._unwell_part(parts[i])
             if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current) \
                     and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])):
@@ -749,8 +755,10 @@ class Triager:
         flags = self.red_flags
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
-        # A sentence the meaning net does not read: one that supposes or only says someone is well.
-        unread = [self._supposes(p) or self._says_well(p) for p in parts[:whole]]
+        # A sentence the meaning net does not read: one that supposes or only says someone is
+        # well, or that there has been none since ("No bleeding since.": its vector is close to
+        # bleeding reports, whatever the "no").
+        unread = [self._supposes(p) or self._says_well(p) or bool(_NONE_SINCE.match(p)) for p in parts[:whole]]
         # As in the rules net, a question that names no one and no time, in a message that
         # names neither, only asks ("Like an eyelid twitch, or something bigger?"). Asked with
         # its question mark: "can barely breathe, fighting for every breath" is a report.

@@ -445,3 +445,12 @@ def test_a_worry_about_what_may_come_or_what_others_may_think_supposes():
     assert not RULES.assess("The nurses might think she's drowsy when she's just shy.").urgent
     assert RULES.assess("I'm worried he's confused tonight").urgent  # a worry about now is a report
     assert RULES.assess("I think he's confused, he called me by his sister's name").urgent
+
+
+def test_a_sentence_saying_none_since_ends_the_episode_before_it(triager):
+    """"No bleeding since." after an episode told in the past sets it aside, for both nets (its
+    vector alone is close to bleeding reports); an episode of today, or something new, is not."""
+    assert not triager.assess("Mum had a nosebleed on Tuesday and they gave her platelets. No bleeding since.").urgent
+    assert not RULES.assess("I had the shivers last week. Nothing since.").urgent
+    assert triager.assess("She had a nosebleed this morning. No bleeding since.").urgent  # today: still now
+    assert triager.assess("He had a fever on Tuesday. No fever since but now he is confused.").urgent

@@ -454,3 +454,12 @@ def test_a_sentence_saying_none_since_ends_the_episode_before_it(triager):
     assert not RULES.assess("I had the shivers last week. Nothing since.").urgent
     assert triager.assess("She had a nosebleed this morning. No bleeding since.").urgent  # today: still now
     assert triager.assess("He had a fever on Tuesday. No fever since but now he is confused.").urgent
+
+
+def test_fine_since_and_home_now_looks_back():
+    """"fine since and is home now" says how someone is after an episode, not that it goes on."""
+    assert not RULES.assess("Two weeks ago he had a fit on the ward, they treated him and he's been fine since "
+                            "and is home now.").urgent
+    assert RULES.assess("He had a fit on the ward last week, he was fine since and is home now but he is shaking "
+                        "again").urgent
+    assert RULES.assess("Two days ago he collapsed, is home now").urgent  # no one said he is well

@@ -97,9 +97,10 @@ _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|no
 # Words that say an episode ended, and a sentence told in the past: `_ended_next`.
 _ENDED = re.compile(r"\b(settled|resolved|gone|away|cleared|stopped|passed|fine|better|normal|treated)\b", re.I)
 _PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
-# A sentence saying only that there has been none since: "No bleeding since.", "Nothing since".
-_NONE_SINCE = re.compile(r"\s*(?:no|nothing|none|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
-                         r"[^.,;!?]{0,30}?\bsince\b\s*[.!]?\s*$", re.I)
+# A sentence saying only that there has been none since: "No bleeding since.", "Nothing since"
+# (`Triager._none_since`: what there has been none of must be a symptom, not "no better since").
+_NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
+                         r"(?P<what>[^.,;!?]{0,30}?)\bsince\b\s*[.!]?\s*$", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
@@ -565,7 +566,7 @@ class Triager:
             # an ending said outright ("settled", "went away"), not "it went up to 38.5"; told
             # of in the past ("were shaky"), not "my temp is 38.4. It went down with paracetamol"
             # or a sentence saying only that there has been none since ("No bleeding since.")
-            none_since = _NONE_SINCE.match(after)
+            none_since = self._none_since(after)
             if not none_since and (not _ANAPHOR.match(after) or cue is None or not _ENDED.search(cue.group(0))) \
                     or not _PAST_TENSE.search(parts[i]):
                 continue
@@ -575,6 +576,16 @@ class Triager:
                     and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])):
                 out[i] = True
         return out
+
+    def _none_since(self, sentence: str) -> bool:
+        """The sentence says only that there has been none of a symptom since ("No bleeding
+        since.", "Nothing since."), not "No better since." (`_NONE_SINCE`)."""
+        found = _NONE_SINCE.match(sentence)
+        if found is None:
+            return False
+        what = found.group("what").strip()
+        return (not what and found.group("none").lower() in ("nothing", "none")) or bool(
+            what and self._any_term is not None and self._any_term.search(what))
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes_uncached(self, sentence: str, current: str | None = None) -> bool:
@@ -758,7 +769,7 @@ class Triager:
         # A sentence the meaning net does not read: one that supposes or only says someone is
         # well, or that there has been none since ("No bleeding since.": its vector is close to
         # bleeding reports, whatever the "no").
-        unread = [self._supposes(p) or self._says_well(p) or bool(_NONE_SINCE.match(p)) for p in parts[:whole]]
+        unread = [self._supposes(p) or self._says_well(p) or self._none_since(p) for p in parts[:whole]]
         # As in the rules net, a question that names no one and no time, in a message that
         # names neither, only asks ("Like an eyelid twitch, or something bigger?"). Asked with
         # its question mark: "can barely breathe, fighting for every breath" is a report.

@@ -454,6 +454,7 @@ def test_a_sentence_saying_none_since_ends_the_episode_before_it(triager):
     assert not RULES.assess("I had the shivers last week. Nothing since.").urgent
     assert triager.assess("She had a nosebleed this morning. No bleeding since.").urgent  # today: still now
     assert triager.assess("He had a fever on Tuesday. No fever since but now he is confused.").urgent
+    assert triager.assess("He was confused yesterday. No better since.").urgent  # none of a symptom, not of "better"
 
 
 def test_fine_since_and_home_now_looks_back():

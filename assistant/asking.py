@@ -74,7 +74,7 @@ def fit_asking(chunks, heading_vectors: np.ndarray, phrase_row: np.ndarray, phra
         section_of_row[row] = sections[key]
     dim = heading_vectors.shape[1] if heading_vectors.ndim == 2 else 0
     if len(sections) < 2:
-        return Asking(np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.float32), section_of_row)
+        return Asking.empty(len(chunks), dim)  # one section: nothing to tell apart (`of_row` gives 0.0)
     firsts = set(first_row)
     x = [np.asarray(heading_vectors[r], dtype=np.float32) for r in first_row]
     y = list(range(len(first_row)))

@@ -373,6 +373,9 @@ class Triager:
         parts = sentences(message)
         others = [o or e for o, e in zip(self._someone_elses(parts), self._ended_next(parts))]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
+        # Whether the message names someone, or says now: both nets read a question by it.
+        message_time = any(self.red_flags.time.search(p) and not self._supposes(p) for p in parts)
+        message_person = bool(self.red_flags.person.search(text))
         asks = [False] * len(parts)
         meaning: list[_Hit] = []
         if self.embedder is not None:
@@ -382,8 +385,8 @@ class Triager:
             closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             asks = [float(report_p[i]) < self.red_flags.question_probability for i in range(len(parts))]
-            meaning = self._meaning(texts, closeness, nearest, report_p, others)
-        rules = self._rules(parts, text, asks, others)
+            meaning = self._meaning(texts, closeness, nearest, report_p, others, message_person or message_time)
+        rules = self._rules(parts, text, asks, others, message_time, message_person)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
         hits = rules + meaning
@@ -691,12 +694,11 @@ class Triager:
         return (not _QUESTION_FORM.search(sentence) or bool(flags.person.search(sentence))
                 or bool(flags.time.search(sentence)) or message_time)
 
-    def _rules(self, parts: list[str], text: str, asks: list[bool], others: list[bool]) -> list[_Hit]:
+    def _rules(self, parts: list[str], text: str, asks: list[bool], others: list[bool], message_time: bool,
+               message_person: bool) -> list[_Hit]:
         hits: list[_Hit] = []
         flags = self.red_flags
         threshold = flags.fever_threshold_c
-        message_time = any(flags.time.search(p) and not self._supposes(p) for p in parts)
-        message_person = bool(flags.person.search(text))
         for sentence, sentence_asks, other in zip(parts, asks, others):
             if other:
                 continue
@@ -727,10 +729,12 @@ class Triager:
         """The first of the symptom's words in the sentence that is not quoted, not said to be
         absent ("No bleeding since.", "no fever"; `_ABSENT`) and not in a number's definition
         ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
-        defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]
-        return next((m for m in symptom.terms.finditer(sentence)
-                     if not self._quoted(sentence, m.start()) and not _ABSENT.search(sentence, 0, m.start())
-                     and not any(a <= m.start() < b for a, b in defined)), None)
+        told = [m for m in symptom.terms.finditer(sentence)
+                if not self._quoted(sentence, m.start()) and not _ABSENT.search(sentence, 0, m.start())]
+        if not told:
+            return None
+        defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]  # only where a word was told
+        return next((m for m in told if not any(a <= m.start() < b for a, b in defined)), None)
 
     def mend(self, text: str) -> str:
         """The text with each misspelt word (not everyday English, one or two slips from a word
@@ -762,7 +766,7 @@ class Triager:
         return closeness, nearest, report_p
 
     def _meaning(self, parts: list[str], closeness: np.ndarray, nearest: np.ndarray, report_p: np.ndarray,
-                 others: list[bool]) -> list[_Hit]:
+                 others: list[bool], someone_or_now: bool) -> list[_Hit]:
         flags = self.red_flags
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
@@ -770,12 +774,11 @@ class Triager:
         # well, or that there has been none since ("No bleeding since.": its vector is close to
         # bleeding reports, whatever the "no").
         unread = [self._supposes(p) or self._says_well(p) or self._none_since(p) for p in parts[:whole]]
-        # As in the rules net, a question that names no one and no time, in a message that
-        # names neither, only asks ("Like an eyelid twitch, or something bigger?"). Asked with
-        # its question mark: "can barely breathe, fighting for every breath" is a report.
-        own = parts[:whole] if whole is not None else parts
-        if not any(flags.person.search(p) or (flags.time.search(p) and not self._supposes(p)) for p in own):
-            unread = [u or p.rstrip().endswith("?") for u, p in zip(unread, own)]
+        # As in the rules net, in a message that names no one and no time, a question only asks
+        # ("Like an eyelid twitch, or something bigger?"). Asked with its question mark: "can
+        # barely breathe, fighting for every breath" is a report.
+        if not someone_or_now:
+            unread = [u or p.rstrip().endswith("?") for u, p in zip(unread, parts[:whole])]
         for i, sentence in enumerate(parts):
             # The whole message is not judged when part of it is someone else's health, nor when
             # each of its sentences is unread or only asks: then no part of it tells of now.

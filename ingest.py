@@ -61,6 +61,14 @@ def print_summary(report: IngestReport, *, strict: bool) -> None:
         for item in report.due_soon:
             soon.add_row(item.doc_id, item.path, item.owner, item.review_due, str(item.days_left))
         console.print(soon)
+    if report.shared_questions:
+        shared = Table(title=f"Asked under more than one document ({len(report.shared_questions)}): still indexed; "
+                             "keep each phrasing under the one section that answers it best", title_style="bold yellow")
+        shared.add_column("phrasing")
+        shared.add_column("listed under")
+        for item in report.shared_questions:
+            shared.add_row(item.phrasing, "; ".join(f"{doc_id} > {heading}" for doc_id, heading in item.sections))
+        console.print(shared)
     console.print(f"done in {report.seconds:.1f} s" + (" (--strict: rejections fail the run)" if strict and report.rejected else ""))
 
 

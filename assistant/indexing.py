@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -25,7 +26,7 @@ from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
 from .loading import load_corpus
-from .records import Chunk, Document, DueSoon, IngestReport
+from .records import Chunk, Document, DueSoon, IngestReport, SharedQuestion
 from .store import IndexStore
 from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_unit_files, read_units, units_path
@@ -60,6 +61,28 @@ def due_soon(documents, window_days: int, *, today: dt.date | None = None) -> li
     return sorted(soon, key=lambda d: (d.days_left, d.doc_id))
 
 
+def shared_questions(documents) -> list[SharedQuestion]:
+    """Phrasings listed under sections of two or more documents that one reader may be
+    answered from (the same audience, or one of them for all), compared without case,
+    punctuation or spacing ("Can I give blood after CAR-T?", "can i give blood after car-t").
+    A patient leaflet and a clinician guide may both carry a question: each reader sees one."""
+    places: dict[str, list[tuple[str, str, str]]] = {}
+    first: dict[str, str] = {}
+    for doc in documents:
+        for heading, phrasings in doc.meta.questions.items():
+            for phrasing in phrasings:
+                key = " ".join(re.findall(r"[a-z0-9]+", phrasing.lower()))
+                first.setdefault(key, phrasing)
+                place = (doc.meta.id, heading, doc.meta.audience)
+                if place not in places.setdefault(key, []):
+                    places[key].append(place)
+    shared = []
+    for key, where in sorted(places.items()):
+        if any(a[2] == b[2] or "all" in (a[2], b[2]) for a in where for b in where if a[0] < b[0]):
+            shared.append(SharedQuestion(first[key], tuple((doc_id, heading) for doc_id, heading, _ in where)))
+    return shared
+
+
 def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | None = None,
            check: bool = False, rebuild: bool = False, today: dt.date | None = None,
            progress: Progress | None = None) -> IngestReport:
@@ -71,7 +94,8 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
 
     loaded = load_corpus(corpus, today=today)
     report = IngestReport(rejected=list(loaded.rejections), checked_only=check,
-                          due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today))
+                          due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today),
+                          shared_questions=shared_questions(loaded.documents))
     embedder = embedder or build_embedder(settings)
     print_fp = fingerprint(settings, embedder)
     chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)

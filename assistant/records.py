@@ -116,6 +116,19 @@ class DueSoon:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SharedQuestion:
+    """A phrasing (front matter `questions:`) listed under sections of more than one document:
+    it pulls a question that way towards each of them, and the ranker must tell them apart by
+    their text alone. A warning only: keep it under the one section that answers it best."""
+
+    phrasing: str  # as first written
+    sections: tuple[tuple[str, str], ...]  # (doc_id, heading) for each place it is listed
+
+    def to_json(self) -> dict:
+        return {"phrasing": self.phrasing, "sections": [{"doc_id": d, "section": h} for d, h in self.sections]}
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -124,6 +137,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     due_soon: list[DueSoon] = field(default_factory=list)
+    shared_questions: list[SharedQuestion] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -139,6 +153,7 @@ class IngestReport:
             },
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "due_soon": [d.to_json() for d in self.due_soon],
+            "shared_questions": [q.to_json() for q in self.shared_questions],
             "chunks": self.chunks,
             "embedded": self.embedded,
             "seconds": round(self.seconds, 3),

@@ -408,3 +408,26 @@ def test_a_patient_never_gets_a_sentence_addressed_to_clinicians(section_index):
         text = answerer.compose(clinical, question).text
         assert "The restriction lasts 8 weeks from the infusion." in text
         assert ("Do not tell patients" in text) is told
+
+
+def test_check_lists_a_question_asked_under_two_documents_for_one_reader(tmp_path):
+    """The same phrasing under two documents a patient may be answered from is listed by
+    `ingest.py --check` (a warning: both are still indexed); under a clinician guide and a
+    patient leaflet it is not, since each reader is answered from one of them."""
+    from assistant.indexing import shared_questions
+
+    corpus = tmp_path / "corpus"
+    write(corpus)
+    write(corpus, questions='questions:\n  "Heavy machinery":\n    - When can I get behind the WHEEL again?\n',
+          doc_id="patient-machinery")
+    other = write(corpus, questions='questions:\n  "How long you cannot drive":\n    - Can my husband drive me home?\n',
+                  doc_id="clin-driving")
+    other.write_text(other.read_text().replace("audience: patient", "audience: clinician"))
+    loaded = load_corpus(corpus)
+    assert not loaded.rejections
+    [shared] = shared_questions(loaded.documents)
+    assert shared.sections == (("patient-driving", "How long you cannot drive"), ("patient-machinery", "Heavy machinery"))
+    assert shared.to_json()["phrasing"] == "when can i get behind the wheel again"
+
+    other.write_text(other.read_text().replace("audience: clinician", "audience: all"))
+    assert len(shared_questions(load_corpus(corpus).documents)) == 2  # a document for all readers meets both

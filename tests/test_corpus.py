@@ -74,3 +74,11 @@ def test_patient_documents_read_easily(loaded, flesch):
     assert len(scores) >= 20
     hard = {k: round(v, 1) for k, v in scores.items() if v < 60}
     assert hard == {}, f"Flesch reading ease below 60: {hard}"
+
+
+def test_each_question_is_asked_under_one_document_per_reader(loaded):
+    """`ingest.py --check` warns when a phrasing is listed under two documents one reader may
+    be answered from; the approved corpus keeps each under the section that answers it best."""
+    from assistant.indexing import shared_questions
+
+    assert [(q.phrasing, q.sections) for q in shared_questions(loaded.documents)] == []

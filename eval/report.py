@@ -330,6 +330,68 @@ def failure_groups(cases: Sequence[dict]) -> dict[str, list[str]]:
     return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
 
 
+# What a confident wrong answer came from, and what the content team can do about it.
+WRONG_CAUSES = {
+    "refuse": ("answered a question it must refuse",
+               "check that no approved document covers it; personal advice goes to safety/boundaries.yaml"),
+    "elsewhere": ("answered from another document",
+                  "add how readers ask it under the section that answers it (questions:, CORPUS_FORMAT.md), "
+                  "or retitle that section's heading"),
+    "short": ("an expected document, without the facts",
+              "the facts may be in another section of it: give that section the phrasing, or the facts a "
+              "section of their own"),
+}
+
+
+def wrong_answer_causes(cases: Sequence[dict]) -> dict[str, list[str]]:
+    """The ids of the confident wrong answers (score `wrong_answer`) by cause (WRONG_CAUSES)."""
+    out: dict[str, list[str]] = {}
+    for case in cases:
+        if not case["score"].get("wrong_answer"):
+            continue
+        if case["expected_status"] != "answered":
+            cause = "refuse"
+        else:
+            cited = [(c["doc_id"], c.get("section")) for c in (case.get("answer") or {}).get("citations") or []]
+            expected = any(_matches(s, doc_id, section) for s in case["expected_sources"] for doc_id, section in cited)
+            cause = "short" if expected else "elsewhere"
+        out.setdefault(cause, []).append(case["id"])
+    return {cause: out[cause] for cause in WRONG_CAUSES if cause in out}
+
+
+def chart_wrong(causes: dict[str, list[str]]) -> str:
+    plt = _pyplot()
+    labels = [WRONG_CAUSES[c][0] for c in causes]
+    counts = [len(ids) for ids in causes.values()]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 0.9))
+    ax.barh(range(len(labels)), counts, 0.6, color="#b00020")
+    for y, n in enumerate(counts):
+        ax.text(n + max(counts) * 0.01, y, str(n), va="center", fontsize=8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("confident wrong answers")
+    ax.set_title("Wrong answers by cause")
+    alt = "Horizontal bar chart of the confident wrong answers by cause: " + "; ".join(
+        f"{label} {n}" for label, n in zip(labels, counts))
+    return _svg_img(fig, alt)
+
+
+def wrong_answers_section(cases: Sequence[dict]) -> list[str]:
+    causes = wrong_answer_causes(cases)
+    if not causes:
+        return []
+    total = sum(len(ids) for ids in causes.values())
+    rows = "".join(f"<tr><td>{esc(WRONG_CAUSES[c][0])}</td><td>{len(ids)}</td><td>{esc(WRONG_CAUSES[c][1])}</td>"
+                   f"<td>{esc(', '.join(ids[:12]) + (' ...' if len(ids) > 12 else ''))}</td></tr>"
+                   for c, ids in causes.items())
+    return [f"<h2>Wrong answers ({total})</h2>",
+            '<p class="meta">Answered, but the answer holds fewer than half the expected facts, or the '
+            "question must be refused: the worst failure, so it is shown first.</p>",
+            '<table id="wrong-causes"><thead><tr><th>Cause</th><th>Cases</th><th>What to do</th>'
+            f"<th>Case ids</th></tr></thead><tbody>{rows}</tbody></table>",
+            f'<div class="charts">{chart_wrong(causes)}</div>']
+
+
 # -- the page ----------------------------------------------------------------------------------
 def render_html(results: dict) -> str:
     summary, gate, config = results["summary"], results["gate"], results["config"]
@@ -353,6 +415,7 @@ def render_html(results: dict) -> str:
            if baseline else "; no baseline given")
         + ".</p>",
         "<h2>Summary</h2>", summary_table(results),
+        *wrong_answers_section(results["cases"]),
     ]
     if results.get("compare"):
         parts += ["<h2>Retrieval modes compared</h2>",

@@ -198,3 +198,15 @@ def test_held_out_cases_get_their_own_row_beside_the_tuning_cases(results, tmp_p
     _, page = parse(write_report(split, tmp_path / "split"))
     rows = {row[0]: row[1] for row in page.cells("by-split")[1:]}
     assert rows == {"held-out": "1/1", "tuning": "1/3"}
+
+
+def test_wrong_answers_come_first_by_cause_with_what_to_do(results, tmp_path):
+    """A must-refuse question answered, and an answer from another document than expected, are
+    counted by cause above the charts and the failing cases, with a chart of their own."""
+    text, page = parse(write_report(results, tmp_path))
+    causes = {row[0]: row for row in page.cells("wrong-causes")[1:]}
+    assert causes["answered a question it must refuse"][1:2] == ["1"] and causes["answered a question it must refuse"][3] == "refuse-1"
+    assert causes["answered from another document"][3].startswith("fail-<b>2</b>") and "questions:" in causes["answered from another document"][2]
+    assert "an expected document, without the facts" not in causes
+    assert text.index('id="wrong-causes"') < text.index("<h2>Charts</h2>") < text.index('id="failing-cases"')
+    assert any(i["alt"].startswith("Horizontal bar chart of the confident wrong answers by cause") for i in page.images)

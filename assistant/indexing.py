@@ -71,7 +71,7 @@ def shared_questions(documents) -> list[SharedQuestion]:
     for doc in documents:
         for heading, phrasings in doc.meta.questions.items():
             for phrasing in phrasings:
-                key = " ".join(re.findall(r"[a-z0-9]+", phrasing.lower()))
+                key = " ".join(re.findall(r"\w+", phrasing.casefold()))  # any script: "¿cuándo?" keeps its letters
                 first.setdefault(key, phrasing)
                 place = (doc.meta.id, heading, doc.meta.audience)
                 if place not in places.setdefault(key, []):

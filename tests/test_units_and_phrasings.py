@@ -431,3 +431,9 @@ def test_check_lists_a_question_asked_under_two_documents_for_one_reader(tmp_pat
 
     other.write_text(other.read_text().replace("audience: clinician", "audience: all"))
     assert len(shared_questions(load_corpus(corpus).documents)) == 2  # a document for all readers meets both
+
+    # compared by their letters in any script: two different questions in Arabic are not one
+    write(corpus, questions='questions:\n  "Heavy machinery":\n    - "متى يمكنني القيادة؟"\n', doc_id="patient-machinery")
+    write(corpus, questions='questions:\n  "How long you cannot drive":\n    - "ماذا آكل؟"\n')
+    other.unlink()
+    assert shared_questions(load_corpus(corpus).documents) == []

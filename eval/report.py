@@ -334,6 +334,8 @@ def failure_groups(cases: Sequence[dict]) -> dict[str, list[str]]:
 WRONG_CAUSES = {
     "refuse": ("answered a question it must refuse",
                "check that no approved document covers it; personal advice goes to safety/boundaries.yaml"),
+    "urgent": ("a red-flag message answered as a question",
+               "the red-flag file (safety/red-flags.yaml, SAFETY.md H1) needs this kind of report: tell its owner"),
     "elsewhere": ("answered from another document",
                   "add how readers ask it under the section that answers it (questions:, CORPUS_FORMAT.md), "
                   "or retitle that section's heading"),
@@ -350,7 +352,7 @@ def wrong_answer_causes(cases: Sequence[dict]) -> dict[str, list[str]]:
         if not case["score"].get("wrong_answer"):
             continue
         if case["expected_status"] != "answered":
-            cause = "refuse"
+            cause = "refuse" if case["expected_status"] == "refused" else "urgent"
         else:
             cited = [(c["doc_id"], c.get("section")) for c in (case.get("answer") or {}).get("citations") or []]
             expected = any(_matches(s, doc_id, section) for s in case["expected_sources"] for doc_id, section in cited)
@@ -385,8 +387,9 @@ def wrong_answers_section(cases: Sequence[dict]) -> list[str]:
                    f"<td>{esc(', '.join(ids[:12]) + (' ...' if len(ids) > 12 else ''))}</td></tr>"
                    for c, ids in causes.items())
     return [f"<h2>Wrong answers ({total})</h2>",
-            '<p class="meta">Answered, but the answer holds fewer than half the expected facts, or the '
-            "question must be refused: the worst failure, so it is shown first.</p>",
+            '<p class="meta">Answered, but the answer holds fewer than half the expected facts (for a '
+            "red-flag message, the urgent advice), or the question must be refused: the worst failure, "
+            "so it is shown first.</p>",
             '<table id="wrong-causes"><thead><tr><th>Cause</th><th>Cases</th><th>What to do</th>'
             f"<th>Case ids</th></tr></thead><tbody>{rows}</tbody></table>",
             f'<div class="charts">{chart_wrong(causes)}</div>']

@@ -210,3 +210,14 @@ def test_wrong_answers_come_first_by_cause_with_what_to_do(results, tmp_path):
     assert "an expected document, without the facts" not in causes
     assert text.index('id="wrong-causes"') < text.index("<h2>Charts</h2>") < text.index('id="failing-cases"')
     assert any(i["alt"].startswith("Horizontal bar chart of the confident wrong answers by cause") for i in page.images)
+
+
+def test_a_red_flag_answered_as_a_question_is_its_own_cause():
+    """A missed red flag counts as a wrong answer (the metric); it is not a question to refuse."""
+    from eval.report import wrong_answer_causes
+
+    def case(case_id, expected_status):
+        return {"id": case_id, "expected_status": expected_status, "expected_sources": [], "answer": {"citations": []},
+                "score": {"wrong_answer": True}}
+
+    assert wrong_answer_causes([case("u-1", "urgent"), case("r-1", "refused")]) == {"refuse": ["r-1"], "urgent": ["u-1"]}

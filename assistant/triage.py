@@ -112,6 +112,12 @@ _DOUBT = re.compile(r"\b(not|no|never|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|do
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
+# A number read as beats a minute: two or three digits, not part of a decimal, a time, a date or
+# a blood pressure ("85 over 50", "120/80"), and not followed by another unit ("97 percent",
+# "38 C", "10 days").
+_BPM = re.compile(r"(?<![\d:/])(?<!\d[.,])(?<!over )(\d{2,3})(?![\d:/]|[.,]\d)(?!\s*(?:%|percent|per cent|over\b|c\b|f\b|[°º]|deg|mg|mcg|kg|ml|"
+                  r"mm|cm|years?\b|yrs?\b|y/?o\b|days?\b|weeks?\b|wks?\b|months?\b|hours?\b|hrs?\b|min(?:ute)?s?\b|secs?\b|"
+                  r"seconds?\b|am\b|pm\b|times\b|pounds?\b|lbs?\b|stone\b|miles?\b|steps?\b|st\b|nd\b|rd\b|th\b))", re.I)
 _READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
 
 
@@ -144,6 +150,22 @@ class Symptom:
     @property
     def emergency(self) -> bool:
         return self.action == "call-999"
+
+
+@dataclass(frozen=True)
+class PulseReadings:
+    """How the rules net reads a heart rate (safety/red-flags.yaml `heart_rate`), as it reads a
+    temperature: a reading at or above `fast_bpm` in a sentence about now is the symptom
+    `symptom`; a reading in the normal resting range [`normal_from_bpm`, `fast_bpm`) decides
+    that symptom for the text it is in, so the meaning net's closeness of "my pulse is 68 this
+    morning" to "my watch says 130" does not raise an alarm, unless the text also says the beat
+    feels wrong (`unless`: "pulse is 85 but it keeps skipping")."""
+
+    symptom: str
+    fast_bpm: float
+    normal_from_bpm: float
+    context: re.Pattern  # the sentence is about a heart rate: "pulse", "heart rate", "bpm", a watch
+    unless: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +204,7 @@ class RedFlags:
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
+    heart_rate: PulseReadings | None = None  # how a pulse reading is read; None: not read
     path: str = ""
 
     @classmethod
@@ -237,6 +260,7 @@ class RedFlags:
                                     terms, reports, questions))
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
+        heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
         return cls(meta={k: data.get(k) for k in ("id", "title", "owner", "version", "approved_by", "approved_on",
@@ -245,7 +269,7 @@ class RedFlags:
                    **numbers, person=person, time=time,
                    hypothetical=hypothetical, past=past, treatment=treatment, **others,
                    symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")),
-                   not_red_flags=_texts(data.get("not_red_flags")), path=where)
+                   not_red_flags=_texts(data.get("not_red_flags")), heart_rate=heart_rate, path=where)
 
     def review_overdue(self, today: dt.date | None = None) -> bool:
         due = self.meta.get("review_due")
@@ -270,6 +294,31 @@ def reviewed_problems(data, where: str, body: str) -> list[str]:
         raise UsageError(f"{where}: expected fields ({', '.join(REVIEW_FIELDS)}, {body})")
     return [f"missing '{name}' (the file is reviewed like a corpus document)"
             for name in REVIEW_FIELDS if not data.get(name)]
+
+
+def _pulse_readings(data, symptom_ids: set[str], problems: list[str]) -> PulseReadings | None:
+    """`heart_rate` validated (optional: without it no pulse reading is read)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.append("'heart_rate' must be a mapping with symptom, fast_bpm, normal_from_bpm and context")
+        return None
+    if data.get("symptom") not in symptom_ids:
+        problems.append(f"heart_rate.symptom '{data.get('symptom')}' is not a symptom id of this file")
+    numbers = {}
+    for name in ("fast_bpm", "normal_from_bpm"):
+        try:
+            numbers[name] = float(data[name])
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"heart_rate needs a number '{name}' (beats a minute)")
+            numbers[name] = 0.0
+    if numbers["normal_from_bpm"] >= numbers["fast_bpm"] > 0:
+        problems.append("heart_rate.normal_from_bpm must be below heart_rate.fast_bpm")
+    context = _alternation(data.get("context"), "heart_rate.context", problems)
+    unless = _alternation(data.get("unless"), "heart_rate.unless", problems, required=False)
+    if context is None:
+        return None
+    return PulseReadings(str(data.get("symptom")), numbers["fast_bpm"], numbers["normal_from_bpm"], context, unless)
 
 
 def _texts(value) -> tuple[str, ...]:
@@ -313,6 +362,8 @@ class Triager:
         # A test double that hashes words (HashEmbedder) would make the meaning net noise.
         self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
         self._fever = next((s for s in red_flags.symptoms if s.id == "fever"), None)
+        rate = red_flags.heart_rate
+        self._pulse = next((s for s in red_flags.symptoms if rate is not None and s.id == rate.symptom), None)
         self._report_of: list[Symptom] = []
         self._report_text: list[str] = []
         self._question_text: list[str] = []
@@ -389,6 +440,8 @@ class Triager:
         rules = self._rules(parts, text, asks, others, message_time, message_person)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
+        if self._pulse is not None:  # ...and a normal pulse reading the heart symptom, where it is read
+            meaning = [h for h in meaning if h.symptom is not self._pulse or not self._normal_pulse(h.sentence)]
         hits = rules + meaning
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
@@ -431,6 +484,21 @@ class Triager:
             if 34 <= number <= 43:
                 found.append(number)
         return found
+
+    def pulses_bpm(self, text: str) -> list[float]:
+        """Heart-rate readings in the text, where it is about a heart rate (`heart_rate.context`)."""
+        rule = self.red_flags.heart_rate
+        if rule is None or not rule.context.search(text):
+            return []
+        return [float(n) for n in _BPM.findall(text) if 30 <= int(n) <= 250]
+
+    def _normal_pulse(self, text: str) -> bool:
+        """The text reads a heart rate in the normal resting range, every reading it holds, and
+        does not say the beat feels wrong: the number decides the heart symptom there."""
+        rule = self.red_flags.heart_rate
+        readings = self.pulses_bpm(text)
+        return bool(readings) and all(rule.normal_from_bpm <= r < rule.fast_bpm for r in readings) and not (
+            rule.unless is not None and rule.unless.search(text))
 
     def _someone_elses(self, parts: list[str]) -> list[bool]:
         """Per sentence: it tells of the health of someone who is not the patient, so neither
@@ -711,6 +779,12 @@ class Triager:
             if high and self._fever is not None and not self._supposes(sentence) and (
                     not asked or _READ_OFF.search(sentence) or (someone and not quoting)):
                 hits.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
+                continue
+            # A heart rate is read the same way: "my watch says 124 bpm and im just sat on the sofa".
+            fast = [b for b in self.pulses_bpm(sentence) if b >= flags.heart_rate.fast_bpm] if self._pulse else []
+            quoting = asked and all(b == flags.heart_rate.fast_bpm for b in fast)
+            if fast and not self._supposes(sentence) and (not asked or (someone and not quoting)):
+                hits.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute"))
                 continue
             if not self._reports_now(sentence, message_time, sentence_asks):
                 continue

@@ -156,6 +156,50 @@ def test_rules_net_alone_reads_temperatures_and_symptom_words():
     assert RULES.assess("he collapsed in the kitchen").emergency
 
 
+def test_rules_net_reads_a_fast_heart_rate_as_it_reads_a_temperature():
+    fast = RULES.assess("hubby's fitbit has said 128 all evening and he is lying on the sofa")
+    assert fast.urgent and "reading 128 beats a minute" in fast.reason
+    assert RULES.assess("his pulse is 104 tonight, is that too fast?").urgent  # asked, but of someone, now
+    assert not RULES.assess("is a pulse of 120 dangerous after car-t?").urgent  # asks, of no one
+    assert not RULES.assess("what heart rate should we ring about, is it 100?").urgent
+    # not beats a minute: a blood pressure, oxygen, an age, a time
+    assert not RULES.pulses_bpm("bp 135/85, oxygen 96 percent, pulse fine")
+    assert RULES.pulses_bpm("my 72 year old dad's pulse is 88.") == [88.0]
+
+
+def _heart_only(triager, message):
+    return [s for s in triager.assess(message).symptoms if "heartbeat" in s]
+
+
+@pytest.mark.slow
+def test_a_normal_pulse_reading_decides_the_heart_symptom_unless_the_beat_feels_wrong(triager):
+    # By meaning these are close to "my watch says my heart rate is 130": the number decides.
+    for calm in ("my watch says my resting heart rate is 66 today, that's fine isn't it?",
+                 "heart rate 74 sitting down after breakfast, is that ok?",
+                 "Checked dad's heart rate on his watch and it was 81 this afternoon, is that alright?"):
+        assert not triager.assess(calm).urgent, calm
+    # ...not when the beat is said to feel wrong, nor for the other symptoms of the sentence
+    assert _heart_only(triager, "her pulse is 84 but it keeps skipping beats and fluttering tonight")
+    assert triager.assess("pulse 76 but i feel really faint and dizzy when i stand").urgent
+    # a slow reading is never cleared by the number
+    assert triager.assess("his heart rate is 42 on the monitor and he looks grey and clammy").urgent
+
+
+def test_the_heart_rate_rule_is_data(tmp_path):
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    data["heart_rate"]["fast_bpm"] = 130
+    lenient = Triager(RedFlags.from_data(data))
+    assert RULES.assess("my watch says 118 and I'm sat still").urgent
+    assert not lenient.assess("my watch says 118 and I'm sat still").urgent
+    data["heart_rate"]["symptom"] = "pulse"
+    data["heart_rate"]["normal_from_bpm"] = 140
+    with pytest.raises(UsageError) as error:
+        RedFlags.from_data(data)
+    assert "heart_rate.symptom 'pulse'" in str(error.value) and "normal_from_bpm must be below" in str(error.value)
+    del data["heart_rate"]
+    assert RedFlags.from_data(data).heart_rate is None  # optional: without it no pulse is read
+
+
 def test_a_report_followed_by_a_question_is_still_a_report():
     assert RULES.assess("my husband is really confused. is this normal?").urgent
     assert sentences("my husband is really confused. is this normal?") == ["my husband is really confused.", "is this normal?"]

@@ -230,6 +230,10 @@ OTHER_PEOPLES_HEALTH = [
     # the writer says they are the patient by how long since the treatment, or as "the CAR-T"
     "My sister is breathless with a chest infection. Can she visit? I'm 3 weeks post CAR-T and well.",
     "I had the CAR-T and I'm doing fine. It's my husband who has the shivers with a cold.",
+    # red-flag file 1.7: "I'm the CAR-T patient", "my CAR-T ...", "he isn't having any treatment himself"
+    "My brother is shivering and burning up tonight. He isn't having any treatment himself, I'm the one who had CAR-T. Can he stay?",
+    "my grandad gets muddled with his memory, he's not on any treatment. will my car-t do that to me?",
+    "My sister has a cold and the shivers. I'm the CAR-T patient, should she stay away?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -250,6 +254,13 @@ STILL_THE_PATIENT = [
     "A man has collapsed outside our door and isn't breathing.",  # a stranger, now: 999 all the same
     "My husband had CAR-T last week. My son is with him and his temperature is 38.4.",  # "his" may be
     "I'm 3 weeks post CAR-T. My wife says I'm shivering.",  # someone telling of the writer
+    "he hasn't had any treatment for the fever yet and he's burning up and shivering",  # not treated for it, not "not a patient"
+    "dad is shivering and shaking tonight, he hasn't had any treatment yet",
+    "Dad's shivering and really hot tonight. He hasn't had any treatment.",
+    "mum is very drowsy today and she is not having any treatment.",
+    "I'm the CAR-T patient and I've been shivering all evening",
+    "my car-t nurse said to watch for confusion and I'm muddled and forgetting words today",
+    "my mum is confused and seeing things tonight, is that in my car-t leaflet?",  # a carer's "my leaflet"
 ]
 
 

@@ -202,6 +202,7 @@ class RedFlags:
     over: re.Pattern | None = None
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
+    long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     heart_rate: PulseReadings | None = None  # how a pulse reading is read; None: not read
@@ -239,7 +240,8 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named", "over", "therapy", "strangers")}
+                               "well_now", "quotes", "patient_named", "over", "therapy", "strangers",
+                               "long_ago")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -668,6 +670,18 @@ class Triager:
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
+        if flags.long_ago is not None and self._any_term is not None:
+            # Long ago, said of the symptom itself ("I fainted at a wedding years ago"): every
+            # clause naming a symptom says so. Said of something else, it says nothing of the
+            # symptom ("we moved years ago, and now he doesn't know where he is").
+            # Nor when the rest of its unwell part says now ("fits since she was a child, and
+            # had one tonight").
+            named = [c for c in _CLAUSE.split(sentence) if c and self._any_term.search(c)]
+            if named and all(flags.long_ago.search(c) for c in named):
+                rest = [c for c in _CLAUSE.split(self._unwell_part(sentence) if current is None else current)
+                        if c and not flags.long_ago.search(c)]
+                if not any(flags.time.search(c) or _NOW_VERB.search(c) for c in rest):
+                    return True
         current = self._unwell_part(sentence) if current is None else current
         if not flags.time.search(current) and not _NOW_VERB.search(current) and (
                 (flags.over is not None and flags.over.search(sentence))

@@ -340,6 +340,9 @@ WELL_AGAIN_OR_QUOTED = [
     "I felt faint for a second getting out of the bath 3 days ago, gone straight away and not happened since.",
     # the next sentence says the episode is over
     "His hands were trembling in the first few days. That settled quickly and he's been fine since. When is clinic?",
+    # long ago, said in the clause that names the symptom (red-flag file 1.7, cues.long_ago)
+    "I blacked out once at a concert years ago from the heat. Should I mention it to the team?",
+    "My dad collapsed on holiday many years ago, it was his heart. Is collapse after CAR-T a heart thing?",
 ]
 STILL_GOING_ON = [
     "He was confused this morning and he's still not back to normal now",
@@ -366,6 +369,10 @@ STILL_GOING_ON = [
     "He was muddled on day 6 in hospital. He's home now and fine, just very sleepy all day.",
     # an episode over, then another that says now
     "He was confused this morning. It settled for an hour but he's confused again now.",
+    # long ago, then now: the clause that says now is a report (cues.long_ago; "I've just ..." says now)
+    "I used to faint as a teenager and I've just fainted in the bathroom",
+    "He collapsed years ago playing football, and he's collapsed again just now",
+    "we moved here years ago, and now he doesn't know where he is",
 ]
 
 

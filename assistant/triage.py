@@ -111,13 +111,13 @@ _CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|so|because|though)\b)\s*"
 _DOUBT = re.compile(r"\b(not|no|never|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|doesn'?t|don'?t|didn'?t|but|though|although|except|apart from)\b|n't\b", re.I)
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
-# "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
 # A number read as beats a minute: two or three digits, not part of a decimal, a time, a date or
 # a blood pressure ("85 over 50", "120/80"), and not followed by another unit ("97 percent",
 # "38 C", "10 days").
 _BPM = re.compile(r"(?<![\d:/])(?<!\d[.,])(?<!over )(\d{2,3})(?![\d:/]|[.,]\d)(?!\s*(?:%|percent|per cent|over\b|c\b|f\b|[°º]|deg|mg|mcg|kg|ml|"
                   r"mm|cm|years?\b|yrs?\b|y/?o\b|days?\b|weeks?\b|wks?\b|months?\b|hours?\b|hrs?\b|min(?:ute)?s?\b|secs?\b|"
                   r"seconds?\b|am\b|pm\b|times\b|pounds?\b|lbs?\b|stone\b|miles?\b|steps?\b|st\b|nd\b|rd\b|th\b))", re.I)
+# "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
 _READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
 
 
@@ -670,19 +670,17 @@ class Triager:
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
             return True
+        current = self._unwell_part(sentence) if current is None else current
         if flags.long_ago is not None and self._any_term is not None:
             # Long ago, said of the symptom itself ("I fainted at a wedding years ago"): every
             # clause naming a symptom says so. Said of something else, it says nothing of the
-            # symptom ("we moved years ago, and now he doesn't know where he is").
-            # Nor when the rest of its unwell part says now ("fits since she was a child, and
-            # had one tonight").
+            # symptom ("we moved years ago, and now he doesn't know where he is"). Nor when the
+            # rest of its unwell part says now ("fits since she was a child, and had one tonight").
             named = [c for c in _CLAUSE.split(sentence) if c and self._any_term.search(c)]
-            if named and all(flags.long_ago.search(c) for c in named):
-                rest = [c for c in _CLAUSE.split(self._unwell_part(sentence) if current is None else current)
-                        if c and not flags.long_ago.search(c)]
-                if not any(flags.time.search(c) or _NOW_VERB.search(c) for c in rest):
-                    return True
-        current = self._unwell_part(sentence) if current is None else current
+            if named and all(flags.long_ago.search(c) for c in named) and not any(
+                    flags.time.search(c) or _NOW_VERB.search(c)
+                    for c in _CLAUSE.split(current) if c and not flags.long_ago.search(c)):
+                return True
         if not flags.time.search(current) and not _NOW_VERB.search(current) and (
                 (flags.over is not None and flags.over.search(sentence))
                 or flags.past.search(flags.treatment.sub(" ", sentence))):

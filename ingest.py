@@ -45,6 +45,8 @@ def print_summary(report: IngestReport, *, strict: bool) -> None:
         table.add_row(label, str(len(ids)), ", ".join(ids[:6]) + (" ..." if len(ids) > 6 else ""))
     table.add_row("chunks", str(report.chunks), "")
     table.add_row("embeddings computed", str(report.embedded), "")
+    if report.remapped:
+        table.add_row("re-mapped (new adapter)", str(report.remapped), "")
     console.print(table)
     if report.rejected:
         rejected = Table(title=f"Not indexed ({len(report.rejected)})", title_style="bold yellow")

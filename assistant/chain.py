@@ -190,11 +190,13 @@ class Assistant:
         # `encode_message`), which is also what it is searched by. Spelling repair and word
         # variants (`search_text`) are for the word search. A follow-up is searched by meaning
         # with the earlier turn it leans on, so its search text is encoded too.
-        # Without triage's meaning net, the whole message alone is encoded.
+        # Without triage's meaning net, the whole message alone is encoded. Triage and the
+        # boundaries read these vectors as they are; the search and the answer read them mapped
+        # by the index's adapter (adapter.py), as the index was.
         reads = self.triager.embedder is not None
         texts = meaning_texts(question)
         meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
-        vector = self.embedder.encode([search_text])[0] if query.follow_up else meaning[-1]
+        vector = self.retriever.adapt(self.embedder.encode([search_text])[0] if query.follow_up else meaning[-1])
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
@@ -223,7 +225,7 @@ class Assistant:
 
         # A follow-up was searched with the previous question ("when can I drive?" + "and if I
         # had confusion?"); its sections are judged by both, its own words counting twice.
-        judged = _unit(FOLLOW_UP_CONTEXT_WEIGHT * vector + whole) if query.follow_up else vector
+        judged = _unit(FOLLOW_UP_CONTEXT_WEIGHT * vector + self.retriever.adapt(whole)) if query.follow_up else vector
         pick = self._pick(question, judged, passages, evidence, context, audience, follow_up=query.follow_up)
         decision = pick.decision(self.model.threshold)
         chosen = pick.chosen(self.model.threshold)
@@ -283,7 +285,7 @@ class Assistant:
         if not parts:
             return []
         texts = [self.vocabulary.correct_text(p) for p in parts]
-        vectors = self.embedder.encode(texts)
+        vectors = self.retriever.adapt(self.embedder.encode(texts))
         out = []
         for part, text, vector in zip(parts, texts, vectors):
             passages = self.retriever.search(text, audience=audience, query_vector=vector)

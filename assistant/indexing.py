@@ -22,6 +22,8 @@ from typing import Callable
 
 import numpy as np
 
+from .adapter import AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, collect_adapter_files, \
+    read_adapter, save_adapter
 from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
@@ -97,7 +99,6 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
                           due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today),
                           shared_questions=shared_questions(loaded.documents))
     embedder = embedder or build_embedder(settings)
-    print_fp = fingerprint(settings, embedder)
     chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)
     report.chunks = sum(len(c) for c in chunks_by_doc.values())
 
@@ -110,6 +111,18 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
             store = None  # --check with no index yet: everything would be added
     live_state = _live_state(store) if store else {}
     live = store.live_generation() if store else None
+    print_fp = fingerprint(settings, embedder)
+    # The adapter of this corpus (adapter.py), fitted on vectors kept from earlier ingests where
+    # their texts are unchanged; the live one when its pairs are unchanged. A new adapter (any
+    # change to a heading, a phrasing or the start of a section) re-maps the unchanged chunks'
+    # vectors too, from the kept vectors, without the model.
+    folder = saved_folder(settings)
+    base = BaseVectors(embedder, folder / "base-vectors.npz", reuse=not rebuild) \
+        if getattr(embedder, "understands_meaning", True) else embedder
+    known = read_adapter(adapter_path(folder, live.name)) if live is not None and not rebuild else None
+    adapter = adapter_for([c for cs in chunks_by_doc.values() for c in cs], base, known=known, progress=progress)
+    embedder = AdaptedEmbedder(base, adapter)
+    remap = live is not None and _live_adapter(store) != adapter.key
     same_settings = live is not None and live.fingerprint == print_fp and not rebuild
 
     to_embed: list[Document] = []
@@ -123,8 +136,10 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     current_ids = {doc.meta.id for doc in loaded.documents}
     report.removed = sorted(set(live_state) - current_ids)
 
-    nothing_changed = live is not None and not to_embed and not report.removed
+    nothing_changed = live is not None and not to_embed and not report.removed and not remap
     if check or nothing_changed:
+        if not check and isinstance(base, BaseVectors) and not base.path.exists():
+            base.save()  # an index built before the vectors were kept: keep them from now on
         report.seconds = time.perf_counter() - started
         return report
     if not loaded.documents:
@@ -137,21 +152,25 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     kept_ids = [cid for doc_id in report.unchanged for cid in live_state[doc_id]["chunks"]]
     new_chunks = [chunk for doc in to_embed for chunk in chunks_by_doc[doc.meta.id]]
     collection = store.new_generation(size=len(kept_ids) + len(new_chunks))
-    kept = _copy_chunks(store, kept_ids, collection, progress) if kept_ids else []
+    kept = _copy_chunks(store, kept_ids, collection, progress, remap=embedder if remap else None) if kept_ids else []
+    report.remapped = len(kept) if remap else 0
     report.embedded = _embed_into(store, collection, new_chunks, embedder, progress)
     # The answer units (sentences, headings) and the search snapshot (chunks, BM25) of the
     # whole generation, saved before it is published: a reader never finds a live generation
     # without them (if it does, it rebuilds them).
-    folder = saved_folder(settings)
+    save_adapter(adapter, adapter_path(folder, collection.name))
     previous = read_units(units_path(folder, live.name)) if live is not None else None
     units = build_units(kept + new_chunks, embedder, previous[1] if previous else None, progress=progress)
     units.save(units_path(folder, collection.name), collection.name)
     progress("indexing words", 0, 1)
     save_search(folder, search_key(collection), build_search(kept + new_chunks))
     progress("indexing words", 1, 1)
-    store.publish(collection, print_fp)
+    store.publish(collection, print_fp, adapter=adapter.key)
+    if isinstance(base, BaseVectors):
+        base.save()
     kept_generations = store.kept_generations()
     collect_unit_files(folder, kept_generations)
+    collect_adapter_files(folder, kept_generations)
     collect_snapshots(folder, kept_generations)
     report.seconds = time.perf_counter() - started
     return report
@@ -181,25 +200,42 @@ def saved_folder(settings) -> Path:
     return Path(settings.index_dir) / "saved"
 
 
-def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress) -> list[Chunk]:
+def _live_adapter(store: IndexStore) -> str:
+    """The key of the adapter the live generation's vectors were mapped by ("none": unadapted,
+    as every index built before adapters was)."""
+    with store.explain_failures():
+        return (store.live_collection().metadata or {}).get("adapter") or "none"
+
+
+def _copy_chunks(store: IndexStore, ids: list[str], collection, progress: Progress, *,
+                 remap: Embedder | None = None) -> list[Chunk]:
+    """Copy unchanged chunks with their vectors; with `remap` (the adapted embedder, when the
+    adapter changed), their vectors are made again by it (from kept vectors, adapter.BaseVectors)."""
     copied: list[Chunk] = []
+    stage = "re-mapping unchanged" if remap is not None else "copying unchanged"
+
+    def write(batch: list[Chunk], vectors: list) -> None:
+        if remap is not None:
+            vectors = remap.encode([c.embedding_text for c in batch])
+        store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
+
     with store.explain_failures():
         source = store.live_collection()
         done = 0
         batch: list[Chunk] = []
         vectors: list = []
-        for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=True, ids=ids):
+        for chunk, vector in IndexStore.iter_chunks(source, with_embeddings=remap is None, ids=ids):
             batch.append(chunk)
             copied.append(chunk)
             vectors.append(vector)
             if len(batch) >= 2000:
-                store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
+                write(batch, vectors)
                 done += len(batch)
-                progress("copying unchanged", done, len(ids))
+                progress(stage, done, len(ids))
                 batch, vectors = [], []
         if batch:
-            store.add_chunks(collection, batch, np.asarray(vectors, dtype=np.float32))
-            progress("copying unchanged", done + len(batch), len(ids))
+            write(batch, vectors)
+            progress(stage, done + len(batch), len(ids))
     return copied
 
 

@@ -140,6 +140,7 @@ class IngestReport:
     shared_questions: list[SharedQuestion] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
+    remapped: int = 0  # unchanged chunks whose vectors a new adapter mapped again (adapter.py)
     seconds: float = 0.0
     checked_only: bool = False
 
@@ -156,6 +157,7 @@ class IngestReport:
             "shared_questions": [q.to_json() for q in self.shared_questions],
             "chunks": self.chunks,
             "embedded": self.embedded,
+            "remapped": self.remapped,
             "seconds": round(self.seconds, 3),
         }
 

@@ -1,7 +1,8 @@
 """Stage 5, retrieval: dense search in Chroma fused with BM25, audience-aware, follow-up aware.
 
 Entry point: `HybridRetriever.search(query, audience=...) -> list[Passage]`.
-- Dense: the packaged MiniLM embeds the query; Chroma returns nearest chunks.
+- Dense: the packaged MiniLM embeds the query, mapped by the generation's adapter (adapter.py);
+  Chroma returns nearest chunks.
 - BM25 (bm25s) over title, section and text of every chunk in the live generation.
 - Reciprocal-rank fusion; then an audience prior: documents for the asker's audience (or
   for all) come first, the other audience's documents only when they score much better.
@@ -21,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from .adapter import Adapter, AdaptedEmbedder, load_adapter
 from .records import Chunk, Passage, Turn
 from .store import IndexStore
 from .snapshot import build_search, load_search, save_search, search_key
@@ -122,6 +124,7 @@ class HybridRetriever:
         self._corpus_terms = CorpusTerms(0, {}, {})
         self._units: Units | None = None
         self._sections: dict[tuple[str, str], list[int]] = {}
+        self._adapter = Adapter.identity()
         self.refresh()
 
     # -- index state -------------------------------------------------------------
@@ -143,14 +146,16 @@ class HybridRetriever:
                     except OSError as exc:  # a read-only folder still serves, from memory
                         log.warning("could not save the search snapshot of %s: %s", name, exc)
             chunks, bm25, corpus_terms = search.chunks, search.bm25, search.corpus_terms
-            units = load_units(self.saved_dir, name, chunks, self.embedder)
+            adapter = load_adapter(self.saved_dir, name, chunks, self.embedder,
+                                   key=(collection.metadata or {}).get("adapter"))
+            units = load_units(self.saved_dir, name, chunks, AdaptedEmbedder(self.embedder, adapter))
             sections: dict[tuple[str, str], list[int]] = {}
             for row in sorted(range(len(chunks)), key=lambda r: (chunks[r].doc_id, chunks[r].start)):
                 sections.setdefault(section_key(chunks[row]), []).append(row)
             self._chunks, self._bm25, self._collection = chunks, bm25, collection
             self._corpus_terms = corpus_terms
             self._row_of = {c.id: i for i, c in enumerate(chunks)}
-            self._units, self._sections = units, sections
+            self._units, self._sections, self._adapter = units, sections, adapter
             self._generation = name
         return True
 
@@ -171,6 +176,20 @@ class HybridRetriever:
         return self._row_of[chunk_id]
 
     @property
+    def adapter(self) -> Adapter:
+        return self._adapter
+
+    @property
+    def index_embedder(self) -> AdaptedEmbedder:
+        """The embedder the live generation's vectors were made with: the model, then its adapter."""
+        return AdaptedEmbedder(self.embedder, self._adapter)
+
+    def adapt(self, vectors: np.ndarray) -> np.ndarray:
+        """Unadapted vectors (a question's, from the embedder) mapped as the live generation's
+        were (adapter.py): what is compared with the index and the answer units."""
+        return self._adapter.apply(vectors)
+
+    @property
     def corpus_terms(self) -> CorpusTerms:
         """Term and word counts of the live generation, gathered while building BM25."""
         return self._corpus_terms
@@ -182,12 +201,13 @@ class HybridRetriever:
     # -- search ------------------------------------------------------------------
     def search(self, query: str, *, audience: str = "patient", k: int | None = None,
                query_vector: np.ndarray | None = None, doc_ids: set[str] | None = None) -> list[Passage]:
+        """`query_vector`: the query's vector already adapted (`adapt`); embedded here when None."""
         k = k or self.top_k
         n = min(CANDIDATES, len(self._chunks)) if doc_ids is None else len(self._chunks)
         dense: list[int] = []
         sparse: list[int] = []
         if self.mode in ("hybrid", "dense"):
-            vector = query_vector if query_vector is not None else self.embedder.encode([query])[0]
+            vector = query_vector if query_vector is not None else self.adapt(self.embedder.encode([query])[0])
             dense = self._dense(vector, n)
         if self.mode in ("hybrid", "bm25"):
             sparse = self._sparse(query, n)

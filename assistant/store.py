@@ -230,10 +230,12 @@ class IndexStore:
                                              configuration={"hnsw": {"ef_search": search_breadth(size)}})
 
     @_explained
-    def publish(self, collection, fingerprint: str) -> None:
-        """Point readers at `collection`; keep the previous generation one more run."""
+    def publish(self, collection, fingerprint: str, *, adapter: str = "") -> None:
+        """Point readers at `collection`; keep the previous generation one more run. `adapter`:
+        the key of the adapter its vectors were mapped by (adapter.py), kept in its metadata so
+        that a reader on any machine maps questions the same way."""
         previous = self.live_generation()
-        collection.modify(metadata={"complete": True})
+        collection.modify(metadata={"complete": True, **({"adapter": adapter} if adapter else {})})
         meta = {"live": collection.name, "fingerprint": fingerprint,
                 "previous": previous.name if previous else "",
                 "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}

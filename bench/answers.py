@@ -34,10 +34,10 @@ def run(questions: int | None, passes: int) -> dict:
     served = Assistant.from_settings(settings)
     retriever = served.retriever
     started = time.perf_counter()
-    load_units(saved_folder(settings), retriever.generation, retriever.chunks, served.embedder)
+    load_units(saved_folder(settings), retriever.generation, retriever.chunks, retriever.index_embedder)
     load_s = time.perf_counter() - started
     started = time.perf_counter()
-    build_units(retriever.chunks, served.embedder)
+    build_units(retriever.chunks, retriever.index_embedder)
     build_s = time.perf_counter() - started
     cases = pick(parts.golden_cases(), questions)
     served.ask("when can I drive again?")  # warm-up, as app.py does

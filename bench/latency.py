@@ -95,9 +95,10 @@ def synthetic_index(base_settings, copies: int) -> tuple[object, dict]:
             store.add_chunks(collection, pending_chunks, np.vstack(pending_vectors))
             pending_chunks, pending_vectors = [], []
             log(f"  synthetic x{copies}: {(copy + 1) * len(chunks):,} chunks written")
-    _copy_units(base_settings, generation.name, chunks, settings, collection.name, copies)
+    adapter = _copy_adapter(base_settings, base_store, generation.name, chunks, settings, collection.name)
+    _copy_units(base_settings, generation.name, chunks, settings, collection.name, copies, adapter)
     _save_snapshot(settings, collection)
-    store.publish(collection, generation.fingerprint)
+    store.publish(collection, generation.fingerprint, adapter=adapter.key)
     info = {"chunks": copies * len(chunks), "build_seconds": time.perf_counter() - started}
     (folder / "BUILD.json").write_text(json.dumps(info))
     stamp_path.write_text(json.dumps(stamp))
@@ -117,14 +118,28 @@ def _save_snapshot(settings, collection=None) -> None:
         save_search(saved_folder(settings), search_key(collection), build_search(chunks))
 
 
-def _copy_units(base_settings, base_generation: str, chunks: list, settings, generation: str, copies: int) -> None:
+def _copy_adapter(base_settings, base_store, base_generation: str, chunks: list, settings, generation: str):
+    """The base generation's adapter (adapter.py), saved for the synthetic one: its copies'
+    vectors are the base's, mapped by it."""
+    from assistant.adapter import adapter_path, load_adapter, save_adapter
+    from assistant.indexing import saved_folder
+
+    key = (base_store.live_collection().metadata or {}).get("adapter")
+    adapter = load_adapter(saved_folder(base_settings), base_generation, chunks, parts.embedder(), key=key)
+    save_adapter(adapter, adapter_path(saved_folder(settings), generation))
+    return adapter
+
+
+def _copy_units(base_settings, base_generation: str, chunks: list, settings, generation: str, copies: int,
+                adapter) -> None:
     """The synthetic generation's answer units: the base's, once per copy (as ingest would
     save them), so the Assistant loads them instead of embedding every copy's sentences."""
+    from assistant.adapter import AdaptedEmbedder
     from assistant.indexing import saved_folder
     from assistant.asking import Asking
     from assistant.units import Units, load_units, units_path
 
-    base = load_units(saved_folder(base_settings), base_generation, chunks, parts.embedder())
+    base = load_units(saved_folder(base_settings), base_generation, chunks, AdaptedEmbedder(parts.embedder(), adapter))
     rows = [base.row_of(c.id) for c in chunks]
     order = np.concatenate([base.rows_of(r) for r in rows]) if rows else np.zeros(0, dtype=np.int64)
     per_copy = np.concatenate([np.full(len(base.rows_of(r)), i) for i, r in enumerate(rows)])

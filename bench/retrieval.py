@@ -74,7 +74,7 @@ def run() -> dict:
         expected = doc_level(case.expected_sources)
         query = build_query(case.question, case.history)
         text = assistant.vocabulary.correct_text(query.text)
-        vector = model.encode([text])[0]
+        vector = assistant.retriever.adapt(model.encode([text])[0])  # as the index was mapped (adapter.py)
         row = {"id": case.id}
         for mode, retriever in retrievers.items():
             passages = retriever.search(text, audience=case.audience, query_vector=vector)

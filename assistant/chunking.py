@@ -97,7 +97,7 @@ def chunk_document(doc: Document, *, max_tokens: int, overlap_tokens: int,
         units = []
         for start, end in split_sentences(block.text, block.start):
             units.extend(_fit(doc.text, start, end, max_tokens, count_tokens))
-        for start, end in _pack(units, max_tokens, overlap_tokens):
+        for start, end in _pack(units, max_tokens, overlap_tokens, gap=_gap_counter(doc.text, count_tokens)):
             chunks.append(_make_chunk(doc, block.section, block.page, start, end))
     return _unique_ids(chunks)
 
@@ -125,23 +125,39 @@ def _fit(text: str, start: int, end: int, max_tokens: int, count: TokenCounter):
         i = j
 
 
-def _pack(units, max_tokens: int, overlap_tokens: int) -> list[tuple[int, int]]:
+def _gap_counter(text: str, count: TokenCounter) -> Callable[[int, int], int]:
+    """Tokens of the text between two units that a chunk spanning both also holds: a table's
+    separator row ("|---|---|") or a rule between paragraphs is in the chunk's slice though it
+    is no sentence. Blank gaps cost nothing."""
+    overhead = count("")
+
+    def gap(start: int, end: int) -> int:
+        between = text[start:end]
+        return count(between) - overhead if between.strip() else 0
+    return gap
+
+
+def _pack(units, max_tokens: int, overlap_tokens: int,
+          gap: Callable[[int, int], int] = lambda start, end: 0) -> list[tuple[int, int]]:
+    """Consecutive units packed into spans of at most `max_tokens`, counting what lies between
+    them (`gap`); each span after the first repeats up to `overlap_tokens` of the one before."""
+    def cost(span: list[tuple[int, int, int]]) -> int:
+        return sum(u[2] for u in span) + sum(gap(a[1], b[0]) for a, b in zip(span, span[1:]))
+
     spans: list[tuple[int, int]] = []
     current: list[tuple[int, int, int]] = []
-    total = 0
     for unit in units:
-        if current and total + unit[2] > max_tokens:
+        if current and cost(current + [unit]) > max_tokens:
             spans.append((current[0][0], current[-1][1]))
             tail: list[tuple[int, int, int]] = []
             for previous in reversed(current[1:]):
-                if sum(u[2] for u in tail) + previous[2] > overlap_tokens:
+                if cost([previous] + tail) > overlap_tokens:
                     break
                 tail.insert(0, previous)
-            if sum(u[2] for u in tail) + unit[2] > max_tokens:
+            if cost(tail + [unit]) > max_tokens:
                 tail = []
-            current, total = tail, sum(u[2] for u in tail)
+            current = tail
         current.append(unit)
-        total += unit[2]
     if current:
         spans.append((current[0][0], current[-1][1]))
     return spans

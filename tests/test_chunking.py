@@ -58,6 +58,14 @@ def test_a_sentence_longer_than_a_chunk_is_cut_at_words():
     assert len(chunks) >= 8 and all(words_counter(c.text) <= 64 for c in chunks)
 
 
+def test_what_lies_between_units_counts_towards_the_chunk():
+    """A table's separator row is in a chunk that spans both its rows, though it is no unit."""
+    text = "| a | b |\n|---|---|\n| c | d |"
+    chunks = chunk_document(doc_of(text), max_tokens=10, overlap_tokens=2)
+    assert [c.text for c in chunks] == ["| a | b |", "| c | d |"]
+    assert chunk_document(doc_of(text), max_tokens=11, overlap_tokens=2)[0].text == text
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80),
                 min_size=1, max_size=30),

@@ -37,7 +37,9 @@ from .triage import Triager, meaning_texts
 MAX_QUESTION_CHARS = 2000
 DEFAULT_ANSWER_MODEL = Path(__file__).resolve().parent.parent / "calibration" / "answer-model.json"
 AUDIENCES = {"patient": "patient", "carer": "patient", "clinician": "clinician"}
-_TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<[^<>]{0,200}>", re.I | re.S)
+# Markup and template expressions ("{{7*7}}", "${7*7}", "{% ... %}"): code, never part of a question.
+_TAG = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>|<[^<>]{0,200}>"
+                  r"|\{\{[^{}]{0,200}\}\}|\$\{[^{}]{0,200}\}|\{%[^{}]{0,200}%\}", re.I | re.S)
 _PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
 _GIVES_ACTION = re.compile(r"24-hour|\b999\b", re.I)
 

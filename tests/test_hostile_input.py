@@ -258,6 +258,14 @@ def test_curly_apostrophes_read_as_plain_ones(typed):
     assert assess(typed).urgent, typed
 
 
+@pytest.mark.parametrize("typed", ["{{7*7}} ${7*7} when can I drive?", "when can I {% if x %}drive?",
+                                   "<b>when</b> can I drive?"])
+def test_markup_and_template_expressions_are_no_part_of_a_question(typed):
+    """Left in, "{{7*7}} ${7*7}" moved the question's meaning so far that it was refused."""
+    assert normalise_question(typed) == "when can I drive?"
+    assert normalise_question("what does {a} mean? and $5?") == "what does {a} mean? and $5?"  # not an expression
+
+
 @pytest.mark.parametrize("value", [None, b"when can I drive?", 42, ["when"]])
 def test_a_question_that_is_not_text_is_a_usage_error(value):
     with pytest.raises(UsageError, match="must be text"):

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .adapter import AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, collect_adapter_files, \
+from .adapter import Adapter, AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, collect_adapter_files, \
     read_adapter, save_adapter
 from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
@@ -120,7 +120,9 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     base = BaseVectors(embedder, folder / "base-vectors.npz", reuse=not rebuild) \
         if getattr(embedder, "understands_meaning", True) else embedder
     known = read_adapter(adapter_path(folder, live.name)) if live is not None and not rebuild else None
-    adapter = adapter_for([c for cs in chunks_by_doc.values() for c in cs], base, known=known, progress=progress)
+    # --check reports what would change and writes nothing: it fits nothing either
+    adapter = Adapter.identity() if check else \
+        adapter_for([c for cs in chunks_by_doc.values() for c in cs], base, known=known, progress=progress)
     embedder = AdaptedEmbedder(base, adapter)
     remap = live is not None and _live_adapter(store) != adapter.key
     same_settings = live is not None and live.fingerprint == print_fp and not rebuild

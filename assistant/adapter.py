@@ -19,10 +19,12 @@ Triage and the boundaries read the unadapted vectors: their thresholds were chos
 and the adapter is fitted for finding answers, not for reading symptoms.
 
 The fit is a pure function of the chunks' texts and the model: the same corpus gives the same
-W on every machine (a fixed seed, one thread), so a server-mode reader lacking the saved file
+W on every machine (fixed seeds, one thread), so a server-mode reader lacking the saved file
 fits it again. Its key (`Adapter.key`) names the model, these settings and every training
-pair: it is part of the index fingerprint, so a changed phrasing re-maps the whole index.
-On held-out cases it moved answers from 190 to 201 of 261 passed (README, "Answers").
+pair, and is kept in the generation's metadata: an ingest whose key differs from the live
+one re-maps every unchanged chunk (indexing.py). With the answer model refitted on it,
+held-out answers went from 190 to 204 of 261 passed; the sealed sets moved both ways (README,
+"How well it answers").
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from .records import Chunk
+from .units import heading_text
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +72,6 @@ def training_pairs(chunks: Sequence[Chunk]) -> Pairs:
     """Each section's heading and phrasings, paired with its first SECTION_CHARS characters.
     Sections of the same text (a document copied under another id) count once; a document's
     list of sources is no section anyone asks for. Order-free: sorted by text."""
-    from .units import heading_text
-
     sections: dict[tuple[str, str], list[Chunk]] = {}
     for chunk in chunks:
         if chunk.section.strip().lower() != "sources":

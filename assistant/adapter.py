@@ -32,8 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -41,7 +39,7 @@ from typing import Sequence
 import numpy as np
 
 from .records import Chunk
-from .units import heading_text
+from .units import heading_text, save_arrays
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +194,8 @@ def adapter_path(folder: Path, generation: str) -> Path:
 
 
 def save_adapter(adapter: Adapter, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    os.close(fd)
-    os.chmod(tmp, 0o644)
     matrix = adapter.matrix if adapter.matrix is not None else np.zeros((0, 0), dtype=np.float32)
-    np.savez(tmp, meta=np.array(json.dumps({"key": adapter.key})), matrix=matrix)
-    os.replace(tmp, path)
+    save_arrays(path, meta=np.array(json.dumps({"key": adapter.key})), matrix=matrix)
 
 
 def read_adapter(path: Path) -> Adapter | None:
@@ -249,8 +242,8 @@ def collect_adapter_files(folder: Path | None, keep: set[str]) -> None:
 
 class AdaptedEmbedder:
     """An embedder whose vectors are mapped by an adapter: what the index and the answer units
-    are built with. Its name carries the adapter's key, so an index built with another adapter
-    is rebuilt (indexing.fingerprint) and no unit vector of another is reused (units.py)."""
+    are built with. Its name carries the adapter's key, so no unit vector mapped by another
+    adapter is reused (units.build_units); chunks are re-mapped by indexing._copy_chunks."""
 
     def __init__(self, embedder, adapter: Adapter):
         self.base = embedder
@@ -279,7 +272,6 @@ class BaseVectors:
         self.path = Path(path) if path is not None else None
         self._rows: dict[bytes, np.ndarray] = {}
         self._used: set[bytes] = set()
-        self.embedded = 0  # texts that reached the model
         if reuse and self.path is not None:
             self._read()
 
@@ -304,9 +296,8 @@ class BaseVectors:
         keys = [self._key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         if missing:
-            first = {k: t for k, t in zip(reversed(keys), reversed(list(texts)))}
-            fresh = np.asarray(self.embedder.encode([first[k] for k in missing]), dtype=np.float32)
-            self.embedded += len(missing)
+            text_of = dict(zip(keys, texts))
+            fresh = np.asarray(self.embedder.encode([text_of[k] for k in missing]), dtype=np.float32)
             for k, v in zip(missing, fresh.astype(np.float16)):
                 self._rows[k] = v
         self._used.update(keys)
@@ -318,11 +309,7 @@ class BaseVectors:
         if self.path is None:
             return
         keys = sorted(self._used)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp.npz")
-        os.close(fd)
         vectors = np.vstack([self._rows[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float16)
         # keys as raw bytes (n x 16): numpy's bytes strings would drop a key's trailing zero bytes
-        np.savez(tmp, model=np.array(self.name), keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16),
-                 vectors=vectors)
-        os.replace(tmp, self.path)
+        save_arrays(self.path, model=np.array(self.name),
+                    keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16), vectors=vectors)

@@ -140,8 +140,6 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
 
     nothing_changed = live is not None and not to_embed and not report.removed and not remap
     if check or nothing_changed:
-        if not check and isinstance(base, BaseVectors) and not base.path.exists():
-            base.save()  # an index built before the vectors were kept: keep them from now on
         report.seconds = time.perf_counter() - started
         return report
     if not loaded.documents:

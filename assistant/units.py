@@ -88,19 +88,25 @@ class Units:
         return self._phrases.get(chunk_row, np.zeros(0, dtype=np.int64))
 
     def save(self, path: Path, generation: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"version": UNITS_VERSION, "generation": generation, "embedder": self.embedder,
                 "chunks": ids_digest(self.chunk_ids)}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-        os.close(fd)
-        os.chmod(tmp, 0o644)
-        np.savez(tmp, meta=np.array(json.dumps(meta)), chunk_ids=np.array(self.chunk_ids),
-                 chunk_row=self.chunk_row, starts=self.starts, ends=self.ends,
-                 vectors=self.vectors.astype(np.float16), heading_vectors=self.heading_vectors.astype(np.float16),
-                 phrase_row=self.phrase_row, phrase_vectors=self.phrase_vectors.astype(np.float16),
-                 asking_coef=self.asking.coef, asking_intercept=self.asking.intercept,
-                 asking_section_of_row=self.asking.section_of_row)
-        os.replace(tmp, path)  # readers see the old file or the whole new one
+        save_arrays(path, meta=np.array(json.dumps(meta)), chunk_ids=np.array(self.chunk_ids),
+                    chunk_row=self.chunk_row, starts=self.starts, ends=self.ends,
+                    vectors=self.vectors.astype(np.float16), heading_vectors=self.heading_vectors.astype(np.float16),
+                    phrase_row=self.phrase_row, phrase_vectors=self.phrase_vectors.astype(np.float16),
+                    asking_coef=self.asking.coef, asking_intercept=self.asking.intercept,
+                    asking_section_of_row=self.asking.section_of_row)
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Arrays to an .npz file, atomically: readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    os.chmod(tmp, 0o644)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
 
 
 def ids_digest(ids) -> str:

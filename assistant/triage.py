@@ -111,6 +111,14 @@ _CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|so|because|though)\b)\s*"
 _DOUBT = re.compile(r"\b(not|no|never|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|doesn'?t|don'?t|didn'?t|but|though|although|except|apart from)\b|n't\b", re.I)
 # The writer's own body, marked as theirs: "I've come down with a cold myself", "my own temp".
 _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
+# An aside in brackets does not change whose a sentence is: "My son (16, he's helping me look
+# after his dad) has had a cold all week with shivers".
+_ASIDE = re.compile(r"\([^()]*\)")
+# Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
+_HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
+# The writer looking at someone, not feeling something: "I've noticed bruising", "I found blood".
+_OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"
+                       r"took|taken|tak(e|ing)|measur\w*|look(ed|ing)? at|can tell|worried|worry|scared|frightened)\b", re.I)
 # A number read as beats a minute: two or three digits, not part of a decimal, a time, a date or
 # a blood pressure ("85 over 50", "120/80"), and not followed by another unit ("97 percent",
 # "38 C", "10 days").
@@ -527,7 +535,8 @@ class Triager:
             flags.writer_cares is not None and any(flags.writer_cares.search(p) for p in parts))
         if writer_cares:
             for i, part in enumerate(parts):
-                if _WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part)):
+                if (_WRITER.search(part) and not (flags.someone_else and flags.someone_else.search(part))) \
+                        or self._writers_own(part):
                     out[i] = True
         writer_is_patient = flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts)
         patients = set() if writer_is_patient else self._patients(parts, treated)
@@ -539,14 +548,37 @@ class Triager:
             for i, part in enumerate(parts):
                 # Someone else named, and nothing of the writer's once "my wife" is set aside; not
                 # someone telling of the writer ("my wife just checked and the temperature is 38.6").
-                if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", part)) \
-                        and not flags.writer_is_patient.search(part) and not self._tells.search(part):
+                # The writer's own "I'm the one who had CAR-T" is set aside: "My husband is my carer
+                # (I'm the one who had CAR-T) and he's come down with the shivers himself".
+                rest = flags.writer_is_patient.sub(" ", part)
+                if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", rest)) \
+                        and not self._tells.search(rest):
                     out[i] = True
         if flags.strangers is not None:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_stranger(part):
                     out[i] = True
         return out
+
+    def _writers_own(self, part: str) -> bool:
+        """Where the writer cares for the patient: every clause of the sentence that names a
+        symptom tells of the writer alone ("Im the carer and im so sleepy all the time because
+        im up checking on him at night", "I cut my finger and it bled"): it names the writer
+        (I, my), no one else (he, her, my husband) and the writer does not look at someone ("I've
+        noticed bruising", `_OBSERVES`). An aside in brackets is set aside, as is the writer
+        saying they care. Not a sentence with a reading in it: a carer's "I just took it, 38.4"
+        is the patient's temperature. A sentence naming no symptom is the writer's when all of it
+        is so."""
+        flags = self.red_flags
+        if flags.someone_else is None or self._any_term is None or any(ch.isdigit() for ch in part):
+            return False
+        text = _ASIDE.sub(" ", part)
+        if flags.writer_cares is not None:
+            text = flags.writer_cares.sub(" ", text)
+        clauses = [c for c in _HOLDER_CLAUSE.split(text) if c and c.strip()]
+        named = [c for c in clauses if self._any_term.search(c) or self._any_term.search(self.mend(c))] or [text]
+        return all(_FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _OBSERVES.search(c)
+                   for c in named)
 
     def _about_stranger(self, part: str) -> bool:
         """The sentence tells of a stranger ("An old gentleman collapsed in the car park and the
@@ -604,6 +636,7 @@ class Triager:
         the patient does not count: "my daughter had a nosebleed, she's fine now", when the
         patient is "my husband" (`_GENDER`; a patient or pronoun of either sex may be anyone)."""
         flags = self.red_flags
+        part = _ASIDE.sub(" ", part)
         mentions = list(flags.relations.finditer(part))
         if not mentions or part[:mentions[0].start()].strip(" ,.-").count(" ") > 0:
             return False

@@ -239,6 +239,14 @@ OTHER_PEOPLES_HEALTH = [
     "My brother is shivering and burning up tonight. He isn't having any treatment himself, I'm the one who had CAR-T. Can he stay?",
     "my grandad gets muddled with his memory, he's not on any treatment. will my car-t do that to me?",
     "My sister has a cold and the shivers. I'm the CAR-T patient, should she stay away?",
+    # the writer cares, and the clause that names the symptom tells of the writer alone (I, my)
+    "I'm her carer and I'm so tired I keep nodding off on the sofa in the evenings. Is there respite care?",
+    "I'm his carer. I cut my hand on a tin and it bled for ages. Should I cover it when I do his line?",
+    # an aside in brackets does not change whose the sentence is
+    "My son (he's 15 and helps me with his dad) has the shivers and a sore throat. Should he keep away from his dad, who had CAR-T?",
+    # the writer has a carer, so the writer is the patient; the carer's health is the carer's
+    "My carer has a chest infection and gets breathless on the stairs. Can someone else cover?",
+    "My husband is my carer (I had the CAR-T) and he's got the shivers from a cold. Should he sleep in the other room?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -266,6 +274,11 @@ STILL_THE_PATIENT = [
     "I'm the CAR-T patient and I've been shivering all evening",
     "my car-t nurse said to watch for confusion and I'm muddled and forgetting words today",
     "my mum is confused and seeing things tonight, is that in my car-t leaflet?",  # a carer's "my leaflet"
+    # a carer's own words that look at the patient, or read a number off them
+    "I'm his carer and I've noticed new bruises all over.",
+    "I'm her carer and I'm scared, she's burning up.",
+    "My wife had CAR-T. I just took the temperature and it's 38.6.",
+    "My carer says I'm slurring my words tonight.",
 ]
 
 

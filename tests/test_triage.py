@@ -527,6 +527,26 @@ def test_a_worry_about_what_may_come_or_what_others_may_think_supposes():
     assert RULES.assess("I think he's confused, he called me by his sister's name").urgent
 
 
+def test_a_sentence_that_opens_by_supposing_supposes(triager):
+    """"Say my temperature was 37.6 ..., would I still ring?" asks about a case it imagines
+    (red-flag file 1.8, cues.hypothetical); "say" without someone after it does not suppose."""
+    assert not triager.assess("Say my temperature was 37.9 but I felt fine, would I still ring the line?").urgent
+    assert not RULES.assess("imagine he gets the shivers at 3am, who do we call?").urgent
+    assert not RULES.assess("Let's say she's a bit muddled one evening, is that an emergency?").urgent
+    assert RULES.assess("say something, he's not breathing properly!").urgent
+    assert RULES.assess("Say hi to the nurses. My temp is 38.6 tonight.").urgent
+
+
+def test_not_breathing_is_999_by_the_rules_alone():
+    """Someone not breathing is a 999 call whatever the meaning net says (file 1.8); not
+    breathing fast, or a question about what to do if it happened, is not."""
+    for message in ("mum isnt breathing", "he's stopped breathing", "my wife is not breathing properly"):
+        triage = RULES.assess(message)
+        assert triage.urgent and triage.emergency, message
+    assert not RULES.assess("his breathing is fine, not breathing fast").emergency
+    assert not RULES.assess("what do I do if he stops breathing?").urgent
+
+
 def test_a_sentence_saying_none_since_ends_the_episode_before_it(triager):
     """"No bleeding since." after an episode told in the past sets it aside, for both nets (its
     vector alone is close to bleeding reports); an episode of today, or something new, is not."""

@@ -114,6 +114,10 @@ _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # An aside in brackets does not change whose a sentence is: "My son (16, he's helping me look
 # after his dad) has had a cold all week with shivers".
 _ASIDE = re.compile(r"\([^()]*\)")
+# Hearing or talking, or saying something is not there: an animal in such a sentence may
+# be one only the patient perceives ("the cat he keeps seeing isn't there").
+# ("the vet is seeing her later" is not: seeing is said of a vet as often as of the patient.)
+_PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
 # The writer looking at someone, not feeling something: "I've noticed bruising", "I found blood".
@@ -210,6 +214,7 @@ class RedFlags:
     over: re.Pattern | None = None
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
+    animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
@@ -249,7 +254,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "therapy", "strangers",
-                               "long_ago")}
+                               "long_ago", "animals")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -558,7 +563,29 @@ class Triager:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_stranger(part):
                     out[i] = True
+        if flags.animals is not None:
+            for i, part in enumerate(parts):
+                if not out[i] and self._about_animal(part):
+                    out[i] = True
         return out
+
+    def _about_animal(self, part: str) -> bool:
+        """The sentence tells of an animal ("Our dog has been shivering all morning"), never the
+        patient: each clause that names a symptom opens with the animal (cues.animals: "our dog
+        is barking, he won't wake up" has none in the clause that tells of someone not waking;
+        "hubby says theres a cat on the bed" tells of what he sees), and the sentence names
+        neither the writer (I, me, my) nor a relative. A he or she may be the animal. Not when
+        the sentence tells of hearing or talking, or says the animal is not there (`_PERCEIVED`):
+        "the cat he keeps seeing on the bed isn't there", "our cat is talking to him" are what
+        the patient perceives.
+        Told now or before: no animal's symptom calls for the CAR-T line or 999."""
+        flags = self.red_flags
+        if not flags.animals.search(part) or _FIRST_PERSON.search(part) or _PERCEIVED.search(part) or (
+                flags.relations is not None and flags.relations.search(part)):
+            return False
+        clauses = [c for c in _HOLDER_CLAUSE.split(part) if c and c.strip()]
+        named = [c for c in clauses if self._any_term is not None and self._any_term.search(c)] or [part]
+        return all(flags.animals.match(c.strip()) for c in named)
 
     def _writers_own(self, part: str) -> bool:
         """Where the writer cares for the patient: every clause of the sentence that names a

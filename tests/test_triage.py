@@ -247,6 +247,9 @@ OTHER_PEOPLES_HEALTH = [
     # the writer has a carer, so the writer is the patient; the carer's health is the carer's
     "My carer has a chest infection and gets breathless on the stairs. Can someone else cover?",
     "My husband is my carer (I had the CAR-T) and he's got the shivers from a cold. Should he sleep in the other room?",
+    # an animal, or a stranger placed by where they were (red-flag file 1.8)
+    "Our cat had a fit on the landing this morning and the vet is seeing her later. Is a cat safe around him?",
+    "the old gentleman in the next bay was wheezing all night, it kept us awake. Can we ask to move?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -279,6 +282,10 @@ STILL_THE_PATIENT = [
     "I'm her carer and I'm scared, she's burning up.",
     "My wife had CAR-T. I just took the temperature and it's 38.6.",
     "My carer says I'm slurring my words tonight.",
+    # an animal in the message, and the symptom someone else's; or an animal only the patient sees
+    "the dog is barking like mad and he won't wake up",
+    "he keeps seeing a dog in the kitchen that isn't there",
+    "the man in the next bed is having a fit now",
 ]
 
 
@@ -535,6 +542,14 @@ def test_a_sentence_that_opens_by_supposing_supposes(triager):
     assert not RULES.assess("Let's say she's a bit muddled one evening, is that an emergency?").urgent
     assert RULES.assess("say something, he's not breathing properly!").urgent
     assert RULES.assess("Say hi to the nurses. My temp is 38.6 tonight.").urgent
+
+
+def test_an_animal_only_the_patient_perceives_is_still_a_report(triager):
+    """An animal's own symptom is not the patient's (red-flag file 1.8), but an animal seen,
+    heard or talking where there is none is a hallucination, by both nets."""
+    assert triager.assess("our cat is talking to him, he says, and it keeps telling him to go outside").urgent
+    assert triager.assess("the dog he keeps stroking on the sofa isn't there, we have no dog").urgent
+    assert not triager.assess("Our dog has been shivering all evening, the vet thinks it's the fireworks.").urgent
 
 
 def test_not_breathing_is_999_by_the_rules_alone():

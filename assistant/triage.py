@@ -120,7 +120,8 @@ _ASIDE = re.compile(r"\([^()]*\)")
 _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
-# The writer looking at someone, not feeling something: "I've noticed bruising", "I found blood".
+# The writer looking at someone or fearing for them, not feeling something: "I've noticed
+# bruising", "I found blood", "I'm scared".
 _OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"
                        r"took|taken|tak(e|ing)|measur\w*|look(ed|ing)? at|can tell|worried|worry|scared|frightened)\b", re.I)
 # A number read as beats a minute: two or three digits, not part of a decimal, a time, a date or
@@ -577,8 +578,8 @@ class Triager:
         neither the writer (I, me, my) nor a relative. A he or she may be the animal. Not when
         the sentence tells of hearing or talking, or says the animal is not there (`_PERCEIVED`):
         "the cat he keeps seeing on the bed isn't there", "our cat is talking to him" are what
-        the patient perceives.
-        Told now or before: no animal's symptom calls for the CAR-T line or 999."""
+        the patient perceives. Told now or before: no animal's symptom calls for the CAR-T line
+        or 999."""
         flags = self.red_flags
         if not flags.animals.search(part) or _FIRST_PERSON.search(part) or _PERCEIVED.search(part) or (
                 flags.relations is not None and flags.relations.search(part)):

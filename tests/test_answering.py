@@ -64,6 +64,18 @@ def test_questions_about_one_particular_patient_are_personal_advice(message):
     assert crosses(message, "personal-advice")
 
 
+@pytest.mark.parametrize("message, advice", [
+    # the chances of having children are a fertility question the leaflets answer (file 1.2)
+    ("will the chemo before the cells affect my chances of having children?", False),
+    ("what are my chances of getting better after CAR-T?", True),
+    # "how many ... take" read within one clause: two general questions are not a dose question
+    ("how many times a day do we check his temperature, and what number means we have to ring?", False),
+    ("how many of the steroid tablets should he take tonight?", True),
+])
+def test_personal_advice_rules_read_what_is_asked(message, advice):
+    assert crosses(message, "personal-advice") == advice
+
+
 def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     passages = [
         passage("If you notice confusion at any time, call the team straight away.", "Questions about driving"),

@@ -296,6 +296,15 @@ def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
     assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
 
 
+def test_the_animals_are_the_files_cue_not_code():
+    """Without `cues.animals` in the red-flag file, an animal's symptom reads as anyone's."""
+    message = "Our dog has been shivering all morning and the vet thinks it's the fireworks."
+    assert not RULES.assess(message).urgent
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    del data["cues"]["animals"]
+    assert Triager(RedFlags.from_data(data)).assess(message).urgent
+
+
 def test_a_fit_described_without_the_word_needs_999():
     for message in ("he's jerking all over and won't answer me", "her eyes have rolled back and her whole body is shaking",
                     "she stared, her arm twitched, then she went stiff and shook for a minute. she's sleepy now"):

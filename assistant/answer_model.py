@@ -22,6 +22,14 @@ import numpy as np
 
 from .errors import UsageError
 
+# Below this probability that its section answers the question, an answer is still quoted (the
+# threshold, chosen by answer-calibrate, is lower: a refusal costs too) but with a note that it may
+# not answer exactly what was asked: the model gives it less than an even chance. Not fitted: it is
+# what the probability means. Cross-validated on the tuning and dev cases (seventeenth session),
+# about one answer in five falls below it, and about one in five of those is wrong, against one
+# in twelve above it (SAFETY.md H11).
+SURE_PROBABILITY = 0.5
+
 SECTION_FEATURES = (
     "best",  # cosine of the question and the section's closest sentence
     "top2",  # mean cosine of its two closest sentences

@@ -23,7 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .answer_model import AnswerModel
+from .answer_model import SURE_PROBABILITY, AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
 from .embedding import build_embedder, encode_message
@@ -248,7 +248,8 @@ class Assistant:
             keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
             own = [x for _, p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) in keys]
             shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
-            return replace(self._answered(typed, shown, combine(compositions), own), decision=decision)
+            return replace(self._answered(typed, shown, combine(compositions), own), decision=decision,
+                           sure=all(p.probability >= SURE_PROBABILITY for _, p, _ in parts))
         if chosen is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
@@ -257,7 +258,8 @@ class Assistant:
         if then is not None:
             decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
         own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
-        return replace(self._answered(question, passages, composition, own), decision=decision)
+        return replace(self._answered(question, passages, composition, own), decision=decision,
+                       sure=pick.probability >= SURE_PROBABILITY)
 
     def _quote(self, section, ranked: list, question: str, vector: np.ndarray,
                audience: str) -> tuple[Composition, object]:

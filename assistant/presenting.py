@@ -87,6 +87,16 @@ def refusal_note(audience: str) -> str:
     return f'<div class="refusal-note" role="note"><strong>Where to ask:</strong> {where_to_ask(audience)}</div>'
 
 
+UNSURE_TITLE = "This may not answer exactly what you asked."
+
+
+def unsure_note(audience: str) -> str:
+    """Above an answer the model gives less than an even chance (`Answer.sure`): it is the
+    closest approved section, and the reader is told so, and where to ask."""
+    return (f'<div class="refusal-note" role="note"><strong>{UNSURE_TITLE}</strong> It is the closest '
+            f'approved information I found: check the source below. {where_to_ask(audience)}</div>')
+
+
 # -- escaping ----------------------------------------------------------------------------
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 _MD_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)\.(?=\s|$))", re.M)  # lists, headings, rules
@@ -167,6 +177,8 @@ def chat_reply(answer: Answer, audience: str) -> str:
         parts.append(urgent_banner())
     elif answer.status == "refused":
         parts.append(refusal_title())
+    elif answer.status == "answered" and not answer.sure:
+        parts.append(unsure_note(audience))
     if answer.answer.strip():
         parts.append(escape_answer_text(answer.answer))
     if answer.status == "refused":

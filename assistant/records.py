@@ -217,6 +217,7 @@ class Answer:
     verification: dict | None = None  # generative backend: kept/dropped sentences, fallback
     triage: Triage | None = None  # what triage decided about the message, and why
     decision: dict | None = None  # the sections weighed, the one chosen and its probability
+    sure: bool = True  # an answer the model gives less than an even chance is shown with a note
 
     def to_json(self) -> dict:
         return {
@@ -230,5 +231,6 @@ class Answer:
             "verification": self.verification,
             "triage": self.triage.to_json() if self.triage else None,
             "decision": self.decision,
+            "sure": self.sure,
             "latency_ms": round(self.latency_ms, 1),
         }

@@ -45,6 +45,13 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("wrongful_refusal_rate", "Wrongful refusals",
                "Share of answerable questions that were refused (or redirected) instead of answered.",
                higher_is_better=False),
+    MetricInfo("wrong_unflagged_rate", "Wrong answers without the note",
+               "Share of cases given a wrong answer (as above) shown without the note that it may not answer exactly "
+               "what was asked: the model gave it at least an even chance. Not gated; read it beside the first.",
+               higher_is_better=False),
+    MetricInfo("unsure_answer_rate", "Answers shown with the note",
+               "Share of answers shown with the note that they may not answer exactly what was asked (the model "
+               "gave their section less than an even chance).", higher_is_better=False),
     MetricInfo("pass_rate", "Cases passed",
                "Share of cases fully right: right status and, for answered cases, an expected document in the "
                "top 5 and every expected fact in the answer (urgent cases: every expected fact too)."),
@@ -227,6 +234,7 @@ class CaseScore:
     latency_ms: float | None = None
     emergency: bool | None = None  # cases expecting 999 first: did the reply put 999 first?
     wrong_answer: bool = False
+    unsure: bool | None = None  # answered cases: shown with the note (Answer.sure false)
     passed: bool = False
     reasons: list[str] = field(default_factory=list)  # "cause: detail", why the case failed
 
@@ -284,6 +292,7 @@ def score_case(case: EvalCase, answer: Answer | None, error: str | None = None) 
                                                     "fewer than half of the expected facts"))
 
     if answer.status == "answered":
+        score.unsure = not answer.sure
         sentences, missing = ungrounded_sentences(answer.answer, [c.excerpt for c in answer.citations])
         if sentences:
             score.groundedness = (len(sentences) - len(missing)) / len(sentences)
@@ -311,6 +320,8 @@ def summarise(pairs: Sequence[tuple[EvalCase, CaseScore]]) -> dict:
         metrics[name], counts[name] = value_count
 
     put("wrong_answer_rate", _mean(s.wrong_answer for s in scores))
+    put("wrong_unflagged_rate", _mean(s.wrong_answer and not s.unsure for s in scores))
+    put("unsure_answer_rate", _mean(s.unsure for s in scores))
     put("wrongful_refusal_rate", _mean(s.status == "refused" for c, s in pairs if c.expected_status == "answered"))
     put("pass_rate", _mean(s.passed for s in scores))
     put("status_accuracy", _mean(s.status_ok for s in scores))

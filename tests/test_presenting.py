@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def test_answer_shows_numbered_citations_with_links():
     assert "[Your CAR-T treatment handbook](source/corpus/patient-handbook.pdf#page=3)" in reply
     assert "page 3" in reply and "version 2.0" in reply
     assert "urgent-banner" not in reply and P.REFUSAL_TITLE not in reply
+
+
+@pytest.mark.parametrize("audience, contact", [("patient", P.DAY_UNIT), ("clinician", P.REFERRALS_PHONE)])
+def test_an_answer_the_model_is_unsure_of_opens_with_a_note(audience, contact):
+    unsure = P.chat_reply(replace(answered(), sure=False), audience)
+    assert unsure.index(P.UNSURE_TITLE) < unsure.index("**8 weeks** [1]") < unsure.index("**Sources**")
+    assert contact in unsure.split("**8 weeks**")[0]
+    assert P.UNSURE_TITLE not in P.chat_reply(answered(), audience)
+    assert replace(answered(), sure=False).to_json()["sure"] is False
 
 
 def test_urgent_reply_opens_with_the_banner():

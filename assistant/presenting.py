@@ -91,9 +91,9 @@ UNSURE_TITLE = "This may not answer exactly what you asked."
 
 
 def unsure_note(audience: str) -> str:
-    """Above an answer the model gives less than an even chance (`Answer.sure`): it is the
-    closest approved section, and the reader is told so, and where to ask."""
-    return (f'<div class="refusal-note" role="note"><strong>{UNSURE_TITLE}</strong> It is the closest '
+    """Shown above an answer the model gives less than an even chance (`Answer.sure`): the
+    reader is told it is the closest approved section, to check the source, and where to ask."""
+    return (f'<div class="unsure-note" role="note"><strong>{UNSURE_TITLE}</strong> It is the closest '
             f'approved information I found: check the source below. {where_to_ask(audience)}</div>')
 
 

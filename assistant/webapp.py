@@ -181,7 +181,7 @@ CSS = """
 #app-header p { margin: .2rem 0; font-size: 1rem; }
 .emergency-strip { background: #fff2b3; color: #1b2631; border-left: 6px solid #b00020;
   padding: .5rem .75rem; border-radius: 6px; font-size: 1rem; }
-.emergency-strip a, .urgent-banner a, .error-note a, .refusal-note a { font-weight: 700; }
+.emergency-strip a, .urgent-banner a, .error-note a, .refusal-note a, .unsure-note a { font-weight: 700; }
 .emergency-strip strong { color: #1b2631 !important; }
 .emergency-strip a { color: #003d78 !important; }  /* same light box in dark mode: keep dark text */
 .urgent-banner { background: #b00020; color: #ffffff !important; padding: .75rem 1rem; border-radius: 8px;
@@ -189,9 +189,9 @@ CSS = """
 .urgent-banner strong, .urgent-banner a { color: #ffffff !important; }
 .refusal-title { margin: 0 0 .25rem !important; color: #7a4100 !important; }
 .dark .refusal-title { color: #ffd27a !important; }
-.refusal-note { background: #fff4d6; color: #1b2631 !important; border-left: 6px solid #b36b00;
+.refusal-note, .unsure-note { background: #fff4d6; color: #1b2631 !important; border-left: 6px solid #b36b00;
   padding: .6rem .8rem; border-radius: 6px; margin-bottom: .5rem; }
-.refusal-note a, .refusal-note strong { color: #1b2631 !important; }
+.refusal-note a, .refusal-note strong, .unsure-note a, .unsure-note strong { color: #1b2631 !important; }
 .error-note { background: #fde8e8; color: #4a0000 !important; border-left: 6px solid #b00020;
   padding: .6rem .8rem; border-radius: 6px; }
 .error-note a, .error-note strong { color: #4a0000 !important; }

@@ -118,6 +118,17 @@ def test_red_flag_message_shows_the_urgent_banner_first(page):
     assert colours == ["rgb(255, 255, 255)", "rgb(176, 0, 32)"]
 
 
+def test_an_unsure_answer_opens_with_its_note(page):
+    # The committed answer model gives this question's section less than an even chance (0.46,
+    # seventeenth session; tests/test_chain.py checks the rule itself for any model).
+    reply = ask(page, "when can I go back to the gym")
+    note = last_reply(page).locator(".unsure-note")
+    assert note.is_visible()
+    assert reply.strip().startswith("This may not answer exactly what you asked.")
+    assert "Sources" in reply and "01632 960 456" in note.inner_text()
+    assert note.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 244, 214)"
+
+
 def test_follow_up_question_uses_the_conversation(page):
     ask(page, "can I use power tools after car-t?")
     reply = ask(page, "and for how long?")

@@ -232,14 +232,6 @@ def load_adapter(folder: Path | None, generation: str | None, chunks: Sequence[C
     return adapter
 
 
-def collect_adapter_files(folder: Path | None, keep: set[str]) -> None:
-    if not folder or not Path(folder).is_dir():
-        return
-    for path in Path(folder).glob("*.adapter.npz"):
-        if path.name[: -len(".adapter.npz")] not in keep:
-            path.unlink(missing_ok=True)
-
-
 class AdaptedEmbedder:
     """An embedder whose vectors are mapped by an adapter: what the index and the answer units
     are built with. Its name carries the adapter's key, so no unit vector mapped by another

@@ -22,8 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from .adapter import Adapter, AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, collect_adapter_files, \
-    read_adapter, save_adapter
+from .adapter import Adapter, AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, read_adapter, save_adapter
 from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
@@ -31,7 +30,7 @@ from .loading import load_corpus
 from .records import Chunk, Document, DueSoon, IngestReport, SharedQuestion
 from .store import IndexStore
 from .snapshot import build_search, collect_snapshots, save_search, search_key
-from .units import build_units, collect_unit_files, read_units, units_path
+from .units import build_units, collect_generation_files, read_units, units_path
 
 CHUNKER_VERSION = "6"  # bump when loading or chunking output changes (6: text between units counted)
 STORE_VERSION = "2"  # bump when how a generation is stored changes (2: exact dense search, store.search_breadth)
@@ -169,8 +168,7 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     if isinstance(base, BaseVectors):
         base.save()
     kept_generations = store.kept_generations()
-    collect_unit_files(folder, kept_generations)
-    collect_adapter_files(folder, kept_generations)
+    collect_generation_files(folder, kept_generations, ".units.npz", ".adapter.npz")
     collect_snapshots(folder, kept_generations)
     report.seconds = time.perf_counter() - started
     return report

@@ -238,10 +238,12 @@ def load_units(folder: Path | None, generation: str | None, chunks: list[Chunk],
     return units
 
 
-def collect_unit_files(folder: Path | None, keep: set[str]) -> None:
-    """Delete saved units of generations no longer kept."""
+def collect_generation_files(folder: Path | None, keep: set[str], *suffixes: str) -> None:
+    """Delete the files saved per generation ("GEN.units.npz", "GEN.adapter.npz": one suffix
+    each) of generations no longer kept."""
     if not folder or not Path(folder).is_dir():
         return
-    for path in Path(folder).glob("*.units.npz"):
-        if path.name[: -len(".units.npz")] not in keep:
-            path.unlink(missing_ok=True)
+    for suffix in suffixes:
+        for path in Path(folder).glob(f"*{suffix}"):
+            if path.name[: -len(suffix)] not in keep:
+                path.unlink(missing_ok=True)

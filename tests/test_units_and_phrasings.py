@@ -189,13 +189,15 @@ def test_ingest_saves_units_with_each_generation_and_drops_those_of_deleted_ones
     write(corpus)
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     embedder = HashEmbedder()
-    names = []
+    names, adapters = [], []
     for change in ("again", "soon", "later"):
         write(corpus, ASKED.replace("again", change))
         ingest(settings, embedder=embedder)
         names.append(sorted(p.name for p in saved_folder(settings).glob("*.units.npz")))
+        adapters.append(sorted(p.name for p in saved_folder(settings).glob("*.adapter.npz")))
     assert names[0] == ["cart-g000001.units.npz"]
     assert names[2] == ["cart-g000002.units.npz", "cart-g000003.units.npz"]  # live and the one before
+    assert adapters == [[n.replace(".units.", ".adapter.") for n in found] for found in names]  # collected alike
 
 
 def test_the_answer_model_file_explains_what_is_wrong(tmp_path):

@@ -23,6 +23,7 @@ from typing import Iterable
 
 import numpy as np
 
+from . import values
 from .answer_model import SURE_PROBABILITY, AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
@@ -44,6 +45,8 @@ _PHONE = re.compile(r"\b0\d{3,4} ?\d{3} ?\d{3,4}\b")
 _GIVES_ACTION = re.compile(r"24-hour|\b999\b", re.I)
 
 REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
+# The question asks for a value of one kind (values.py) and the section that answers its topic holds none.
+REFUSAL_VALUE = "The approved information I can use does not give {what}, so I can't answer this question."
 REFUSAL_UNREADABLE = ("I can only read questions in English, so I can't answer this one. "
                       "If you feel unwell, call the CAR-T 24-hour line.")
 REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
@@ -245,6 +248,10 @@ class Assistant:
                 if then is not None:
                     logged["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
             compositions = [composition for _, composition, _ in quoted]
+            lacking = self._lacks_value([(q, c) for (q, _, _), (_, c, _) in zip(parts, quoted)], audience, passages,
+                                        now, decision)
+            if lacking is not None:
+                return lacking
             keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
             own = [x for _, p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) in keys]
             shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
@@ -254,6 +261,9 @@ class Assistant:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         # The generative model reads the chosen section, as the grounded answer quotes it.
         composition, then = self._quote(chosen, pick.ranked, question, judged, audience)
+        lacking = self._lacks_value([(typed, composition)], audience, passages, now, decision)
+        if lacking is not None:
+            return lacking
         keys = {chosen.key} if then is None else {chosen.key, then.key}
         if then is not None:
             decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
@@ -314,7 +324,23 @@ class Assistant:
         composition = self.answerer.compose(question, passages, context=context)
         if not composition.sentences:
             return self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now)
-        return self._answered(question, passages, composition, passages)
+        return self._lacks_value([(question, composition)], audience, passages, now) or \
+            self._answered(question, passages, composition, passages)
+
+    def _lacks_value(self, asked: list[tuple[str, Composition]], audience: str, passages: list[Passage], now: bool,
+                     decision: dict | None = None) -> Answer | None:
+        """The refusal when a question asks for a value of one kind (a dose, a price) and the answer
+        quoted for it, on its topic, holds none (values.py); None when every answer holds what it
+        was asked for. `decision` is logged with the kind that is missing."""
+        lacking = next((kind for question, composition in asked
+                        if (kind := values.missing(question, composition.text)) is not None), None)
+        if lacking is None:
+            return None
+        refusal = self._refusal(REFUSAL_VALUE.format(what=lacking.label), audience, passages=passages, unwell_now=now)
+        if decision is None:
+            return refusal
+        decision["missing_value"] = lacking.id
+        return replace(refusal, decision=decision)
 
     def _answered(self, question: str, passages: list[Passage], composition: Composition,
                   shown: list[Passage]) -> Answer:

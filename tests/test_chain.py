@@ -177,6 +177,24 @@ def test_personal_advice_is_redirected(assistant, question):
     assert "CAR-T team" in answer.answer
 
 
+@pytest.mark.parametrize("question, audience, lacking", [
+    ("what dose of fludarabine and cyclophosphamide is used for lymphodepletion?", "clinician", "doses"),
+    ("how much does a night in the carers' accommodation cost?", "patient", "costs or prices"),
+])
+def test_a_question_asking_a_value_the_documents_do_not_give_is_refused_so(assistant, question, audience, lacking):
+    """values.py: the section on the topic is found, but it holds no dose or price, so quoting it
+    would not answer. The reply says which kind of value is not given, and where to ask."""
+    answer = assistant.ask(question, audience)
+    assert answer.status == "refused"
+    assert answer.decision["missing_value"] in ("dose", "money")
+    assert f"does not give {lacking}" in answer.answer
+    assert [c.doc_id for c in answer.citations] == ["all-service-contacts"]
+    # The same topic, asked without asking for the value, is answered from the documents.
+    topic = {"clinician": "which lymphodepleting chemotherapy is given before CAR-T?",
+             "patient": "is there somewhere my carer can stay near the centre?"}[audience]
+    assert assistant.ask(topic, audience).status == "answered"
+
+
 def test_an_answer_below_an_even_chance_is_marked_unsure_and_shown_with_a_note(assistant):
     """`Answer.sure` is the model's probability against SURE_PROBABILITY; the chat reply of an
     unsure answer opens with the note and where to ask."""

@@ -1,0 +1,81 @@
+"""Does the answer hold the kind of value the question asks for?
+
+Some questions can only be answered with a value of one kind: "how much does it cost?" with
+an amount of money, "what dose of ...?" with a dose, "what were the EFS and OS figures?" with
+a figure. A section chosen for such a question may be on the right topic and still not hold
+one ("Flu/Cy doses before Breyanzi?" is answered well by the lymphodepletion section, which
+names the drugs and gives no dose). Quoting it would be a confident answer that does not
+answer: the chain refuses instead, saying which kind of value the approved information does
+not give (`chain.REFUSAL_VALUE`), and where to ask.
+
+Only the kinds a reader cannot mistake are judged; a question about one (who to ask about a
+dose, whether a treatment is funded, split dosing as a schedule) is not asking for the value.
+Any approved document that gives such a value is quoted as before: nothing here says what the
+documents hold, only what a reply must hold to answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    id: str
+    label: str  # as the refusal names it: "the approved information does not give {label}"
+    asked: re.Pattern
+    held: re.Pattern
+    about: re.Pattern | None = None  # the measure the value is of, which the answer must name too
+
+
+_W = r"(?:[\w'/-]+\s+)"  # one word and the space after it
+KINDS = (
+    Kind("money", "costs or prices",
+         re.compile(rf"\bhow much\s+{_W}{{0,7}}?(?:cost|costs|costing|charge|charges|charged|pay|paying|paid)\b"
+                    rf"|\bhow much (?:is|are|was|would be)\s+{_W}{{0,5}}?(?:per|a|an|each) "
+                    r"(?:day|week|night|hour|month|visit|session|infusion|patient|person)\b"
+                    rf"|\bwhat (?:does|do|did|will|would)\s+{_W}{{1,6}}?cost\b"
+                    r"|\b(?:list )?prices?\b|\bprice tag\b|\bfees?\b", re.I),
+         re.compile(r"[£$€]\s?\d|\b\d[\d,.]*\s?(?:pounds?|pence|dollars?|euros?)\b|\bfree\b"
+                    r"|\bno (?:cost|charge|fee)s?\b|\bat no cost\b|\bnothing to pay\b", re.I)),
+    Kind("dose", "doses",
+         re.compile(r"\b(?<!split )(?<!split-)(?<!single )(?:doses?|dosing|dosage)\b"
+                    r"|\bmg/(?:m2|m²|kg)\b|\bhow many (?:mg|milligrams?|micrograms?)\b", re.I),
+         re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|g|mcg|micrograms?|milligrams?|units?|ml|mg/kg|mg/m2|mg/m²)\b"
+                    r"|\b\d+(?:\.\d+)?\s?x\s?10\^?\d", re.I)),
+    Kind("figures", "survival or response figures",
+         re.compile(r"\b(?:EFS|PFS|OS|ORR)\b"
+                    r"|\b(?:overall|event[- ]free|progression[- ]free|disease[- ]free) survival\b"
+                    r"|\bsurvival (?:rates?|figures?|data|results?|curves?)\b"
+                    r"|\b(?:response|remission|cure|success) rates?\b", re.I),
+         re.compile(r"\d\s?(?:%|per ?cent)|\b\d+ (?:in|out of) \d+\b|\bhazard ratio\b", re.I),
+         # a figure of survival or response, not any percentage ("parkinsonism in about 5% of patients")
+         re.compile(r"surviv|respon[sd]|remission|\bcured?\b|\b(?:EFS|PFS|OS|ORR)\b|event[- ]free|progression[- ]free", re.I)),
+)
+# "OS" and the other short names are read only in capitals ("os" is too often a slip).
+_CASED = re.compile(r"\b(?:EFS|PFS|OS|ORR)\b")
+# A question asking who or where to go about a value asks for a person or a place, not the value:
+# "who do I speak to about a patient's dose?", "where can I find the prices?"
+_ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nurse|consultant|pharmacist)\b", re.I)
+
+
+def asked_kind(question: str) -> Kind | None:
+    """The kind of value the question asks for, or None."""
+    if _ASKS_WHO.search(question):
+        return None
+    for kind in KINDS:
+        for match in kind.asked.finditer(question):
+            short = match.group(0).upper() in ("EFS", "PFS", "OS", "ORR")
+            if not short or _CASED.fullmatch(match.group(0)):
+                return kind
+    return None
+
+
+def missing(question: str, answer: str) -> Kind | None:
+    """The kind of value the question asks for when the answer holds none of it, else None."""
+    kind = asked_kind(question)
+    if kind is None:
+        return None
+    held = kind.held.search(answer) and (kind.about is None or kind.about.search(answer))
+    return None if held else kind

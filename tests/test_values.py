@@ -1,0 +1,59 @@
+"""What kind of value a question asks for, and whether an answer holds one (values.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import values
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("how much does it cost to park per day", "money"),
+    ("how much is parking a day at the centre", "money"),
+    ("what would the whole treatment cost privately", "money"),
+    ("list price of tisa-cel?", "money"),
+    ("are there any fees for the carer's room", "money"),
+    ("Flu/Cy doses in mg/m2 before axi-cel?", "dose"),
+    ("tocilizumab dosing for grade 2 CRS", "dose"),
+    ("how many mg of dexamethasone for ICANS", "dose"),
+    ("2-year OS and EFS in the trial?", "figures"),
+    ("what is the overall survival with liso-cel", "figures"),
+    ("what's the response rate in myeloma", "figures"),
+])
+def test_a_question_asking_for_a_value_names_its_kind(question, kind):
+    assert values.asked_kind(question).id == kind
+
+
+@pytest.mark.parametrize("question", [
+    "is there any help with parking or the cost of travelling in",  # help, not an amount
+    "how is liso-cel paid for on the NHS",  # how it is funded
+    "obe-cel: single infusion or split dosing?",  # a schedule, not an amount
+    "who do I speak to about an individual patient's dose",  # a person
+    "where can I find out about prices",  # a place
+    "how long is the follow up, os it 15 years",  # "os", a slip, not overall survival
+    "how much will I have to rest after",  # an amount, not of money
+])
+def test_a_question_about_a_value_does_not_ask_for_one(question):
+    assert values.asked_kind(question) is None
+
+
+@pytest.mark.parametrize("question, answer, lacking", [
+    ("how much does parking cost per day", "Ask the team about parking, and about any help with travel costs.", "money"),
+    ("how much does parking cost per day", "Parking is £4 a day for patients.", None),
+    ("how much does parking cost per day", "Parking is free for the named carer.", None),
+    ("Flu/Cy doses before axi-cel?", "Lymphodepleting chemotherapy is usually fludarabine and cyclophosphamide.", "dose"),
+    ("Flu/Cy doses before axi-cel?", "Fludarabine 30 mg/m2 and cyclophosphamide 500 mg/m2 daily.", None),
+    ("EFS in ZUMA-7?", "ZUMA-7 compared axi-cel with standard care in early relapse.", "figures"),
+    ("EFS in ZUMA-7?", "Event-free survival at 2 years was 41% against 16%.", None),
+    ("what is CRS?", "CRS is an inflammatory reaction.", None),  # asks no value: nothing is judged
+])
+def test_an_answer_without_the_value_asked_for_is_missing_it(question, answer, lacking):
+    found = values.missing(question, answer)
+    assert (found.id if found else None) == lacking
+
+
+def test_a_figure_must_be_of_the_measure_asked():
+    """Any percentage is not a survival figure: the answer must name what its figure measures."""
+    asked = "progression-free survival with cilta-cel in CARTITUDE-1?"
+    assert values.missing(asked, "Parkinsonism occurred in about 5% of patients in CARTITUDE-1.").id == "figures"
+    assert values.missing(asked, "Median progression-free survival was 34.9 months; 80% were alive at 2 years.") is None

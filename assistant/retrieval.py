@@ -94,6 +94,11 @@ def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQue
 _ASKS = re.compile(r"\?\s*$|^\s*(what|whats|what's|wot|when|where|who|which|why|how|can|could|should|shall|is|are|"
                    r"do|does|did|will|would|may|am)\b", re.I)
 MAX_PARTS = 2
+# A second question joined to the first by "and" ("how long is the follow up and is it true it
+# can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
+# joining word, with the question word that opens the second.
+_SECOND_QUESTION = re.compile(r"(?:,\s*|\s+)(?:and|also|plus)\s+(?=(?:is|are|do|does|did|can|could|will|would|should|"
+                              r"how|what|whats|what's|when|where|why|which|who|am)\b)", re.I)
 
 
 def question_parts(message: str) -> list[str]:
@@ -101,7 +106,8 @@ def question_parts(message: str) -> list[str]:
     long do the cells take?"): its sentences that ask and have a topic of their own (two
     content words or more). One question, or a tail that leans on it ("is that normal?",
     "email?"), gives no parts: the message is answered as a whole."""
-    parts = [s for s in sentences(message) if _ASKS.search(s) and len(set(terms(s))) >= 2]
+    pieces = [piece for s in sentences(message) for piece in _SECOND_QUESTION.split(s) if piece and piece.strip()]
+    parts = [s for s in pieces if _ASKS.search(s) and len(set(terms(s))) >= 2]
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
 
 

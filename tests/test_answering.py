@@ -96,6 +96,13 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     ("how do I refer a pt for CAR-T? email?", []),
     ("My husband had the infusion last week. What is IVIG and why would he need it?", []),  # one question
     ("when can I drive again", []),
+    # a second question joined by "and", with its own question word and topic
+    ("how long is the check-up schedule and is it true the treatment can cause a second cancer",
+     ["how long is the check-up schedule", "is it true the treatment can cause a second cancer"]),
+    ("which chemo comes first, and will it affect my fertility",
+     ["which chemo comes first", "will it affect my fertility"]),
+    ("what is CRS and how is it treated", []),  # the second leans on the first: one topic
+    ("can my wife and my son both stay with me", []),  # "and" joins people, not questions
 ])
 def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
     from assistant.retrieval import question_parts

@@ -27,9 +27,15 @@ class Kind:
     asked: re.Pattern
     held: re.Pattern
     about: re.Pattern | None = None  # the measure the value is of, which the answer must name too
+    brief: re.Pattern | None = None  # also asked by a note with no verb of asking ("anakinra dosing?")
 
 
 _W = r"(?:[\w'/-]+\s+)"  # one word and the space after it
+# The word "dose", not as a count or a schedule: not after split, single, both, one, a, each ...
+# nor before interval, schedule, timing.
+_DOSE = (r"(?<!\bsplit )(?<!\bsplit-)(?<!\bsingle )(?<!\bboth )(?<!\bone )(?<!\ba )(?<!\beach )(?<!\bevery )"
+         r"(?<!\banother )(?<!\bsecond )(?<!\bfirst )(?<!\bmissed )(?<!\bextra )(?<!\bmany )(?:doses?|dosing|dosage)\b"
+         r"(?!\s+(?:interval|intervals|schedule|schedules|timing|regimen|gap|split))")
 KINDS = (
     Kind("money", "costs or prices",
          re.compile(rf"\bhow much\s+{_W}{{0,7}}?(?:cost|costs|costing|charge|charges|charged|pay|paying|paid)\b"
@@ -40,10 +46,17 @@ KINDS = (
          re.compile(r"[£$€]\s?\d|\b\d[\d,.]*\s?(?:pounds?|pence|dollars?|euros?)\b|\bfree\b"
                     r"|\bno (?:cost|charge|fee)s?\b|\bat no cost\b|\bnothing to pay\b", re.I)),
     Kind("dose", "doses",
-         re.compile(r"\b(?<!split )(?<!split-)(?<!single )(?:doses?|dosing|dosage)\b"
-                    r"|\bmg/(?:m2|m²|kg)\b|\bhow many (?:mg|milligrams?|micrograms?)\b", re.I),
+         # the amount of a medicine: its units, or "what/which/usual dose"; not a number of doses
+         # ("how many doses", "both doses", "one dose of cells"), nor when or how they are given
+         # ("dose interval", "dosing schedule", "split dosing")
+         re.compile(r"\bmg/(?:m2|m²|kg)\b|\bhow many (?:mg|milligrams?|micrograms?)\b|\bin (?:mg|milligrams?)\b"
+                    rf"|\b(?:what|whats|what's|which|usual|recommended|standard|starting|max(?:imum)?|target)\s+{_W}{{0,3}}?"
+                    rf"{_DOSE}", re.I),
          re.compile(r"\b\d+(?:\.\d+)?\s?(?:mg|g|mcg|micrograms?|milligrams?|units?|ml|mg/kg|mg/m2|mg/m²)\b"
-                    r"|\b\d+(?:\.\d+)?\s?x\s?10\^?\d", re.I)),
+                    r"|\b\d+(?:\.\d+)?\s?x\s?10\^?\d", re.I),
+         # a clinician's note with no verb of asking names the dose it wants: "anakinra dosing for
+         # steroid-refractory ICANS?", "Flu/Cy doses before liso-cel?"
+         brief=re.compile(rf"(?<![\w-]){_DOSE}", re.I)),
     Kind("figures", "survival or response figures",
          re.compile(r"\b(?:EFS|PFS|OS|ORR)\b"
                     r"|\b(?:overall|event[- ]free|progression[- ]free|disease[- ]free) survival\b"
@@ -55,6 +68,10 @@ KINDS = (
 )
 # "OS" and the other short names are read only in capitals ("os" is too often a slip).
 _CASED = re.compile(r"\b(?:EFS|PFS|OS|ORR)\b")
+# A verb of asking: with one, a question says what it asks ("is CRS monitoring needed after both
+# doses?"); without, a clinician's note names it ("toci dosing for CRS?").
+_ASKING_VERB = re.compile(r"\b(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|must|"
+                          r"need|needs|has|have|had)\b", re.I)
 # A question asking who or where to go about a value asks for a person or a place, not the value:
 # "who do I speak to about a patient's dose?", "where can I find the prices?"
 _ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nurse|consultant|pharmacist)\b", re.I)
@@ -69,6 +86,8 @@ def asked_kind(question: str) -> Kind | None:
             short = match.group(0).upper() in ("EFS", "PFS", "OS", "ORR")
             if not short or _CASED.fullmatch(match.group(0)):
                 return kind
+        if kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question):
+            return kind
     return None
 
 

@@ -16,6 +16,9 @@ from assistant import values
     ("Flu/Cy doses in mg/m2 before axi-cel?", "dose"),
     ("tocilizumab dosing for grade 2 CRS", "dose"),
     ("how many mg of dexamethasone for ICANS", "dose"),
+    ("what is the usual dose of tocilizumab for CRS", "dose"),
+    ("anakinra dosing for steroid-refractory ICANS?", "dose"),  # a note with no verb of asking
+    ("dexamethasone dose and frequency for grade 3 ICANS", "dose"),
     ("2-year OS and EFS in the trial?", "figures"),
     ("what is the overall survival with liso-cel", "figures"),
     ("what's the response rate in myeloma", "figures"),
@@ -32,6 +35,13 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "where can I find out about prices",  # a place
     "how long is the follow up, os it 15 years",  # "os", a slip, not overall survival
     "how much will I have to rest after",  # an amount, not of money
+    # a number of doses, or when they are given, not the amount of a medicine
+    "obe-cel dose interval?",
+    "what's the dosing schedule for obe-cel",
+    "is CRS monitoring needed after both doses?",
+    "will my dad need more than one dose of cells?",
+    "how many doses of each vaccine will I need again",
+    "does the CRS summary give doses?",  # whether a document covers them
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None

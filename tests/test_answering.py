@@ -71,6 +71,9 @@ def test_questions_about_one_particular_patient_are_personal_advice(message):
     # "how many ... take" read within one clause: two general questions are not a dose question
     ("how many times a day do we check his temperature, and what number means we have to ring?", False),
     ("how many of the steroid tablets should he take tonight?", True),
+    # whoever is named, as with "he" (file 1.3)
+    ("should my wife stop her water tablets before the infusion?", True),
+    ("should the patient stop eating before the chemo?", False),  # "the patient": a general question
 ])
 def test_personal_advice_rules_read_what_is_asked(message, advice):
     assert crosses(message, "personal-advice") == advice

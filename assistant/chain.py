@@ -30,7 +30,7 @@ from .boundaries import Boundaries
 from .embedding import build_embedder, encode_message
 from .errors import UsageError
 from .records import Answer, Passage, Turn
-from .retrieval import HybridRetriever, build_query, in_date, question_parts, today_iso
+from .retrieval import HybridRetriever, build_query, leaning_query, in_date, question_parts, today_iso
 from .store import IndexStore
 from .text import Vocabulary, plain_quotes, terms
 from .triage import Triager, meaning_texts
@@ -205,7 +205,20 @@ class Assistant:
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
-        return replace(self._answer(question, audience, turns, query, search_text, vector, meaning), triage=triage)
+        answer = self._answer(question, audience, turns, query, search_text, vector, meaning)
+        if not query.follow_up and _unanswered(answer):
+            # A question that cannot be answered alone may lean on the conversation without saying
+            # so ("what number counts as too high?" after a question about checking temperatures):
+            # it is asked again with the previous question, as a follow-up is, and that answer is
+            # given if the model decides on one.
+            leaning = leaning_query(question, turns)
+            if leaning is not None:
+                text = self.vocabulary.correct_text(leaning.text)
+                again = self._answer(question, audience, turns, leaning, text,
+                                     self.retriever.adapt(self.embedder.encode([text])[0]), meaning)
+                if again.status == "answered":
+                    answer = replace(again, decision={**(again.decision or {}), "leaned_on_conversation": True})
+        return replace(answer, triage=triage)
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
                 vector: np.ndarray, meaning: np.ndarray) -> Answer:
@@ -470,6 +483,13 @@ class _Pick:
 # are judged: chosen on the 81 tuning and dev follow-ups among 0, 0.5, 1 and the conversation
 # alone (wrong answers 11 -> 6, passed 54 -> 55, before refitting the answer model).
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5
+
+
+def _unanswered(answer: Answer) -> bool:
+    """Refused because no section was decided on: not a boundary (personal advice, an attempt to
+    change the assistant), not a value the section lacks, not an unreadable message."""
+    decision = answer.decision or {}
+    return answer.status == "refused" and bool(decision) and not {"chosen", "boundary", "missing_value"} & decision.keys()
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

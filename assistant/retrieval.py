@@ -81,13 +81,20 @@ def build_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQue
     A question counts as a follow-up when it has few content words of its own or leans on
     the conversation (a leading "and", "what about", or a pronoun such as "that").
     """
-    previous = [t.content for t in history if t.role == "user" and t.content.strip()]
-    if not previous:
+    leaning = leaning_query(question, history)
+    if leaning is None:
         return RetrievalQuery(question, False)
     own_terms = terms(question)
     if len(own_terms) <= 5 and (_FOLLOW_UP_CUES.search(question) or len(own_terms) <= 2):
-        return RetrievalQuery(f"{previous[-1]} {question}", True)
+        return leaning
     return RetrievalQuery(question, False)
+
+
+def leaning_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQuery | None:
+    """The question searched together with the previous question, as a follow-up is, whatever
+    its own words; None when the conversation has no earlier question."""
+    previous = [t.content for t in history if t.role == "user" and t.content.strip()]
+    return RetrievalQuery(f"{previous[-1]} {question}", True) if previous else None
 
 
 # A sentence that asks: it ends with "?" or opens as a question does.

@@ -68,6 +68,23 @@ def test_pdf_citation_carries_its_page(assistant):
     assert pdf and all(c.page and c.page >= 1 for c in pdf)
 
 
+def test_a_question_that_cannot_be_answered_alone_leans_on_the_conversation(assistant):
+    """No follow-up cue ("and", "that"), but refused on its own: asked again with the previous
+    question, and answered when the model decides on a section (the decision says so)."""
+    history = [Turn("user", "which vaccines will I need again after CAR-T?"),
+               Turn("assistant", "You will need your childhood vaccines again.")]
+    alone = assistant.ask("even the live ones?", "patient")
+    assert alone.status == "refused"
+    leaning = assistant.ask("even the live ones?", "patient", history)
+    assert leaning.status == "answered" and leaning.decision["leaned_on_conversation"] is True
+    assert "live" in leaning.answer.lower()
+    assert_grounded(leaning)
+    # A boundary is not a question left unanswered: personal advice stays redirected.
+    personal = assistant.ask("should I stop taking my tablets?", "patient", history)
+    assert personal.status == "refused" and personal.decision["boundary"] == "personal-advice"
+    assert "leaned_on_conversation" not in personal.decision
+
+
 def test_follow_up_uses_the_conversation(assistant):
     history = [Turn("user", "can I use power tools after CAR-T?"),
                Turn("assistant", "Do not use dangerous tools for at least 8 weeks after your infusion.")]

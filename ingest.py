@@ -71,6 +71,15 @@ def print_summary(report: IngestReport, *, strict: bool) -> None:
         for item in report.shared_questions:
             shared.add_row(item.phrasing, "; ".join(f"{doc_id} > {heading}" for doc_id, heading in item.sections))
         console.print(shared)
+    if report.value_phrasings:
+        asking = Table(title=f"Asking for a value the section does not give ({len(report.value_phrasings)}): asked that "
+                             "way, a question is refused saying so; give the section the value, or leave the phrasing out",
+                       title_style="bold yellow")
+        for name in ("phrasing", "listed under", "not given"):
+            asking.add_column(name)
+        for item in report.value_phrasings:
+            asking.add_row(item.phrasing, f"{item.doc_id} > {item.section}", item.kind)
+        console.print(asking)
     console.print(f"done in {report.seconds:.1f} s" + (" (--strict: rejections fail the run)" if strict and report.rejected else ""))
 
 

@@ -27,7 +27,8 @@ from .chunking import chunk_document
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
 from .loading import load_corpus
-from .records import Chunk, Document, DueSoon, IngestReport, SharedQuestion
+from . import values
+from .records import Chunk, Document, DueSoon, IngestReport, SharedQuestion, ValuePhrasing
 from .store import IndexStore
 from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_generation_files, read_units, units_path
@@ -84,6 +85,20 @@ def shared_questions(documents) -> list[SharedQuestion]:
     return shared
 
 
+def value_phrasings(documents) -> list[ValuePhrasing]:
+    """Phrasings that ask for a value of one kind (values.py) which the text of the section they
+    are listed under does not hold (the section with its subsections; the title names the whole
+    document): asked that way, a question is refused as "does not give ..."."""
+    found = []
+    for doc in documents:
+        for heading, phrasings in doc.meta.questions.items():
+            text = doc.text if heading == doc.meta.title else " ".join(
+                b.text for b in doc.blocks if f" > {heading} > " in f" > {b.section} > ")
+            found += [ValuePhrasing(phrasing, doc.meta.id, heading, kind.label) for phrasing in phrasings
+                      if (kind := values.missing(phrasing, text)) is not None]
+    return found
+
+
 def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | None = None,
            check: bool = False, rebuild: bool = False, today: dt.date | None = None,
            progress: Progress | None = None) -> IngestReport:
@@ -96,7 +111,8 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     loaded = load_corpus(corpus, today=today)
     report = IngestReport(rejected=list(loaded.rejections), checked_only=check,
                           due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today),
-                          shared_questions=shared_questions(loaded.documents))
+                          shared_questions=shared_questions(loaded.documents),
+                          value_phrasings=value_phrasings(loaded.documents))
     embedder = embedder or build_embedder(settings)
     chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)
     report.chunks = sum(len(c) for c in chunks_by_doc.values())

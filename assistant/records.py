@@ -129,6 +129,22 @@ class SharedQuestion:
         return {"phrasing": self.phrasing, "sections": [{"doc_id": d, "section": h} for d, h in self.sections]}
 
 
+@dataclass(frozen=True)
+class ValuePhrasing:
+    """A phrasing (front matter `questions:`) that asks for a value of one kind (values.py: a
+    price, a dose, a survival figure) that its section's text does not give: a question asked
+    that way finds the section and is refused ("does not give doses"). A warning only: give the
+    section the value, or leave the phrasing out."""
+
+    phrasing: str
+    doc_id: str
+    section: str
+    kind: str  # what the refusal says is not given: "doses"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -138,6 +154,7 @@ class IngestReport:
     rejected: list[Rejection] = field(default_factory=list)
     due_soon: list[DueSoon] = field(default_factory=list)
     shared_questions: list[SharedQuestion] = field(default_factory=list)
+    value_phrasings: list[ValuePhrasing] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     remapped: int = 0  # unchanged chunks whose vectors a new adapter mapped again (adapter.py)
@@ -155,6 +172,7 @@ class IngestReport:
             "rejected": [{"path": r.path, "reason": r.reason} for r in self.rejected],
             "due_soon": [d.to_json() for d in self.due_soon],
             "shared_questions": [q.to_json() for q in self.shared_questions],
+            "value_phrasings": [q.to_json() for q in self.value_phrasings],
             "chunks": self.chunks,
             "embedded": self.embedded,
             "remapped": self.remapped,

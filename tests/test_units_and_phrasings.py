@@ -439,3 +439,21 @@ def test_check_lists_a_question_asked_under_two_documents_for_one_reader(tmp_pat
     write(corpus, questions='questions:\n  "How long you cannot drive":\n    - "ماذا آكل؟"\n')
     other.unlink()
     assert shared_questions(load_corpus(corpus).documents) == []
+
+
+def test_check_lists_a_phrasing_asking_a_value_its_section_does_not_give(tmp_path):
+    """`ingest.py --check` lists a phrasing that asks for a dose or a price when its section's
+    text gives none (asked that way, a question is refused as "does not give ..."), and not one
+    whose section gives it, nor one that asks about a value without asking for it."""
+    from assistant.indexing import value_phrasings
+
+    corpus = tmp_path / "corpus"
+    write(corpus, questions='questions:\n  "Heavy machinery":\n    - how much does a driving assessment cost\n'
+                            '    - who do I ask about the cost of an assessment\n'
+                            '  "How long you cannot drive":\n    - how many weeks before I drive\n')
+    [listed] = value_phrasings(load_corpus(corpus).documents)
+    assert (listed.phrasing, listed.doc_id, listed.section, listed.kind) == (
+        "how much does a driving assessment cost", "patient-driving", "Heavy machinery", "costs or prices")
+    path = corpus / "patient-driving.md"
+    path.write_text(path.read_text().replace("power tools for 8 weeks.", "power tools for 8 weeks. An assessment costs £40."))
+    assert value_phrasings(load_corpus(corpus).documents) == []

@@ -189,7 +189,6 @@ class Assistant:
 
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
         query = build_query(question, turns)
-        search_text = self.vocabulary.correct_text(query.text)
         # The message's own meaning, from one encode (packed in one pass): each sentence's vector
         # for triage, then the whole message's (a long one's pooled from its sentences,
         # `encode_message`), which is also what it is searched by. Spelling repair and word
@@ -201,7 +200,7 @@ class Assistant:
         reads = self.triager.embedder is not None
         texts = meaning_texts(question)
         meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
-        vector = self.retriever.adapt(self.embedder.encode([search_text])[0] if query.follow_up else meaning[-1])
+        search_text, vector = self._searched(query, meaning)
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
@@ -213,12 +212,18 @@ class Assistant:
             # given if the model decides on one.
             leaning = leaning_query(question, turns)
             if leaning is not None:
-                text = self.vocabulary.correct_text(leaning.text)
-                again = self._answer(question, audience, turns, leaning, text,
-                                     self.retriever.adapt(self.embedder.encode([text])[0]), meaning)
+                again = self._answer(question, audience, turns, leaning, *self._searched(leaning, meaning), meaning)
                 if again.status == "answered":
                     answer = replace(again, decision={**(again.decision or {}), "leaned_on_conversation": True})
         return replace(answer, triage=triage)
+
+    def _searched(self, query, meaning: np.ndarray) -> tuple[str, np.ndarray]:
+        """What a query is searched by: its spelling-repaired text (for the word search) and its
+        vector, mapped by the index's adapter: the message's own (`meaning`'s last), or for a
+        follow-up, searched with the earlier turn it leans on, its search text's."""
+        search_text = self.vocabulary.correct_text(query.text)
+        vector = self.embedder.encode([search_text])[0] if query.follow_up else meaning[-1]
+        return search_text, self.retriever.adapt(vector)
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
                 vector: np.ndarray, meaning: np.ndarray) -> Answer:

@@ -58,7 +58,8 @@ KINDS = (
          # steroid-refractory ICANS?", "Flu/Cy doses before liso-cel?"
          brief=re.compile(rf"(?<![\w-]){_DOSE}", re.I)),
     Kind("figures", "survival or response figures",
-         re.compile(r"\b(?:EFS|PFS|OS|ORR)\b"
+         # the short names only in capitals ("os" is too often a slip)
+         re.compile(r"(?-i:\b(?:EFS|PFS|OS|ORR)\b)"
                     r"|\b(?:overall|event[- ]free|progression[- ]free|disease[- ]free) survival\b"
                     r"|\bsurvival (?:rates?|figures?|data|results?|curves?)\b"
                     r"|\b(?:response|remission|cure|success) rates?\b", re.I),
@@ -66,8 +67,6 @@ KINDS = (
          # a figure of survival or response, not any percentage ("parkinsonism in about 5% of patients")
          re.compile(r"surviv|respon[sd]|remission|\bcured?\b|\b(?:EFS|PFS|OS|ORR)\b|event[- ]free|progression[- ]free", re.I)),
 )
-# "OS" and the other short names are read only in capitals ("os" is too often a slip).
-_CASED = re.compile(r"\b(?:EFS|PFS|OS|ORR)\b")
 # A verb of asking: with one, a question says what it asks ("is CRS monitoring needed after both
 # doses?"); without, a clinician's note names it ("toci dosing for CRS?").
 _ASKING_VERB = re.compile(r"\b(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|must|"
@@ -81,14 +80,8 @@ def asked_kind(question: str) -> Kind | None:
     """The kind of value the question asks for, or None."""
     if _ASKS_WHO.search(question):
         return None
-    for kind in KINDS:
-        for match in kind.asked.finditer(question):
-            short = match.group(0).upper() in ("EFS", "PFS", "OS", "ORR")
-            if not short or _CASED.fullmatch(match.group(0)):
-                return kind
-        if kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question):
-            return kind
-    return None
+    return next((kind for kind in KINDS if kind.asked.search(question) or (
+        kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question))), None)
 
 
 def missing(question: str, answer: str) -> Kind | None:

@@ -144,7 +144,7 @@ class Assistant:
                                     saved_dir=saved_folder(settings))
         return cls(retriever, embedder,
                    generator=GenerativeAnswerer.from_settings(settings),
-                   triager=Triager.from_file(settings.red_flags_file, embedder),
+                   triager=Triager.from_file(settings.red_flags_file, embedder, settings.triage_veto_file),
                    boundaries=Boundaries.from_file(settings.boundaries_file, embedder),
                    model=model or AnswerModel.load(settings.answer_model_file), answer_mode=settings.answer_mode)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -134,6 +134,27 @@ class SentenceEmbedder:
             return bool(np.allclose(self._encode_packed(probe), self._encode(probe), atol=1e-4))
         except Exception:  # an encoder that takes no position ids or no 4-D mask
             return False
+
+    def layer_means(self, texts: Sequence[str]) -> np.ndarray:
+        """Each text's tokens averaged at every layer of the encoder, the layers side by side
+        (6 x 384 for MiniLM): what a text is like at each depth, not only the last one that
+        `encode` keeps. Features for triage's message classifier (`triage_veto`)."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self.model[0].auto_model
+        rows = []
+        with _torch_threads(1) if len(texts) <= SMALL_BATCH else nullcontext():
+            for start in range(0, len(texts), self.batch_size):
+                with self._tokenizer_lock:
+                    batch = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True, truncation=True,
+                                           max_length=self.max_tokens, return_tensors="pt")
+                with torch.inference_mode():
+                    layers = model(**batch, output_hidden_states=True).hidden_states[1:]
+                mask = batch["attention_mask"].unsqueeze(-1).to(layers[0].dtype)
+                rows.append(torch.cat([(h * mask).sum(1) / mask.sum(1) for h in layers], dim=1).numpy())
+        return np.vstack(rows).astype(np.float32, copy=False)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self.model.encode(

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
     review_warning_days: int = Field(60, ge=0, le=3650, description="Days before a document's review date that ingestion and the report list it as due soon.")
     red_flags_file: Path = Field(Path("safety/red-flags.yaml"), description="Reviewed red-flag triage data (symptoms, words, examples).")
+    triage_veto_file: Path = Field(Path("calibration/triage-veto.json"), description="Triage's message classifier, which may set aside a flag of the meaning net alone (`python -m eval triage-veto` writes it).")
     boundaries_file: Path = Field(Path("safety/boundaries.yaml"), description="Reviewed personal-advice and instruction-override data.")
     answer_mode: Literal["section", "sentences"] = Field(
         "section", description="section: one section, chosen and decided on by the calibrated model "

@@ -40,6 +40,7 @@ from .embedding import encode_cached, encode_message
 from .errors import UsageError
 from .text import Vocabulary, plain_quotes
 from .records import Triage
+from .triage_veto import DEFAULT_VETO, Veto, example_key, message_text
 
 __all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "meaning_texts", "sentences"]
 
@@ -363,6 +364,7 @@ class _Hit:
     sentence: str
     detail: str
     similarity: float = 1.0  # meaning: to the closest report; rules: 1
+    example: int = -1  # meaning: the closest report (index into Triager._report_text)
 
     def emergency(self, flags: "RedFlags") -> bool:
         """999 first needs a 999 symptom, and by meaning a closer match than urgency does."""
@@ -373,7 +375,7 @@ class Triager:
     """Both nets over one `RedFlags`. Examples are embedded once, here; a message then costs
     one encode of its sentences (the chain reuses the vector of a one-sentence question)."""
 
-    def __init__(self, red_flags: RedFlags, embedder=None):
+    def __init__(self, red_flags: RedFlags, embedder=None, veto: Veto | None = None):
         self.red_flags = red_flags
         # A test double that hashes words (HashEmbedder) would make the meaning net noise.
         self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
@@ -427,10 +429,18 @@ class Triager:
             self._neutral = np.vstack([news, general])
             labels = np.r_[np.ones(len(self._report_text)), np.zeros(len(self._question_text))]
             self._weights = fit_logistic(vectors, labels)
+        # The message classifier (`triage_veto`), when it reads this encoder: it may set aside
+        # a flag of the meaning net alone, except near a report example it was not fitted on.
+        self.veto = veto if self.embedder is not None and veto is not None and veto.reads(self.embedder) else None
+        self._unfitted = (frozenset(k for k, t in enumerate(self._report_text) if example_key(t) not in veto.fitted_reports)
+                          if self.veto is not None else frozenset())
 
     @classmethod
-    def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None) -> "Triager":
-        return cls(RedFlags.load(path), embedder)
+    def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None,
+                  veto_file: Path | str | None = DEFAULT_VETO) -> "Triager":
+        """`veto_file`: the message classifier's coefficients (None: without it)."""
+        useful = embedder is not None and getattr(embedder, "understands_meaning", True)
+        return cls(RedFlags.load(path), embedder, Veto.load(veto_file) if useful and veto_file else None)
 
     # -- public ----------------------------------------------------------------------
     def assess(self, message: str, vectors: np.ndarray | None = None) -> Triage:
@@ -471,7 +481,22 @@ class Triager:
         emergency = any(h.emergency(self.red_flags) and not (
             h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
+        if not emergency and self._may_set_aside(hits):
+            p = self.veto_probability(message)
+            if p < self.veto.threshold:
+                return Triage(False, reason=f"set aside by the message classifier ({p:.3f} that the message tells "
+                                            f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
+                                            f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
+
+    def _may_set_aside(self, hits: list[_Hit]) -> bool:
+        """The classifier may have the last word only on the meaning net's own flags, and only
+        where each closest report is one it was fitted on (`triage_veto`)."""
+        return self.veto is not None and all(h.net == "meaning" and h.example not in self._unfitted for h in hits)
+
+    def veto_probability(self, message: str) -> float:
+        """The message classifier's probability that `message` tells of a symptom now."""
+        return float(self.veto.probability(self.embedder.layer_means([message_text(message)]))[0])
 
     def encode(self, message: str) -> np.ndarray:
         """The vectors of `meaning_texts(message)`, in one encode."""
@@ -944,10 +969,10 @@ class Triager:
             needed = flags.question_probability if stated else flags.report_probability
             if c >= flags.symptom_similarity and p >= needed:
                 symptom = self._symptoms[j]
-                example = self._report_text[nearest[i, j]]
+                example = int(nearest[i, j])
                 hits.append(_Hit("meaning", symptom, sentence,
-                                 f"close to {symptom.id} reports such as \"{_clip(example, 40)}\" ({c:.2f}; "
-                                 f"reports, not asks: p={p:.2f})", similarity=c))
+                                 f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
+                                 f"({c:.2f}; reports, not asks: p={p:.2f})", similarity=c, example=example))
         return hits
 
 

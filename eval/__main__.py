@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check.add_argument("--suite", nargs="+", action="extend", metavar="FILE", type=Path)
 
     commands.add_parser("triage-calibrate", help="sweep the triage thresholds on the tuning and dev cases")
+    commands.add_parser("triage-veto", help="fit triage's message classifier on the tuning and dev cases "
+                                           "(writes calibration/triage-veto.json)")
     answer = commands.add_parser("answer-calibrate",
                                  help="fit the decision to answer on the tuning and dev cases (writes calibration/)")
     answer.add_argument("--wrong-cost", type=float, default=2.0,
@@ -153,6 +155,12 @@ def cmd_triage_calibrate(args) -> int:
     return calibrate()
 
 
+def cmd_triage_veto(args) -> int:
+    from .triage_veto import main as fit
+
+    return fit()
+
+
 def cmd_answer_calibrate(args) -> int:
     from .answer_calibration import main as calibrate
 
@@ -241,7 +249,7 @@ def cmd_from_feedback(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     handler = {"run": cmd_run, "check": cmd_check, "from-feedback": cmd_from_feedback, "sealed": cmd_sealed,
-               "triage-calibrate": cmd_triage_calibrate, "answer-calibrate": cmd_answer_calibrate}[args.command]
+               "triage-calibrate": cmd_triage_calibrate, "triage-veto": cmd_triage_veto, "answer-calibrate": cmd_answer_calibrate}[args.command]
     try:
         return handler(args)
     except AssistantError as exc:

@@ -10,6 +10,7 @@ import yaml
 
 from assistant.errors import UsageError
 from assistant.triage import DEFAULT_RED_FLAGS, RedFlags, Triager, sentences
+from assistant.triage_veto import Veto
 
 RED_FLAGS = RedFlags.load()
 RULES = Triager(RED_FLAGS)  # the rules net alone: no model
@@ -67,7 +68,8 @@ INFORMATIONAL = [
 
 @pytest.fixture(scope="module")
 def triager(embedder):
-    return Triager(RED_FLAGS, embedder)
+    """As served: both nets and the message classifier (tests/test_triage_veto.py)."""
+    return Triager(RED_FLAGS, embedder, Veto.load())
 
 
 @pytest.mark.slow

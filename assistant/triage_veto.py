@@ -1,0 +1,109 @@
+"""A second look at a message only the meaning net flagged: does the whole message tell of a
+symptom now, or does it ask about one, or tell of something else?
+
+The meaning net reads each sentence against the red-flag file's examples, so a side sentence
+of a question ("Feeling overwhelmed", "my husband's a very deep sleeper normally") can sit as
+close to a report as a real one does. This classifier reads the whole message, at every layer
+of the packaged MiniLM (`SentenceEmbedder.layer_means`): a logistic regression over those
+features, fitted on people's messages (the tuning and dev cases) and the file's examples, by
+`python -m eval triage-veto`, which writes its coefficients, threshold and cross-validated
+figures to `calibration/triage-veto.json` and the rows it was fitted on beside it.
+
+What it may do, and no more (`Triager._may_set_aside`): set aside a
+flag raised by the meaning net alone, when it gives the message less than `threshold`
+(chosen so that, cross-validated by case file, no urgent message more was missed). Never a
+flag of the rules net, never a 999 situation, and never a hit whose closest example report is
+one it was not fitted on: a report example a clinician adds to the red-flag file takes effect
+at once, whatever this file says, until the classifier is fitted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UsageError
+from .text import plain_quotes
+
+__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "message_text"]
+
+DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-veto.json"
+# What the coefficients read: `SentenceEmbedder.layer_means` of the message. A file made for
+# other features is refused, not misread.
+FEATURES = "layer-means-v1"
+_REFIT = "run `python -m eval triage-veto` (or restore calibration/triage-veto.json from git)"
+
+
+def message_text(message: str) -> str:
+    """A message as the classifier reads it, in the fit and in triage alike."""
+    return " ".join(plain_quotes(message).split())
+
+
+def example_key(text: str) -> str:
+    """A short key of an example text, as the fit saw it: which reports it was fitted on."""
+    return hashlib.sha256(message_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Veto:
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float
+    model: str  # the encoder whose layers it reads (its folder name)
+    fitted_reports: frozenset[str]  # `example_key` of each report example it was fitted on
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_VETO) -> "Veto":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"triage classifier {path} is missing: {_REFIT}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"triage classifier {path} is not valid JSON ({exc.msg}, line {exc.lineno}): {_REFIT}") from None
+        return cls.from_json(data, str(path))
+
+    @classmethod
+    def from_json(cls, data, where: str = "triage classifier") -> "Veto":
+        if not isinstance(data, dict) or data.get("features") != FEATURES:
+            raise UsageError(f"{where} was made for other features than {FEATURES}: {_REFIT}")
+        try:
+            weights, mean, scale = (np.asarray(data[k], dtype=np.float32) for k in ("weights", "mean", "scale"))
+            bias, threshold = float(data["intercept"]), float(data["threshold"])
+            model, fitted = str(data["model"]), frozenset(map(str, data["fitted_reports"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{where} lacks or garbles {exc}: {_REFIT}") from None
+        if not (weights.ndim == 1 and weights.shape == mean.shape == scale.shape and len(weights)):
+            raise UsageError(f"{where}: weights, mean and scale must be lists of one length: {_REFIT}")
+        if not 0.0 <= threshold < 0.5:
+            raise UsageError(f"{where}: threshold {threshold} must be at least 0 and under 0.5 (the classifier "
+                             f"sets a flag aside only when it is fairly sure): {_REFIT}")
+        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        info = {k: v for k, v in data.items()
+                if k not in ("weights", "mean", "scale", "intercept", "threshold", "model", "fitted_reports")}
+        return cls(weights, bias, mean, scale, threshold, model, fitted, info)
+
+    def to_json(self) -> dict:
+        return {"features": FEATURES, "model": self.model, "threshold": round(self.threshold, 4),
+                "intercept": round(self.bias, 6),
+                **{k: v for k, v in self.info.items() if k != "features"},
+                "fitted_reports": sorted(self.fitted_reports),
+                "weights": [round(float(v), 6) for v in self.weights],
+                "mean": [round(float(v), 6) for v in self.mean],
+                "scale": [round(float(v), 6) for v in self.scale]}
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """Per row of `layer_means`: the probability that the message tells of a red flag now."""
+        z = (np.atleast_2d(features) - self.mean) / self.scale
+        return 1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias)))
+
+    def reads(self, embedder) -> bool:
+        """Whether it was fitted on this encoder's layers (else it is left out, and triage says so)."""
+        name = getattr(embedder, "name", None)
+        return hasattr(embedder, "layer_means") and name == self.model

@@ -1,0 +1,219 @@
+"""Fitting triage's message classifier: `python -m eval triage-veto`.
+
+The classifier (assistant/triage_veto.py) reads a whole message at every layer of the
+packaged MiniLM and says whether it tells of a red-flag symptom now. It is fitted on people's
+messages, the tuning and dev cases of eval/golden and of the pending blind dev sets in
+eval/pending (never held-out or sealed ones; urgent = 1), and on the red-flag file's own
+examples (reports = 1; questions, general questions and everyday news = 0).
+
+Which threshold: cross-validated by case file (the files in two folds, alternately by name;
+the file's examples always fitted on), each case is triaged as served without the classifier,
+and a flag of the meaning net alone is set aside when the fold's classifier gives the message
+less than the threshold. The choice rule, for each regularisation `C` and threshold: no
+urgent message missed that was caught without it, then fewest false alarms, then the lower
+threshold (when in doubt, urgent wins). Writes calibration/triage-veto.json (coefficients,
+threshold, the table it was chosen from) and calibration/triage-veto-data.csv (the rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import split_of
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_FILE = ROOT / "calibration" / "triage-veto.json"
+DATA_FILE = ROOT / "calibration" / "triage-veto-data.csv"
+C_GRID = (0.01, 0.1)
+THRESHOLDS = (0.005, 0.01, 0.02, 0.05, 0.1)
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Row:
+    source: str  # a case file's name, or the red-flag file's field
+    label: int  # 1: tells of a red flag now
+    text: str
+    case_id: str = ""  # a case's id; "" for the file's examples
+
+
+@dataclass(frozen=True)
+class Point:
+    c: float
+    threshold: float
+    missed: int  # urgent cases not caught, over both folds (with the classifier)
+    false_alarms: int
+    set_aside: int  # flags set aside
+
+
+def gather(flags, suites: list[Path], corpus_dir) -> list[Row]:
+    """The file's examples, then each tuning or dev case."""
+    from .cases import load_suite
+
+    rows = [Row("red-flags reports", 1, t) for s in flags.symptoms for t in s.reports]
+    rows += [Row("red-flags questions", 0, t) for s in flags.symptoms for t in s.questions]
+    rows += [Row("red-flags general_questions", 0, t) for t in flags.general_questions]
+    rows += [Row("red-flags not_red_flags", 0, t) for t in flags.not_red_flags]
+    for path in suites:
+        rows += [Row(path.stem, int(c.expected_status == "urgent"), c.question, c.id)
+                 for c in load_suite([path], corpus_dir) if split_of(c) in ("tuning", "dev") and not c.history]
+    return rows
+
+
+def folds(rows: list[Row]) -> np.ndarray:
+    """Each case's fold (0 or 1, alternately by file name); -1 for the file's examples."""
+    files = sorted({r.source for r in rows if r.case_id})
+    fold_of = {name: i % 2 for i, name in enumerate(files)}
+    return np.array([fold_of[r.source] if r.case_id else -1 for r in rows])
+
+
+def fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Weights (on standardised features), intercept, mean and scale."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit((x - mean) / scale, y)
+    return model.coef_[0], float(model.intercept_[0]), mean, scale
+
+
+def probability(fitted, x: np.ndarray) -> np.ndarray:
+    weights, bias, mean, scale = fitted
+    return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ weights + bias)))
+
+
+def cross_validate(x: np.ndarray, rows: list[Row], fold: np.ndarray, caught: np.ndarray, vetoable: np.ndarray,
+                   grid: tuple[float, ...] = C_GRID, thresholds: tuple[float, ...] = THRESHOLDS,
+                   progress=None) -> list[Point]:
+    """Each (C, threshold) on the cases, each fold's classifier fitted on the other fold and the
+    file's examples. `caught`: urgent as served without it; `vetoable`: flagged by the meaning
+    net alone, where the classifier may set the flag aside."""
+    y = np.array([r.label for r in rows], dtype=float)
+    cases = fold >= 0
+    points = []
+    for n, c in enumerate(grid):
+        p = np.ones(len(rows))
+        for f in (0, 1):
+            train = fold != f
+            p[fold == f] = probability(fit(x[train], y[train], c), x[fold == f])
+            if progress:
+                progress("cross-validation", 2 * n + f + 1, 2 * len(grid))
+        for t in thresholds:
+            aside = cases & vetoable & (p < t)
+            urgent = caught & ~aside
+            points.append(Point(c, t, missed=int((cases & (y == 1) & ~urgent).sum()),
+                                false_alarms=int((cases & (y == 0) & urgent).sum()), set_aside=int(aside.sum())))
+    return points
+
+
+def choose(points: list[Point], missed_without: int) -> Point:
+    """No more misses than without the classifier, then fewest false alarms, then the lower
+    threshold and the stronger regularisation; with none safe, the lowest threshold."""
+    safe = [p for p in points if p.missed <= missed_without]
+    if not safe:
+        return min(points, key=lambda p: (p.missed, p.threshold, p.c))
+    return min(safe, key=lambda p: (p.false_alarms, p.threshold, p.c))
+
+
+def features(embedder, texts: list[str], progress=None) -> np.ndarray:
+    from assistant.triage_veto import message_text
+
+    parts = []
+    for start in range(0, len(texts), BATCH):
+        parts.append(embedder.layer_means([message_text(t) for t in texts[start:start + BATCH]]))
+        if progress:
+            progress("message features", min(start + BATCH, len(texts)), len(texts))
+    return np.vstack(parts)
+
+
+def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: caught as served without the classifier, and set aside by one that is sure of
+    every message (what the classifier may set aside at all)."""
+    from assistant.triage import Triager
+    from assistant.triage_veto import Veto, example_key
+
+    class _Doubting(Triager):
+        def veto_probability(self, message: str) -> float:
+            return 0.0
+
+    without = Triager(flags, embedder)
+    anything = Veto(np.zeros(1), 0.0, np.zeros(1), np.ones(1), 0.01, embedder.name,
+                    frozenset(example_key(t) for s in flags.symptoms for t in s.reports))
+    doubting = _Doubting(flags, embedder, anything)
+    caught, vetoable = np.zeros(len(rows), bool), np.zeros(len(rows), bool)
+    for i, row in enumerate(rows):
+        if row.case_id:
+            vectors = without.encode(row.text)
+            caught[i] = without.assess(row.text, vectors=vectors).urgent
+            vetoable[i] = caught[i] and not doubting.assess(row.text, vectors=vectors).urgent
+        if progress and (i % 50 == 0 or i == len(rows) - 1):
+            progress("triage as served", i + 1, len(rows))
+    return caught, vetoable
+
+
+def write_data(rows: list[Row], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["source", "case_id", "label", "text"])
+        for r in rows:
+            out.writerow([r.source, r.case_id, r.label, r.text])
+
+
+def main() -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from assistant.embedding import build_embedder
+    from assistant.progress import progress_reporter
+    from assistant.settings import load_settings
+    from assistant.triage import RedFlags
+    from assistant.triage_veto import Veto, example_key
+
+    from .cases import default_suites, pending_suites
+
+    settings = load_settings()
+    flags = RedFlags.load(settings.red_flags_file)
+    embedder = build_embedder(settings)
+    rows = gather(flags, default_suites() + pending_suites(), settings.corpus_dir)
+    fold = folds(rows)
+    y = np.array([r.label for r in rows], dtype=float)
+    with progress_reporter() as progress:
+        x = features(embedder, [r.text for r in rows], progress)
+        caught, vetoable = served_verdicts(flags, embedder, rows, progress)
+        points = cross_validate(x, rows, fold, caught, vetoable, progress=progress)
+    cases = fold >= 0
+    missed_without = int((cases & (y == 1) & ~caught).sum())
+    alarms_without = int((cases & (y == 0) & caught).sum())
+    best = choose(points, missed_without)
+    weights, bias, mean, scale = fit(x, y, best.c)
+    veto = Veto(weights, bias, mean, scale, best.threshold, embedder.name,
+                frozenset(example_key(t) for s in flags.symptoms for t in s.reports), {
+                    "fitted": dt.date.today().isoformat(), "command": "python -m eval triage-veto",
+                    "red_flags_version": flags.meta.get("version"), "C": best.c,
+                    "fitted_on": {"rows": len(rows), "cases": int(cases.sum()), "urgent": int(y.sum()),
+                                  "case_files": sorted({r.source for r in rows if r.case_id}), "data": DATA_FILE.name},
+                    "cross_validated": {"folds": "2, by case file", "urgent_missed_without": missed_without,
+                                        "false_alarms_without": alarms_without, "urgent_missed": best.missed,
+                                        "false_alarms": best.false_alarms, "set_aside": best.set_aside,
+                                        "table": [p.__dict__ for p in points]}})
+    MODEL_FILE.parent.mkdir(exist_ok=True)
+    MODEL_FILE.write_text(json.dumps(veto.to_json(), indent=0) + "\n", encoding="utf-8")
+    write_data(rows, DATA_FILE)
+    table = Table(title=f"Triage's message classifier, 2-fold by case file on {int(cases.sum())} tuning and dev cases "
+                        f"({int((cases & (y == 1)).sum())} urgent); without it: {missed_without} missed, "
+                        f"{alarms_without} false alarms")
+    for name in ("C", "threshold", "urgent missed", "false alarms", "flags set aside"):
+        table.add_column(name, justify="right")
+    for p in points:
+        table.add_row(f"{p.c:g}", f"{p.threshold:g}", str(p.missed), str(p.false_alarms), str(p.set_aside),
+                      style="bold green" if p == best else None)
+    Console().print(table)
+    print(f"chosen: C {best.c:g}, threshold {best.threshold:g}; wrote {MODEL_FILE.relative_to(ROOT)} and "
+          f"{DATA_FILE.relative_to(ROOT)}")
+    return 0

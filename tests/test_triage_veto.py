@@ -1,0 +1,150 @@
+"""Triage's message classifier (assistant/triage_veto.py): what it may set aside and what it
+may not, its file, and how `python -m eval triage-veto` chooses its threshold."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from assistant.errors import UsageError
+from assistant.triage import RedFlags, Triager
+from assistant.triage_veto import DEFAULT_VETO, Veto
+from eval.triage_veto import DATA_FILE, Point, choose, cross_validate, folds, Row
+
+RED_FLAGS = RedFlags.load()
+# Questions written for this test whose second sentence alone reads close to a report: the
+# meaning net flags them, the whole message is a question about something else.
+SIDE_SENTENCE_QUESTIONS = [
+    "What should we pack for the hotel stay near the hospital? My wife gets cold easily at night",
+    "Is there a leaflet in Polish? My mother reads English slowly",
+]
+
+
+@pytest.fixture(scope="module")
+def veto():
+    return Veto.load()
+
+
+# -- the file ---------------------------------------------------------------------------
+def test_the_committed_classifier_loads_and_says_how_it_was_chosen(veto):
+    assert 0 < veto.threshold < 0.5 and len(veto.weights) == len(veto.mean) == len(veto.scale)
+    checked = veto.info["cross_validated"]
+    assert checked["urgent_missed"] <= checked["urgent_missed_without"]  # the choice rule held
+    assert veto.fitted_reports and veto.info["command"] == "python -m eval triage-veto"
+
+
+def test_the_classifier_round_trips_through_its_json(veto, tmp_path):
+    path = tmp_path / "veto.json"
+    path.write_text(json.dumps(veto.to_json()), encoding="utf-8")
+    again = Veto.load(path)
+    x = np.random.default_rng(0).normal(size=(3, len(veto.weights))).astype(np.float32)
+    assert np.allclose(again.probability(x), veto.probability(x), atol=1e-4)
+    assert again.threshold == veto.threshold and again.fitted_reports == veto.fitted_reports
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "is missing"),
+    ("{not json", "not valid JSON"),
+    (json.dumps({"features": "something-else"}), "other features"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0]}), "lacks or garbles"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
+                 "threshold": 0.7, "model": "m", "fitted_reports": []}), "under 0.5"),
+])
+def test_a_damaged_classifier_file_is_a_clear_error_that_says_how_to_mend_it(tmp_path, content, says):
+    path = tmp_path / "veto.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError, match=says) as raised:
+        Veto.load(path)
+    assert "python -m eval triage-veto" in str(raised.value)
+
+
+# -- the choice of threshold ----------------------------------------------------------------
+def test_the_choice_never_trades_a_missed_report_for_fewer_false_alarms():
+    points = [Point(0.1, 0.01, missed=3, false_alarms=120, set_aside=5),
+              Point(0.1, 0.05, missed=4, false_alarms=100, set_aside=25),
+              Point(0.01, 0.02, missed=3, false_alarms=118, set_aside=7)]
+    assert choose(points, missed_without=3) == points[2]
+    assert choose(points[1:2], missed_without=3).threshold == 0.05  # none safe: the least missing
+
+
+def test_cross_validation_sets_aside_only_the_flags_it_may(tmp_path):
+    """Two case files, a feature that tells reports from the rest: flags set aside are only
+    false alarms the meaning net alone raised; a flag it may not touch stays."""
+    rng = np.random.default_rng(1)
+    rows = [Row("red-flags reports", 1, f"r{i}") for i in range(20)] + \
+           [Row("red-flags questions", 0, f"q{i}") for i in range(20)] + \
+           [Row(f"file{k}", label, f"c{k}{i}", f"c{k}{i}") for k in (0, 1) for i, label in enumerate([1] * 10 + [0] * 10)]
+    y = np.array([r.label for r in rows], dtype=float)
+    x = np.c_[y * 4 - 2 + rng.normal(scale=0.3, size=len(rows)), rng.normal(size=(len(rows), 3))]
+    fold = folds(rows)
+    assert set(fold[:40]) == {-1} and set(fold[40:]) == {0, 1}
+    caught = fold >= 0  # every case flagged as served...
+    vetoable = caught & (np.arange(len(rows)) % 2 == 0)  # ...half of them by the meaning net alone
+    (point,) = cross_validate(x, rows, fold, caught, vetoable, grid=(1.0,), thresholds=(0.1,))
+    assert point.missed == 0  # no report set aside
+    false_alarms_it_may_clear = int((vetoable & (y == 0)).sum())
+    assert point.set_aside == false_alarms_it_may_clear and point.false_alarms == 20 - false_alarms_it_may_clear
+
+
+def test_the_data_it_was_fitted_on_is_committed_and_holds_no_sealed_or_held_out_case(veto):
+    with open(DATA_FILE, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == veto.info["fitted_on"]["rows"]
+    sources = {r["source"] for r in rows if r["case_id"]}
+    assert sources == set(veto.info["fitted_on"]["case_files"])
+    assert not any("sealed" in s or "heldout" in s for s in sources)
+
+
+# -- in triage ------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("message", SIDE_SENTENCE_QUESTIONS)
+def test_it_sets_aside_a_meaning_flag_on_a_side_sentence_of_a_question(embedder, veto, message):
+    without = Triager(RED_FLAGS, embedder).assess(message)
+    served = Triager(RED_FLAGS, embedder, veto).assess(message)
+    assert without.urgent and without.reason.startswith("meaning:")
+    assert not served.urgent and served.reason.startswith("set aside by the message classifier")
+    assert "meaning: close to" in served.reason  # what was set aside stays in the log
+
+
+@pytest.mark.slow
+def test_a_classifier_sure_of_everything_still_leaves_rules_flags_and_999(embedder, veto, monkeypatch):
+    """It may set aside only a flag of the meaning net alone, never a 999 situation."""
+    triager = Triager(RED_FLAGS, embedder, veto)
+    monkeypatch.setattr(triager, "veto_probability", lambda message: 0.0)
+    assert triager.assess("I'm freezing cold and can't stop shivering").urgent  # a rules flag
+    for message in ("he collapsed in the bathroom", "I can't wake my husband up", "she's gasping and can't breathe"):
+        verdict = triager.assess(message)
+        assert verdict.urgent and verdict.emergency, message
+    assert not triager.assess(SIDE_SENTENCE_QUESTIONS[0]).urgent  # ...while it does set aside
+
+
+@pytest.mark.slow
+def test_a_report_example_a_clinician_adds_takes_effect_over_the_classifier(embedder, veto):
+    """Near a report example the classifier was not fitted on, it may not set a flag aside: an
+    example added to the file changes behaviour at once, without code or a refit."""
+    message = SIDE_SENTENCE_QUESTIONS[1]
+    assert not Triager(RED_FLAGS, embedder, veto).assess(message).urgent
+    wider = RED_FLAGS.with_examples("reading-writing", reports=["my mother reads slowly now and the words won't make sense"])
+    verdict = Triager(wider, embedder, veto).assess(message)
+    assert verdict.urgent and verdict.reason.startswith("meaning:") and "reading-writing" in verdict.reason
+
+
+@pytest.mark.slow
+def test_a_classifier_fitted_on_another_encoder_is_left_out(embedder, veto):
+    other = Veto(veto.weights, veto.bias, veto.mean, veto.scale, veto.threshold, "another-model", veto.fitted_reports)
+    assert Triager(RED_FLAGS, embedder, other).veto is None
+    assert Triager(RED_FLAGS, embedder, veto).veto is veto
+
+
+@pytest.mark.slow
+def test_no_urgent_message_of_the_data_caught_without_it_is_set_aside(embedder, veto):
+    """Every urgent case it was fitted on that the nets catch, it leaves caught."""
+    with open(DATA_FILE, encoding="utf-8") as handle:
+        urgent = [r["text"] for r in csv.DictReader(handle) if r["case_id"] and r["label"] == "1"]
+    without, served = Triager(RED_FLAGS, embedder), Triager(RED_FLAGS, embedder, veto)
+    set_aside = [m for m in urgent if without.assess(m).urgent and not served.assess(m).urgent]
+    assert not set_aside, set_aside[:5]

@@ -498,6 +498,18 @@ class Triager:
         where each closest report is one it was fitted on (`triage_veto`)."""
         return self.veto is not None and all(h.net == "meaning" and h.example not in self._unfitted for h in hits)
 
+    def classifier_state(self) -> str:
+        """One line for the evaluation summary: whether the message classifier reads flags, and
+        how many of the file's report examples came after its fit (near them it sets nothing
+        aside until `python -m eval triage-veto` fits it again)."""
+        if self.veto is None:
+            return "off (no model, or fitted on another encoder)" if self.embedder is not None else "off (no model)"
+        fitted = self.veto.info.get("fitted", "on an unknown date")
+        if not self._unfitted:
+            return f"on (fitted {fitted} on every report example of the red-flag file)"
+        return (f"on (fitted {fitted}); {len(self._unfitted)} report example(s) of the red-flag file came after it and "
+                "are never set aside near: run `python -m eval triage-veto` to fit it again")
+
     def veto_probability(self, message: str) -> float:
         """The message classifier's probability that `message` tells of a symptom now."""
         return float(self.veto.probability(self.embedder.layer_means([message_text(message)]))[0])

@@ -136,6 +136,8 @@ def print_summary(results: dict, page: Path) -> None:
         verdict = "" if not check else "[green]pass[/]" if check["passed"] else f"[red]FAIL[/] {check['why']}"
         table.add_row(info.label, *[fmt(name, r["summary"]["metrics"].get(name)) for r in runs], verdict)
     console.print(table)
+    if results["config"].get("triage_classifier"):
+        console.print(f"triage's message classifier: {results['config']['triage_classifier']}")
     splits = results.get("by_split") or {}
     if len(splits) > 1:  # tuned-on cases against held-out ones: the honest estimate is the second
         console.print("; ".join(

@@ -416,7 +416,9 @@ def render_html(results: dict) -> str:
         f'The gate applied to the <b>{esc(gate["applied_to"])}</b> configuration'
         + (f'; baseline: {esc(baseline.get("path"))}' + (f' (run {esc(baseline["created_at"])})' if baseline.get("created_at") else "")
            if baseline else "; no baseline given")
-        + ".</p>",
+        + "."
+        + (f"<br>Triage's message classifier: {esc(config['triage_classifier'])}" if config.get("triage_classifier") else "")
+        + "</p>",
         "<h2>Summary</h2>", summary_table(results),
         *wrong_answers_section(results["cases"]),
     ]

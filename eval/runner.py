@@ -133,6 +133,9 @@ def evaluate(cases: Sequence[EvalCase], settings, *, modes: Sequence[str] | None
         runs[mode] = {"config": describe(mode_settings), "results": results, **summarise_run(results)}
 
     main = runs[gated]
+    triager = getattr(assistants[gated], "triager", None)
+    if hasattr(triager, "classifier_state"):
+        main["config"]["triage_classifier"] = triager.classifier_state()
     documents, soon = corpus_documents(settings, assistants[gated])
     thresholds = load_thresholds() if thresholds is None else thresholds
     baseline_metrics = (baseline or {}).get("summary", {}).get("metrics") if baseline else None

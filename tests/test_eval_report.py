@@ -221,3 +221,21 @@ def test_a_red_flag_answered_as_a_question_is_its_own_cause():
                 "score": {"wrong_answer": True}}
 
     assert wrong_answer_causes([case("u-1", "urgent"), case("r-1", "refused")]) == {"refuse": ["r-1"], "urgent": ["u-1"]}
+
+
+def test_the_report_says_whether_triages_message_classifier_is_older_than_the_red_flag_examples(tmp_path):
+    """The content team sees, in the summary and the report, when to fit it again."""
+
+    class Stale:
+        def classifier_state(self):
+            return "on (fitted 2026-12-04); 2 report example(s) of the red-flag file came after it"
+
+    class WithTriage(FakeAssistant):
+        triager = Stale()
+
+    results = evaluate(CASES, load_settings(), thresholds=THRESHOLDS, assistant_factory=lambda s: WithTriage(s.retrieval_mode))
+    assert results["config"]["triage_classifier"].endswith("came after it")
+    text, _ = parse(write_report(results, tmp_path / "out"))
+    assert "Triage's message classifier: on (fitted 2026-12-04); 2 report example(s)" in text
+    plain = evaluate(CASES, load_settings(), thresholds=THRESHOLDS, assistant_factory=lambda s: FakeAssistant(s.retrieval_mode))
+    assert "triage_classifier" not in plain["config"]

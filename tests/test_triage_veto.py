@@ -127,10 +127,15 @@ def test_a_report_example_a_clinician_adds_takes_effect_over_the_classifier(embe
     """Near a report example the classifier was not fitted on, it may not set a flag aside: an
     example added to the file changes behaviour at once, without code or a refit."""
     message = SIDE_SENTENCE_QUESTIONS[1]
-    assert not Triager(RED_FLAGS, embedder, veto).assess(message).urgent
+    served = Triager(RED_FLAGS, embedder, veto)
+    assert not served.assess(message).urgent and served.classifier_state().startswith("on (fitted")
+    assert "came after" not in served.classifier_state()
     wider = RED_FLAGS.with_examples("reading-writing", reports=["my mother reads slowly now and the words won't make sense"])
-    verdict = Triager(wider, embedder, veto).assess(message)
+    triager = Triager(wider, embedder, veto)
+    verdict = triager.assess(message)
     assert verdict.urgent and verdict.reason.startswith("meaning:") and "reading-writing" in verdict.reason
+    # ...and the evaluation summary says the classifier is older than the file's examples
+    assert "1 report example(s) of the red-flag file came after it" in triager.classifier_state()
 
 
 @pytest.mark.slow

@@ -8,7 +8,9 @@ situation unmarked, then fewest false alarms, then the lowest thresholds (when i
 urgent wins). `emergency_over_words` decides only between 999 and the 24-hour line for an
 urgent message, so it is swept second, alone, at the point the grid chose (`refine`), by the
 same rule: a 999 situation told to ring the line counts first, a 24-hour symptom told to ring
-999 only after. Copy the chosen numbers into the file.
+999 only after. Copy the chosen numbers into the file. The nets are swept without triage's
+message classifier (`python -m eval triage-veto`, fitted on these same cases, would flatter every
+point); fit it again after changing the numbers, since what it may set aside depends on them.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def main() -> int:
 
     settings = load_settings()
     cases = fitting_cases(load_suite(default_suites() + pending_suites(), settings.corpus_dir))
-    triager = Triager.from_file(settings.red_flags_file, build_embedder(settings))
+    # Without the message classifier: fitted on these same cases it would flatter every point.
+    triager = Triager.from_file(settings.red_flags_file, build_embedder(settings), veto_file=None)
     vectors = {c.id: triager.encode(c.question) for c in cases}
     with progress_reporter() as progress:
         points = sweep(triager, cases, progress, vectors=vectors)

@@ -53,7 +53,8 @@ class Point:
 
 
 def gather(flags, suites: list[Path], corpus_dir) -> list[Row]:
-    """The file's examples, then each tuning or dev case."""
+    """The file's examples, then each tuning or dev case (without earlier turns: triage reads
+    the message alone)."""
     from .cases import load_suite
 
     rows = [Row("red-flags reports", 1, t) for s in flags.symptoms for t in s.reports]

@@ -12,7 +12,7 @@ import pytest
 from assistant.errors import UsageError
 from assistant.triage import RedFlags, Triager
 from assistant.triage_veto import DEFAULT_VETO, Veto
-from eval.triage_veto import DATA_FILE, Point, choose, cross_validate, folds, Row
+from eval.triage_veto import DATA_FILE, Point, Row, choose, cross_validate, folds, splits
 
 RED_FLAGS = RedFlags.load()
 # Questions written for this test whose second sentence alone reads close to a report: the
@@ -82,9 +82,10 @@ def test_cross_validation_sets_aside_only_the_flags_it_may(tmp_path):
     x = np.c_[y * 4 - 2 + rng.normal(scale=0.3, size=len(rows)), rng.normal(size=(len(rows), 3))]
     fold = folds(rows)
     assert set(fold[:40]) == {-1} and set(fold[40:]) == {0, 1}
+    assert len(splits(rows, 3)) == 3 and all((s[:40] == -1).all() for s in splits(rows, 3))
     caught = fold >= 0  # every case flagged as served...
     vetoable = caught & (np.arange(len(rows)) % 2 == 0)  # ...half of them by the meaning net alone
-    (point,) = cross_validate(x, rows, fold, caught, vetoable, grid=(1.0,), thresholds=(0.1,))
+    (point,) = cross_validate(x, rows, [fold, folds(rows, seed=3)], caught, vetoable, grid=(1.0,), thresholds=(0.1,))
     assert point.missed == 0  # no report set aside
     false_alarms_it_may_clear = int((vetoable & (y == 0)).sum())
     assert point.set_aside == false_alarms_it_may_clear and point.false_alarms == 20 - false_alarms_it_may_clear

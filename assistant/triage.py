@@ -442,9 +442,9 @@ class Triager:
     @classmethod
     def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None,
                   veto_file: Path | str | None = DEFAULT_VETO) -> "Triager":
-        """`veto_file`: the message classifier's coefficients (None: without it)."""
-        useful = embedder is not None and getattr(embedder, "understands_meaning", True)
-        return cls(RedFlags.load(path), embedder, Veto.load(veto_file) if useful and veto_file else None)
+        """`veto_file`: the message classifier's coefficients (None: without it; not read without
+        a model, as the rules net alone has no use for it)."""
+        return cls(RedFlags.load(path), embedder, Veto.load(veto_file) if embedder is not None and veto_file else None)
 
     # -- public ----------------------------------------------------------------------
     def assess(self, message: str, vectors: np.ndarray | None = None) -> Triage:

@@ -4,16 +4,21 @@
 
 One process builds one `Assistant` on the real index (the web page's own, `from_settings`)
 and asks each chosen golden question (with its audience and history) four times in a row,
-in an order that rotates per question: as served (both triage nets: the message's sentences
-are encoded and compared with the red-flag examples; a long message's whole vector, which is
-also its search vector, is pooled from them; a flag of the meaning net alone is read again by
-the message classifier, `triage_veto`), with both nets but no message classifier, with the rules net alone (a `Triager` without
-the model, so the chain encodes only the whole message), and with no triage at all (a
-`Triager` that reads nothing: what the answer alone costs, one encode of the whole message). Interleaved like this, the
-machine's load hits all four alike. Reported: p50 and p95 of each; what triage adds to p95
-(served against none: the goal, at most 10 ms) and what its meaning net adds (served against
-rules alone), and what the message classifier adds; the median per-question ratios. Also the start-up cost of the red-flag file
-(embedding its examples, fitting the classifier).
+in an order that rotates per question:
+- as served: both triage nets (the message's sentences are encoded and compared with the
+  red-flag examples; a long message's whole vector, which is also its search vector, is pooled
+  from them), and a flag of the meaning net alone read again by the message classifier
+  (`triage_veto`);
+- both nets, no message classifier;
+- the rules net alone (a `Triager` without the model, so the chain encodes only the whole
+  message);
+- no triage at all (a `Triager` that reads nothing: what the answer alone costs, one encode of
+  the whole message).
+Interleaved like this, the machine's load hits all four alike. Reported: p50 and p95 of each;
+what triage adds to p95 (served against none: the goal, at most 10 ms), what its meaning net
+adds (served against rules alone) and what the message classifier adds; the median
+per-question ratios. Also the start-up cost of the red-flag file (embedding its examples,
+fitting the reports-or-questions classifier, reading the message classifier).
 """
 
 from __future__ import annotations

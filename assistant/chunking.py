@@ -18,6 +18,13 @@ from .records import Chunk, Document
 TokenCounter = Callable[[str], int]
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)]|\|)\s+")
+_NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+")
+# A paragraph line that stops mid-sentence (no closing punctuation) is continued by the next
+# one, even when that begins like a numbered item: PDF text wraps where the page is full, so a
+# phone number "(01632 960" can end one line and "789) can tell you ..." begin the next. Inside
+# a list item only a number no list reaches (three digits or more) is read that way, since one
+# item often ends without a full stop before the next begins.
+_UNFINISHED = re.compile(r"[^.:;!?)\]\"'*|]\s*$")
 _ABBREVIATIONS = ("e.g.", "i.e.", "Dr.", "Mr.", "Mrs.", "Ms.", "etc.", "approx.", "vs.", "No.", "St.")
 _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
@@ -51,14 +58,19 @@ def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
             item = None
 
     position = 0
+    previous = ""
     for line in text.splitlines(keepends=True):
         start, end = position, position + len(line.rstrip("\n"))
         position += len(line)
         stripped = line.strip()
+        numbered = _NUMBERED.match(line)
+        wraps = bool(numbered and _UNFINISHED.search(previous)) and (
+            paragraph is not None or (item is not None and len(numbered.group(1)) >= 3))
+        previous = stripped
         if not stripped or set(stripped) <= set("-|: "):
             close_item()
             close_paragraph()
-        elif _LIST_ITEM.match(line) or stripped.startswith("#"):
+        elif (_LIST_ITEM.match(line) and not wraps) or stripped.startswith("#"):
             close_item()
             close_paragraph()
             item = (start, end)

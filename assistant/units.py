@@ -29,7 +29,7 @@ from .chunking import split_sentences
 from .records import Chunk
 
 log = logging.getLogger(__name__)
-UNITS_VERSION = "3"  # 3: with how readers ask each section (asking.py)
+UNITS_VERSION = "4"  # 3: with how readers ask each section (asking.py); 4: spans re-split, not copied, when chunking changes
 
 
 def heading_text(chunk: Chunk) -> str:
@@ -115,7 +115,8 @@ def ids_digest(ids) -> str:
 
 
 def build_units(chunks: list[Chunk], embedder, previous: Units | None = None, *, progress=None) -> Units:
-    """Embed each chunk's sentences and heading; reuse `previous` vectors for unchanged chunks."""
+    """Embed each chunk's sentences and heading; reuse `previous` vectors for unchanged chunks
+    (the same text split into the same sentences)."""
     old_rows = {cid: i for i, cid in enumerate(previous.chunk_ids)} if previous is not None \
         and previous.embedder == embedder.name else {}
     rows, starts, ends = [], [], []
@@ -127,6 +128,10 @@ def build_units(chunks: list[Chunk], embedder, previous: Units | None = None, *,
     headings: dict[str, int] = {}
     for row, chunk in enumerate(chunks):
         old = old_rows.get(chunk.id)
+        spans = sentence_spans(chunk)
+        if old is not None and [(int(previous.starts[u]), int(previous.ends[u]))
+                                for u in previous.rows_of(old)] != spans:
+            old = None  # same text, split into sentences differently (chunking.py changed): embed again
         if old is not None:
             for u in previous.rows_of(old):
                 rows.append(row)
@@ -138,7 +143,7 @@ def build_units(chunks: list[Chunk], embedder, previous: Units | None = None, *,
                 phrase_rows.append(row)
                 phrase_source.append(("old", int(p)))
             continue
-        for start, end in sentence_spans(chunk):
+        for start, end in spans:
             rows.append(row)
             starts.append(start)
             ends.append(end)

@@ -26,6 +26,16 @@ def test_sentences_and_list_items_are_units():
                      "New paragraph here."]
 
 
+def test_a_wrapped_line_that_starts_with_a_number_continues_its_sentence():
+    # PDF text wraps where the page is full: "(01632 960" then "789) can tell you" is one sentence.
+    text = ("At Riverside, send referrals to the team. The coordinator (01632 960\n789) can tell you which form"
+            "\nto use.\nYou will need:\n1. a letter\n2. the form\n- Step 3: call (01632 960\n789) first\n- done")
+    spans = [text[s:e] for s, e in split_sentences(text)]
+    assert spans == ["At Riverside, send referrals to the team.",
+                     "The coordinator (01632 960\n789) can tell you which form\nto use.", "You will need:",
+                     "1. a letter", "2. the form", "- Step 3: call (01632 960\n789) first", "- done"]
+
+
 def test_chunks_respect_size_and_overlap():
     sentences = [f"Sentence number {i} talks about apheresis and cells." for i in range(40)]
     text = " ".join(sentences)

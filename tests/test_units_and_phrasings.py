@@ -166,6 +166,20 @@ def test_unchanged_chunks_reuse_their_vectors_and_only_new_ones_are_embedded(tmp
     assert 0 < third.texts < first.texts  # only the section whose phrasing changed
 
 
+def test_a_chunk_whose_text_is_split_into_sentences_differently_is_embedded_again(tmp_path, monkeypatch):
+    # A change to the sentence splitter leaves chunk ids (their text) as they were: the units
+    # built by the earlier splitter must not be reused, or answers quote its broken sentences.
+    import assistant.units as units_module
+
+    chunks = chunks_of(write(tmp_path / "a"))
+    previous = build_units(chunks, Counting())
+    monkeypatch.setattr(units_module, "sentence_spans", lambda chunk: [(0, len(chunk.text))])
+    rebuilt = build_units(chunks, Counting(), previous)
+    fresh = build_units(chunks, Counting())
+    assert [(int(s), int(e)) for s, e in zip(rebuilt.starts, rebuilt.ends)] == [(0, len(c.text)) for c in chunks]
+    assert len(rebuilt.vectors) < len(previous.vectors) and np.array_equal(rebuilt.vectors, fresh.vectors)
+
+
 def test_a_saved_file_is_used_only_while_it_matches_and_is_rebuilt_otherwise(tmp_path):
     chunks = chunks_of(write(tmp_path / "a"))
     embedder = Counting()

@@ -30,7 +30,7 @@ from .boundaries import Boundaries
 from .embedding import build_embedder, encode_message
 from .errors import UsageError
 from .records import Answer, Passage, Turn
-from .retrieval import HybridRetriever, build_query, leaning_query, in_date, question_parts, today_iso
+from .retrieval import HybridRetriever, RetrievalQuery, asking_part, build_query, leaning_query, in_date, question_parts, today_iso
 from .store import IndexStore
 from .text import Vocabulary, plain_quotes, terms
 from .triage import Triager, meaning_texts
@@ -215,6 +215,17 @@ class Assistant:
                 again = self._answer(question, audience, turns, leaning, *self._searched(leaning, meaning), meaning)
                 if again.status == "answered":
                     answer = replace(again, decision={**(again.decision or {}), "leaned_on_conversation": True})
+        if not query.follow_up and _unanswered(answer) and (asked := asking_part(question)) is not None:
+            # What the message tells around its question ("... my wife wants to sit with me for
+            # it", "trying to sort the dog sitter") can pull the search away from what it asks:
+            # unanswered as a whole, its asking sentences are asked alone. A second try is a
+            # second chance to be wrong: its answer is given only when the model gives it more
+            # than an even chance (SURE_PROBABILITY), not merely the threshold.
+            alone = self.embedder.encode([asked])
+            again = self._answer(asked, audience, turns, RetrievalQuery(asked, False),
+                                 *self._searched(RetrievalQuery(asked, False), alone), alone)
+            if again.status == "answered" and again.sure:
+                answer = replace(again, decision={**(again.decision or {}), "asked_alone": asked})
         return replace(answer, triage=triage)
 
     def _searched(self, query, meaning: np.ndarray) -> tuple[str, np.ndarray]:

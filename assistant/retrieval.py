@@ -118,6 +118,17 @@ def question_parts(message: str) -> list[str]:
     return parts[:MAX_PARTS] if len(parts) >= 2 else []
 
 
+def asking_part(message: str) -> str | None:
+    """The sentences of a message that ask, without those that only tell ("How long does the
+    infusion last? My wife wants to sit with me."): None when every sentence asks, or none
+    does, or what asks has fewer than two content words of its own."""
+    pieces = sentences(message)
+    asking = [s for s in pieces if _ASKS.search(s)]
+    if not asking or len(asking) == len(pieces) or len(set(terms(" ".join(asking)))) < 2:
+        return None
+    return " ".join(asking)
+
+
 class HybridRetriever:
     def __init__(self, store: IndexStore, embedder, *, mode: Mode = "hybrid", top_k: int = 6,
                  saved_dir=None):

@@ -113,6 +113,23 @@ def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own
     assert question_parts(message) == parts
 
 
+@pytest.mark.parametrize("message, asked", [
+    ("Who is in the CAR-T team? My neighbour keeps asking me.", "Who is in the CAR-T team?"),
+    ("My husband had the infusion last week. How long do the side effects last?",
+     "How long do the side effects last?"),
+    ("I'm worried. how long is the hospital stay? and can my wife visit?",
+     "how long is the hospital stay? and can my wife visit?"),  # every sentence that asks
+    ("when can I drive again", None),  # one sentence
+    ("What is CRS? How is it treated?", None),  # nothing but questions
+    ("I had my cells last week. I feel fine.", None),  # nothing that asks
+    ("Thanks so much for the help. Is it ok?", None),  # what asks has no topic of its own
+])
+def test_the_asking_part_of_a_message_leaves_out_the_sentences_that_only_tell(message, asked):
+    from assistant.retrieval import asking_part
+
+    assert asking_part(message) == asked
+
+
 def test_answers_to_two_questions_are_joined_with_their_citations_numbered_in_turn():
     from assistant.answering import Composition, combine, citation_for
 

@@ -85,6 +85,20 @@ def test_a_question_that_cannot_be_answered_alone_leans_on_the_conversation(assi
     assert "leaned_on_conversation" not in personal.decision
 
 
+def test_a_question_wrapped_in_what_the_message_tells_is_asked_alone_when_the_whole_is_not_answered(assistant):
+    """The sentences that only tell ("my neighbour keeps asking me ...") pull the whole message
+    away from its question: unanswered as a whole, its asking sentence is asked alone, and its
+    answer given only when the model gives it more than an even chance."""
+    message = "Who is in the CAR-T team? My neighbour keeps asking me and I never know what to say."
+    answer = assistant.ask(message, "patient")
+    assert answer.status == "answered" and answer.decision["asked_alone"] == "Who is in the CAR-T team?"
+    assert answer.sure and answer.citations[0].doc_id == "patient-your-cart-team"
+    assert_grounded(answer)
+    # Asked alone, a question the documents do not answer is still refused.
+    unsupported = assistant.ask("What will the weather be tomorrow? We are driving to the centre early.", "patient")
+    assert unsupported.status == "refused" and "asked_alone" not in unsupported.decision
+
+
 def test_follow_up_uses_the_conversation(assistant):
     history = [Turn("user", "can I use power tools after CAR-T?"),
                Turn("assistant", "Do not use dangerous tools for at least 8 weeks after your infusion.")]

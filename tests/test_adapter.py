@@ -230,9 +230,14 @@ def test_ingest_maps_the_index_and_a_new_adapter_remaps_it_without_the_model(sta
     ingest(fresh, embedder=embedder)
     remapped, rebuilt = _vectors(starter_settings), _vectors(fresh)
     assert remapped.keys() == rebuilt.keys()
-    assert max(float(np.abs(remapped[i] - rebuilt[i]).max()) for i in rebuilt) < 1e-5
-    # moved by the new W (a one-word edit moves it little, but ten times more than the above)
-    assert float(np.abs(remapped[unchanged[0].id] - stored[unchanged[0].id]).max()) > 1e-4
+    # Equal but for the model's vectors being kept as float16: a batch encoded in another order
+    # of sums (1e-6 apart) now and then rounds one element to the next float16 step (up to 5e-5
+    # on some machines), so the bound is one such step on any element and a tiny mean.
+    apart = np.concatenate([np.abs(remapped[i] - rebuilt[i]) for i in rebuilt])
+    assert apart.max() < 2e-4 and apart.mean() < 1e-6
+    # moved by the new W (a one-word edit moves it little, but a hundred times more than the above)
+    moved = np.concatenate([np.abs(remapped[c.id] - stored[c.id]) for c in unchanged])
+    assert moved.mean() > 1e-5
 
 
 @pytest.mark.slow

@@ -30,7 +30,8 @@ from .boundaries import Boundaries
 from .embedding import build_embedder, encode_message
 from .errors import UsageError
 from .records import Answer, Passage, Turn
-from .retrieval import HybridRetriever, RetrievalQuery, asking_part, build_query, leaning_query, in_date, question_parts, today_iso
+from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
+                        question_parts, today_iso)
 from .store import IndexStore
 from .text import Vocabulary, plain_quotes, terms
 from .triage import Triager, meaning_texts
@@ -221,9 +222,8 @@ class Assistant:
             # unanswered as a whole, its asking sentences are asked alone. A second try is a
             # second chance to be wrong: its answer is given only when the model gives it more
             # than an even chance (SURE_PROBABILITY), not merely the threshold.
-            alone = self.embedder.encode([asked])
-            again = self._answer(asked, audience, turns, RetrievalQuery(asked, False),
-                                 *self._searched(RetrievalQuery(asked, False), alone), alone)
+            alone, own = self.embedder.encode([asked]), RetrievalQuery(asked, False)
+            again = self._answer(asked, audience, turns, own, *self._searched(own, alone), alone)
             if again.status == "answered" and again.sure:
                 answer = replace(again, decision={**(again.decision or {}), "asked_alone": asked})
         return replace(answer, triage=triage)

@@ -319,9 +319,29 @@ class SectionAnswerer:
         values = sorted(self.idf.values())
         self._unknown_weight = values[len(values) // 2] if values else 1.0
         self.max_units = max_units
+        self._labelled: tuple[str | None, dict[str, tuple[str, str]]] = (None, {})
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self._unknown_weight)
+
+    def label(self, key: tuple[str, str]) -> str:
+        """How a section is named when the reader is asked which one they mean: its headings
+        and its document's title ("After you go home > Driving (Going home after CAR-T)")."""
+        return next((label for label, k in self._labels().items() if k == key), key[1])
+
+    def key_of(self, label: str) -> tuple[str, str] | None:
+        """The section a label names (`label`), in the live generation; None when none does."""
+        return self._labels().get(label)
+
+    def _labels(self) -> dict[str, tuple[str, str]]:
+        generation = self.retriever.generation
+        if self._labelled[0] != generation or not self._labelled[1]:
+            labels: dict[str, tuple[str, str]] = {}
+            for chunk in self.retriever.chunks:
+                label = chunk.section if chunk.section == chunk.title else f"{chunk.section} ({chunk.title})"
+                labels.setdefault(label, (chunk.doc_id, chunk.section))
+            self._labelled = (generation, labels)
+        return self._labelled[1]
 
     def candidates(self, question: str, vector: np.ndarray, passages: list[Passage], *, context: str = "",
                    audience: str = "patient") -> list[SectionScore]:

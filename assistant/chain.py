@@ -29,7 +29,7 @@ from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswe
 from .boundaries import Boundaries
 from .embedding import build_embedder, encode_message
 from .errors import UsageError
-from .records import Answer, Passage, Turn
+from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
                         question_parts, today_iso)
 from .store import IndexStore
@@ -59,6 +59,14 @@ REFUSAL_PERSONAL = {
                  "are for the patient's CAR-T consultant and local protocol, not this assistant.",
 }
 GENERAL_INFO = "General information from the approved documents:"
+# Two sections close in the answer model's eyes, neither sure: the reader is asked which one they
+# mean (`_close_sections`), each by its heading and document, and answers with its number.
+CLARIFY_INTRO = "I'm not sure which of these you are asking about:"
+CLARIFY_ASK = "Reply with its number, or ask again in other words."
+_OPTION_LINE = re.compile(r"^\s*(\d)\.\s+(.+?)\s*$", re.M)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "one": 1, "two": 2, "three": 3}
+_CHOICE = re.compile(r"^\s*(?:(?:number|option|no\.?|the)\s*)?(?P<n>[1-9]|first|second|third|one|two|three)"
+                     r"(?:\s*one)?\s*(?:please)?\s*[.!)]?\s*$", re.I)
 UNWELL_NOW = "If you or the person you care for feel unwell now, call the CAR-T 24-hour line{on}."
 
 
@@ -189,6 +197,13 @@ class Assistant:
             self._where.clear()
 
     def _decide(self, question: str, audience: str, turns: tuple[Turn, ...]) -> Answer:
+        option = self._chosen_option(question, turns)
+        if option is not None:
+            # The reply to "which of these ...?" (a number, or the words of a section offered: the
+            # assistant's own, so not triaged again; the question was triaged when it was asked):
+            # that section, for the question asked.
+            return replace(self._option_answer(*option, audience),
+                           triage=Triage(False, reason="a choice among the sections offered"))
         query = build_query(question, turns)
         # The message's own meaning, from one encode (packed in one pass): each sentence's vector
         # for triage, then the whole message's (a long one's pooled from its sentences,
@@ -210,11 +225,11 @@ class Assistant:
             # A question that cannot be answered alone may lean on the conversation without saying
             # so ("what number counts as too high?" after a question about checking temperatures):
             # it is asked again with the previous question, as a follow-up is, and that answer is
-            # given if the model decides on one.
+            # given if the model decides on one (or asks which of two sections is meant).
             leaning = leaning_query(question, turns)
             if leaning is not None:
                 again = self._answer(question, audience, turns, leaning, *self._searched(leaning, meaning), meaning)
-                if again.status == "answered":
+                if again.status in ("answered", "clarify"):
                     answer = replace(again, decision={**(again.decision or {}), "leaned_on_conversation": True})
         if not query.follow_up and _unanswered(answer) and (asked := asking_part(question)) is not None:
             # What the message tells around its question ("... my wife wants to sit with me for
@@ -293,12 +308,67 @@ class Assistant:
         lacking = self._lacks_value([(typed, composition)], audience, passages, now, decision)
         if lacking is not None:
             return lacking
+        options = _close_sections(pick)
+        if options:
+            return self._clarify(options, passages, decision)
         keys = {chosen.key} if then is None else {chosen.key, then.key}
         if then is not None:
             decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
         own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
         return replace(self._answered(question, passages, composition, own), decision=decision,
                        sure=pick.probability >= SURE_PROBABILITY)
+
+    def _clarify(self, options: list, passages: list[Passage], decision: dict) -> Answer:
+        """Which of the close sections the reader means, each named by its heading and
+        document (`SectionAnswerer.label`), numbered for the reply."""
+        labels = [self.sections.label(section.key) for section in options]
+        decision["clarify"] = [{"doc_id": s.key[0], "section": s.key[1], "label": label}
+                               for s, label in zip(options, labels)]
+        lines = [CLARIFY_INTRO, "", *(f"{n}. {label}" for n, label in enumerate(labels, 1)), "", CLARIFY_ASK]
+        return Answer(status="clarify", answer="\n".join(lines), retrieved=_doc_order(passages),
+                      passages=tuple(passages), decision=decision)
+
+    def _chosen_option(self, message: str, turns: tuple[Turn, ...]) -> tuple[str, tuple[str, str]] | None:
+        """When the last reply asked which section the reader means and this message picks one
+        (its number, "the second one", or its words): the question asked before, and the
+        section's key. The options are read back from that reply, so any client that keeps the
+        conversation (web page, API, CLI) can answer it."""
+        if len(turns) < 2 or turns[-1].role != "assistant" or not turns[-1].content.startswith(CLARIFY_INTRO):
+            return None
+        options = dict((int(n), label) for n, label in _OPTION_LINE.findall(turns[-1].content))
+        asked = next((t.content for t in reversed(turns[:-1]) if t.role == "user"), None)
+        picked = _CHOICE.match(message)
+        if picked is not None:
+            n = picked.group("n").lower()
+            label = options.get(int(n) if n.isdigit() else _ORDINALS[n])
+        else:
+            wanted = " ".join(message.casefold().split()).rstrip(".")
+            label = next((lab for lab in options.values() if " ".join(lab.casefold().split()) == wanted), None)
+        key = self.sections.key_of(label) if label is not None else None
+        return (asked, key) if key is not None and asked else None
+
+    def _option_answer(self, question: str, key: tuple[str, str], audience: str) -> Answer:
+        """The section the reader chose, quoted for the question they asked before as if the
+        model had chosen it (its continuation too); refused when it is no longer served
+        (withdrawn, past its review date, or not for this audience)."""
+        text = self.vocabulary.correct_text(question)
+        vector = self.retriever.adapt(self.embedder.encode([text]))[0]
+        passages = self.retriever.search(text, audience=audience, query_vector=vector)
+        if not any((p.chunk.doc_id, p.chunk.section) == key for p in passages):
+            whole = self.retriever.search(text, audience=audience, query_vector=vector, doc_ids={key[0]},
+                                          k=len(self.retriever.chunks))
+            passages += [p for p in whole if (p.chunk.doc_id, p.chunk.section) == key]
+        ranked = self.model.rank(self.sections.candidates(text, vector, passages, audience=audience), unknown=False)
+        section = next((r.section for r in ranked if r.section.key == key), None)
+        decision = {"clarified": {"doc_id": key[0], "section": key[1]}, "question": question}
+        if section is None:
+            return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages), decision=decision)
+        composition, then = self._quote(section, ranked, text, vector, audience)
+        keys = {key} if then is None else {key, then.key}
+        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys]
+        now = audience == "patient" and self.triager.describes_now(question)
+        return self._lacks_value([(question, composition)], audience, passages, now, decision) or replace(
+            self._answered(text, passages, composition, own), decision=decision)
 
     def _quote(self, section, ranked: list, question: str, vector: np.ndarray,
                audience: str) -> tuple[Composition, object]:
@@ -499,6 +569,38 @@ class _Pick:
 # are judged: chosen on the 81 tuning and dev follow-ups among 0, 0.5, 1 and the conversation
 # alone (wrong answers 11 -> 6, passed 54 -> 55, before refitting the answer model).
 FOLLOW_UP_CONTEXT_WEIGHT = 0.5
+
+
+# When the reader is asked which section they mean (`_close_sections`): the model gives its
+# answer less than an even chance (the answer would carry the unsure note) and the next section
+# is within CLARIFY_MARGIN of the first (candidate probabilities). Chosen on the 1,020 tuning and
+# dev answer cases as the fewest wrong answers with at most one question in ten asked back
+# (README, "Which of these do you mean?"): 0.1 asked back 6.5% (wrong answers 84 -> 73), 0.15
+# asked 8.9% (74), 0.6 below with 0.1 asked 10.2% (69).
+CLARIFY_BELOW = SURE_PROBABILITY
+CLARIFY_MARGIN = 0.1
+CLARIFY_OPTIONS = 2
+SAME_WORDS = 0.5  # share of the shorter section's words the other holds too, to say the same (`_says_the_same`)
+
+
+def _close_sections(pick: "_Pick") -> list:
+    """The sections to offer when the answer model cannot tell the first from the next: the
+    first and each other within CLARIFY_MARGIN of it (at most CLARIFY_OPTIONS), or [] when it is
+    sure enough (CLARIFY_BELOW) or nothing is close."""
+    ranked = pick.ranked
+    if len(ranked) < 2 or pick.probability >= CLARIFY_BELOW:
+        return []
+    first = ranked[0].section
+    close = [first] + [r.section for r in ranked[1:CLARIFY_OPTIONS]
+                       if ranked[0].probability - r.probability < CLARIFY_MARGIN and not _says_the_same(first, r.section)]
+    return close if len(close) >= 2 else []
+
+
+def _says_the_same(a, b) -> bool:
+    """Two sections most of whose words, the shorter one's, are the other's too (the same advice
+    in two leaflets): asking which one is meant would not change the answer."""
+    words = [set(terms(" ".join(u.text for u in section.units))) for section in (a, b)]
+    return len(words[0] & words[1]) >= SAME_WORDS * (min(map(len, words)) or 1)
 
 
 def _unanswered(answer: Answer) -> bool:

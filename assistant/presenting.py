@@ -257,7 +257,7 @@ def history_turns(exchanges: Iterable[dict]) -> list[Turn]:
     """Earlier questions and raw answers (not the formatted chat) for the chain."""
     turns: list[Turn] = []
     for ex in exchanges:
-        if ex.get("status") not in ("answered", "refused", "urgent"):
+        if ex.get("status") not in ("answered", "refused", "urgent", "clarify"):
             continue  # an error reply is not part of the conversation
         turns.append(Turn("user", ex["question"]))
         turns.append(Turn("assistant", ex["answer"]))

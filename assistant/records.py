@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Audience = Literal["patient", "clinician", "all"]
-Status = Literal["answered", "refused", "urgent"]
+Status = Literal["answered", "refused", "urgent", "clarify"]  # clarify: asks which of two sections is meant
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,11 @@ class Conversation:
             exchange.update(answer=answer.answer, status=answer.status,
                             citations=citation_dicts(answer.citations))
             reply = P.chat_reply(answer, audience)
-        messages.append({"role": "assistant", "content": reply})
+        message = {"role": "assistant", "content": reply}
+        if exchange["status"] == "clarify":  # each section offered is a button that sends its words
+            message["options"] = [{"label": o["label"], "value": o["label"]}
+                                  for o in (answer.decision or {}).get("clarify", [])]
+        messages.append(message)
         exchanges = {**exchanges, len(messages) - 1: exchange}
         return messages, exchanges, exchange
 
@@ -396,6 +400,11 @@ def build_app(settings, assistant_factory: Callable[[], Any] | None = None, *,
 
         wire(question.submit)
         wire(send.click)
+
+        def chosen_option(data: gr.SelectData):
+            return data.value
+
+        wire(chatbot.option_select, chosen_option)
         for button, text in zip(patient_buttons + clinician_buttons, P.EXAMPLES["patient"] + P.EXAMPLES["clinician"]):
             wire(button.click, lambda t=text: t)
 

@@ -52,6 +52,11 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("unsure_answer_rate", "Answers shown with the note",
                "Share of answers shown with the note that they may not answer exactly what was asked (the model "
                "gave their section less than an even chance).", higher_is_better=False),
+    MetricInfo("asked_back_rate", "Asked which was meant",
+               "Share of questions (cases to answer or refuse) where the assistant asked which of two sections the "
+               "reader meant. The evaluation then picks the one that holds an expected source, as the reader would, "
+               "and scores that answer; with none to pick, the case fails (not a wrong answer). Not gated.",
+               higher_is_better=False),
     MetricInfo("pass_rate", "Cases passed",
                "Share of cases fully right: right status and, for answered cases, an expected document in the "
                "top 5 and every expected fact in the answer (urgent cases: every expected fact too)."),
@@ -235,6 +240,7 @@ class CaseScore:
     emergency: bool | None = None  # cases expecting 999 first: did the reply put 999 first?
     wrong_answer: bool = False
     unsure: bool | None = None  # answered cases: shown with the note (Answer.sure false)
+    asked_back: bool = False  # the first reply asked which section was meant; scored on the reply to it
     passed: bool = False
     reasons: list[str] = field(default_factory=list)  # "cause: detail", why the case failed
 
@@ -323,6 +329,7 @@ def summarise(pairs: Sequence[tuple[EvalCase, CaseScore]]) -> dict:
     put("wrong_unflagged_rate", _mean(s.wrong_answer and not s.unsure for s in scores))
     put("unsure_answer_rate", _mean(s.unsure for s in scores))
     put("wrongful_refusal_rate", _mean(s.status == "refused" for c, s in pairs if c.expected_status == "answered"))
+    put("asked_back_rate", _mean(s.asked_back for c, s in pairs if c.expected_status in ("answered", "refused")))
     put("pass_rate", _mean(s.passed for s in scores))
     put("status_accuracy", _mean(s.status_ok for s in scores))
     put("triage_recall", _mean(s.status == "urgent" for c, s in pairs if c.expected_status == "urgent"))

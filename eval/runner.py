@@ -26,7 +26,7 @@ from assistant.errors import UsageError
 from assistant.records import Answer, Turn
 
 from .cases import EvalCase
-from .metrics import METRICS, CaseScore, by_audience, by_split, by_tag, score_case, summarise
+from .metrics import METRICS, CaseScore, by_audience, by_split, by_tag, facts_found, score_case, summarise
 
 THRESHOLDS = Path(__file__).parent / "thresholds.yaml"
 RESULTS_VERSION = 1
@@ -44,10 +44,12 @@ class CaseResult:
     answer: Answer | None
     score: CaseScore
     error: str | None = None
+    asked_back: Answer | None = None  # the reply that asked which section was meant, when it was answered
 
     def to_json(self) -> dict:
         return {**self.case.to_json(),
                 "answer": self.answer.to_json() if self.answer else None,
+                "asked_back": self.asked_back.to_json() if self.asked_back else None,
                 "error": self.error, "passed": self.score.passed, "score": self.score.to_json()}
 
 
@@ -77,8 +79,11 @@ def run_cases(cases: Sequence[EvalCase], assistant: AssistantLike, *, progress: 
     for done, case in enumerate(cases, start=1):
         answer, error = None, None
         started = time.perf_counter()
+        asked_back = None
         try:
             answer = assistant.ask(case.question, audience=case.audience, history=list(case.history))
+            if answer.status == "clarify" and (reply := reader_reply(case, answer, assistant)) is not None:
+                asked_back, answer = answer, reply
         except Exception as exc:  # record the failure, keep evaluating the other cases
             error = f"{type(exc).__name__}: {exc}"
             last = traceback.extract_tb(exc.__traceback__)[-1:]
@@ -87,9 +92,35 @@ def run_cases(cases: Sequence[EvalCase], assistant: AssistantLike, *, progress: 
         if answer is not None and not answer.latency_ms:
             # The chain measures its own latency; a fake or older chain may not.
             answer = _with_latency(answer, (time.perf_counter() - started) * 1000)
-        results.append(CaseResult(case, answer, score_case(case, answer, error), error))
+        score = score_case(case, answer, error)
+        score.asked_back = asked_back is not None or (answer is not None and answer.status == "clarify")
+        if answer is not None and answer.status == "clarify":
+            score.reasons.insert(0, "asked back: none of the sections offered holds an expected source")
+        results.append(CaseResult(case, answer, score, error, asked_back))
         progress(stage, done, len(cases))
     return results
+
+
+def reader_reply(case: EvalCase, answer: Answer, assistant: AssistantLike) -> Answer | None:
+    """The answer a reader who knows what they meant gets to "which of these do you mean?": they
+    reply with the number of the first section offered (`decision["clarify"]`) that is one of
+    the case's expected sources, or else of the first whose answer holds every expected fact (the
+    heading that answers their question). None when no section offered is either: a question to
+    refuse has none, and the case is scored on the question back."""
+    options = (answer.decision or {}).get("clarify") or []
+    history = [*case.history, Turn("user", case.question), Turn("assistant", answer.answer)]
+
+    def reply(n: int) -> Answer:
+        return assistant.ask(str(n), audience=case.audience, history=history)
+
+    expected = next((n for n, option in enumerate(options, 1)
+                     if any(s.matches(option["doc_id"], option["section"]) for s in case.expected_sources)), None)
+    if expected is not None:
+        return reply(expected)
+    if case.expected_status != "answered" or not case.expected_facts:
+        return None
+    replies = (reply(n) for n in range(1, len(options) + 1))
+    return next((a for a in replies if all(facts_found(case.expected_facts, a.answer))), None)
 
 
 def _with_latency(answer: Answer, latency_ms: float) -> Answer:

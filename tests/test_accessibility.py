@@ -33,6 +33,7 @@ def blocking_violations(page) -> list[str]:
     (1280, ("when can I drive after car-t?",)),  # an answer with its sources
     (1280, ("I've got a temperature of 38.2 and shivering",)),  # an urgent answer
     (1280, ("is there a CAR-T treatment for lupus?",)),  # a refusal with where to ask
+    (1280, ("what does the ICE score measure",)),  # a question back, with a button per section
     (390, ("when can I drive after car-t?",)),  # a phone's width
 ])
 def test_no_serious_or_critical_axe_violation(browser, server, width, questions):

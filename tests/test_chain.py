@@ -76,7 +76,11 @@ def test_a_question_that_cannot_be_answered_alone_leans_on_the_conversation(assi
     alone = assistant.ask("even the live ones?", "patient")
     assert alone.status == "refused"
     leaning = assistant.ask("even the live ones?", "patient", history)
-    assert leaning.status == "answered" and leaning.decision["leaned_on_conversation"] is True
+    assert leaning.status in ("answered", "clarify") and leaning.decision["leaned_on_conversation"] is True
+    if leaning.status == "clarify":  # unsure between two vaccine sections: the reader says which
+        live = next(n for n, o in enumerate(leaning.decision["clarify"], 1) if "live" in o["label"].lower())
+        leaning = assistant.ask(str(live), "patient",
+                                [*history, Turn("user", "even the live ones?"), Turn("assistant", leaning.answer)])
     assert "live" in leaning.answer.lower()
     assert_grounded(leaning)
     # A boundary is not a question left unanswered: personal advice stays redirected.
@@ -239,6 +243,34 @@ def test_an_answer_below_an_even_chance_is_marked_unsure_and_shown_with_a_note(a
         assert answer.sure == (answer.decision["answer_probability"] >= SURE_PROBABILITY)
         assert (UNSURE_TITLE in chat_reply(answer, "patient")) == (not answer.sure)
     assert {a.sure for a in answered} == {True, False}  # both kinds among these
+
+
+def test_two_close_sections_are_offered_and_the_readers_reply_gets_the_one_they_mean(assistant):
+    """Unsure between two sections, the chain asks which the reader means, naming each by its
+    headings and document; the reply (a number, "the first one", the option's words in any
+    case) gets that section quoted for the question asked before, grounded and not triaged
+    again. The same words without the question back are an ordinary message."""
+    from assistant.chain import CLARIFY_INTRO
+
+    questions = ("will car t stop me having kids", "what does the ICE score measure",
+                 "can you give me a quick overview of the main side effects")
+    asked = [(q, a) for q in questions if (a := assistant.ask(q, "patient")).status == "clarify"]
+    assert asked, "none of these questions, each unsure between two sections, was asked back"
+    question, back = asked[0]
+    options = back.decision["clarify"]
+    assert len({(o["doc_id"], o["section"]) for o in options}) == len(options) == 2
+    assert back.answer.startswith(CLARIFY_INTRO) and not back.citations
+    assert all(f"{n}. {o['label']}" in back.answer for n, o in enumerate(options, 1))
+    history = [Turn("user", question), Turn("assistant", back.answer)]
+    for reply, n in (("2", 2), ("the first one", 1), (options[1]["label"].upper(), 2)):
+        got = assistant.ask(reply, "patient", history)
+        chosen = options[n - 1]
+        assert got.status == "answered", reply
+        assert got.decision["clarified"] == {"doc_id": chosen["doc_id"], "section": chosen["section"]}
+        assert got.decision["question"] == question and not got.triage.urgent
+        assert any(c.doc_id == chosen["doc_id"] and c.section == chosen["section"] for c in got.citations)
+        assert_grounded(got)
+    assert assistant.ask(options[0]["label"], "patient").decision.get("clarified") is None
 
 
 def test_instruction_override_is_refused(assistant):

@@ -129,6 +129,26 @@ def test_an_unsure_answer_opens_with_its_note(page):
     assert note.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 244, 214)"
 
 
+def test_a_question_back_offers_each_section_as_a_button_that_asks_for_it(page):
+    # The committed answer model is unsure between the clinicians' and the patients' ICE score
+    # sections for this question (twenty-second session; tests/test_chain.py checks the rule).
+    from assistant.chain import CLARIFY_INTRO
+
+    reply = ask(page, "what does the ICE score measure")
+    assert reply.strip().startswith(CLARIFY_INTRO)
+    options = page.locator("#chat .option")
+    assert options.count() == 2
+    label = options.nth(1).inner_text().strip()
+    before = page.locator("#chat [data-testid=bot]").count()
+    options.nth(1).click()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
+        " && !document.querySelector('#send').disabled", arg=before)
+    assert page.locator("#chat [data-testid=user]").last.inner_text().strip() == label
+    answer = last_reply(page).inner_text()
+    assert "ICE" in answer and "Sources" in answer and not answer.startswith(CLARIFY_INTRO)
+
+
 def test_follow_up_question_uses_the_conversation(page):
     ask(page, "can I use power tools after car-t?")
     reply = ask(page, "and for how long?")

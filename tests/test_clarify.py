@@ -40,6 +40,16 @@ def test_the_reader_is_asked_only_when_the_model_is_unsure_and_the_next_section_
     assert _close_sections(pick(unsure, (DRIVING, 0.40))) == []  # nothing else to offer
 
 
+def test_only_a_number_an_ordinal_or_an_options_words_pick_an_option():
+    from assistant.chain import _CHOICE
+
+    for reply, n in (("2", "2"), ("2.", "2"), ("the first one", "first"), ("Second please", "second"),
+                     ("option 1", "1"), ("number two", "two")):
+        assert _CHOICE.match(reply).group("n").lower() == n, reply
+    for reply in ("no one", "neither", "2 weeks after?", "the first week", "one more question"):
+        assert _CHOICE.match(reply) is None, reply
+
+
 def test_two_sections_that_say_the_same_are_not_offered_as_a_choice():
     assert _close_sections(pick(0.3, (FERTILITY, 0.40), (FERTILITY_COPY, 0.39))) == []
     assert len(_close_sections(pick(0.3, (FERTILITY, 0.40), (DRIVING, 0.39)))) == 2

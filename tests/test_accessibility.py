@@ -103,6 +103,22 @@ def test_keyboard_only_ask_reach_the_sources_and_give_feedback(browser, server):
     assert rows == [("helpful",)]
 
 
+def test_a_section_offered_in_a_question_back_can_be_chosen_by_keyboard(browser, server):
+    """The buttons of "which of these do you mean?" take the focus by Tab and ask by Enter."""
+    from assistant.chain import CLARIFY_INTRO
+
+    with open_page(browser, server.url) as page:
+        assert ask(page, "what does the ICE score measure").strip().startswith(CLARIFY_INTRO)
+        focus_by_tab(page, "#chat .option")
+        label = page.evaluate("document.activeElement.innerText").strip()
+        before = page.locator("#chat [data-testid=bot]").count()
+        page.keyboard.press("Enter")
+        page.wait_for_function("n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
+                               " && !document.querySelector('#send').disabled", arg=before)
+        assert page.locator("#chat [data-testid=user]").last.inner_text().strip() == label
+        assert "[1]" in last_reply(page).inner_text()
+
+
 def test_the_urgent_banner_is_announced_to_screen_readers(browser, server):
     with open_page(browser, server.url) as page:
         ask(page, "my husband had a fit and now we cannot wake him")

@@ -113,7 +113,10 @@ class Conversation:
         """Append the question and the reply; returns (messages, exchanges, this exchange)."""
         audience = audience if audience in P.AUDIENCES else "patient"
         history = P.history_turns(exchanges[k] for k in sorted(exchanges))
-        messages = list(messages) + [{"role": "user", "content": P.escape_user_text(question)}]
+        # An earlier question back's buttons go once the conversation moves on: pressed later,
+        # they would no longer answer it.
+        messages = [{k: v for k, v in m.items() if k != "options"} for m in messages]
+        messages.append({"role": "user", "content": P.escape_user_text(question)})
         exchange = {"question": question, "audience": audience, "answer": "", "status": "error", "citations": []}
         try:
             answer: Answer = self.holder.get().ask(question, audience=audience, history=history)

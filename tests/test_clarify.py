@@ -116,6 +116,7 @@ def test_the_page_offers_each_section_as_a_button_and_keeps_the_question_back_in
     assert exchange["status"] == "clarify"
     assert messages[-1]["options"] == [{"label": o["label"], "value": o["label"]} for o in OPTIONS]
     assert "1. Fertility (Chemotherapy)" in messages[-1]["content"]
-    convo.ask("Fertility (Young people)", "patient", messages, exchanges)
+    messages, exchanges, _ = convo.ask("Fertility (Young people)", "patient", messages, exchanges)
     assert fake.calls[-1][1] == [Turn("user", "will car t stop me having kids"), Turn("assistant", QUESTION_BACK.answer)]
+    assert "options" not in messages[1]  # the buttons go once they are answered
     assert P.history_turns(exchanges[k] for k in sorted(exchanges))[-1].content.startswith(CLARIFY_INTRO)

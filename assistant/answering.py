@@ -319,7 +319,7 @@ class SectionAnswerer:
         values = sorted(self.idf.values())
         self._unknown_weight = values[len(values) // 2] if values else 1.0
         self.max_units = max_units
-        self._labelled: tuple[str | None, dict[str, tuple[str, str]]] = (None, {})
+        self._labelled: tuple = (None, {}, {})  # generation, label -> key, key -> label (`_labels`)
 
     def weight(self, term: str) -> float:
         return self.idf.get(term, self._unknown_weight)
@@ -327,21 +327,22 @@ class SectionAnswerer:
     def label(self, key: tuple[str, str]) -> str:
         """How a section is named when the reader is asked which one they mean: its headings
         and its document's title ("After you go home > Driving (Going home after CAR-T)")."""
-        return next((label for label, k in self._labels().items() if k == key), key[1])
+        return self._labels()[1].get(key, key[1])
 
     def key_of(self, label: str) -> tuple[str, str] | None:
         """The section a label names (`label`), in the live generation; None when none does."""
-        return self._labels().get(label)
+        return self._labels()[0].get(label)
 
-    def _labels(self) -> dict[str, tuple[str, str]]:
+    def _labels(self) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+        """Label -> section key and back, built once per generation."""
         generation = self.retriever.generation
         if self._labelled[0] != generation or not self._labelled[1]:
-            labels: dict[str, tuple[str, str]] = {}
+            keys: dict[str, tuple[str, str]] = {}
             for chunk in self.retriever.chunks:
                 label = chunk.section if chunk.section == chunk.title else f"{chunk.section} ({chunk.title})"
-                labels.setdefault(label, (chunk.doc_id, chunk.section))
-            self._labelled = (generation, labels)
-        return self._labelled[1]
+                keys.setdefault(label, (chunk.doc_id, chunk.section))
+            self._labelled = (generation, keys, {key: label for label, key in keys.items()})
+        return self._labelled[1:]
 
     def candidates(self, question: str, vector: np.ndarray, passages: list[Passage], *, context: str = "",
                    audience: str = "patient") -> list[SectionScore]:

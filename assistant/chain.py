@@ -33,7 +33,7 @@ from .embedding import build_embedder, encode_message
 from .errors import UsageError
 from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
-                        question_parts, today_iso)
+                        question_parts, section_key, today_iso)
 from .store import IndexStore
 from .text import Vocabulary, plain_quotes, terms
 from .triage import Triager, meaning_texts
@@ -299,7 +299,7 @@ class Assistant:
             if lacking is not None:
                 return lacking
             keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
-            own = [x for _, p, _ in parts for x in p.passages if (x.chunk.doc_id, x.chunk.section) in keys]
+            own = [x for _, p, _ in parts for x in p.passages if section_key(x.chunk) in keys]
             shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
             return replace(self._answered(typed, shown, combine(compositions), own), decision=decision,
                            sure=all(p.probability >= SURE_PROBABILITY for _, p, _ in parts))
@@ -313,10 +313,9 @@ class Assistant:
         options = _close_sections(pick)
         if options:
             return self._clarify(options, passages, decision)
-        keys = {chosen.key} if then is None else {chosen.key, then.key}
         if then is not None:
             decision["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
-        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys] or passages
+        own = _quoted_passages(passages, chosen, then) or passages
         return replace(self._answered(question, passages, composition, own), decision=decision,
                        sure=pick.probability >= SURE_PROBABILITY)
 
@@ -356,18 +355,17 @@ class Assistant:
         text = self.vocabulary.correct_text(question)
         vector = self.retriever.adapt(self.embedder.encode([text]))[0]
         passages = self.retriever.search(text, audience=audience, query_vector=vector)
-        if not any((p.chunk.doc_id, p.chunk.section) == key for p in passages):
+        if not any(section_key(p.chunk) == key for p in passages):
             whole = self.retriever.search(text, audience=audience, query_vector=vector, doc_ids={key[0]},
                                           k=len(self.retriever.chunks))
-            passages += [p for p in whole if (p.chunk.doc_id, p.chunk.section) == key]
+            passages += [p for p in whole if section_key(p.chunk) == key]
         ranked = self.model.rank(self.sections.candidates(text, vector, passages, audience=audience), unknown=False)
         section = next((r.section for r in ranked if r.section.key == key), None)
         decision = {"clarified": {"doc_id": key[0], "section": key[1]}, "question": question}
         if section is None:
             return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages), decision=decision)
         composition, then = self._quote(section, ranked, text, vector, audience)
-        keys = {key} if then is None else {key, then.key}
-        own = [p for p in passages if (p.chunk.doc_id, p.chunk.section) in keys]
+        own = _quoted_passages(passages, section, then)
         now = audience == "patient" and self.triager.describes_now(question)
         return self._lacks_value([(question, composition)], audience, passages, now, decision) or replace(
             self._answered(text, passages, composition, own), decision=decision)
@@ -583,6 +581,12 @@ CLARIFY_BELOW = SURE_PROBABILITY
 CLARIFY_MARGIN = 0.1
 CLARIFY_OPTIONS = 2
 SAME_WORDS = 0.5  # share of the shorter section's words the other holds too, to say the same (`_says_the_same`)
+
+
+def _quoted_passages(passages: list[Passage], section, then) -> list[Passage]:
+    """The passages of the section quoted and of the subsection it goes on to (`then`, or None)."""
+    keys = {s.key for s in (section, then) if s is not None}
+    return [p for p in passages if section_key(p.chunk) in keys]
 
 
 def _close_sections(pick: "_Pick") -> list:

@@ -270,7 +270,7 @@ def test_two_close_sections_are_offered_and_the_readers_reply_gets_the_one_they_
         assert got.decision["question"] == question and not got.triage.urgent
         assert any(c.doc_id == chosen["doc_id"] and c.section == chosen["section"] for c in got.citations)
         assert_grounded(got)
-    assert assistant.ask(options[0]["label"], "patient").decision.get("clarified") is None
+    assert (assistant.ask(options[0]["label"], "patient").decision or {}).get("clarified") is None
 
 
 def test_instruction_override_is_refused(assistant):
@@ -394,7 +394,7 @@ def test_hybrid_beats_dense_and_bm25_on_golden_mrr(assistant):
     texts = [assistant.vocabulary.correct_text(build_query(c["question"], [Turn(**t) for t in c.get("history") or []]).text)
              for c in cases]
     # Each query encoded once, in batches, for both modes that read meaning (what search does
-    # with no vector given, without a single-text encode per case and mode: minutes saved).
+    # with no vector given, without a single-text encode per case and mode: about a minute).
     vectors = assistant.retriever.adapt(embedder.encode(texts))
     mrr = {}
     for mode in ("dense", "bm25", "hybrid"):

@@ -217,7 +217,8 @@ class RedFlags:
     well_now: re.Pattern | None = None
     quotes: re.Pattern | None = None
     patient_named: re.Pattern | None = None
-    over: re.Pattern | None = None
+    over: re.Pattern | None = None  # an episode looked back on: looked after, before the treatment, always
+    ended: re.Pattern | None = None  # an episode said to have ended ("it settled"): with `over` or `past` only
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
@@ -259,7 +260,7 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named", "over", "therapy", "strangers",
+                               "well_now", "quotes", "patient_named", "over", "ended", "therapy", "strangers",
                                "long_ago", "animals")}
         symptoms = []
         seen: set[str] = set()
@@ -455,7 +456,9 @@ class Triager:
         others = [o or e for o, e in zip(self._someone_elses(parts), self._ended_next(parts))]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         # Whether the message names someone, or says now: both nets read a question by it.
-        message_time = any(self.red_flags.time.search(p) and not self._supposes(p) for p in parts)
+        # A sentence that only says someone is well ("I'm fine now.") says nothing of a symptom now.
+        message_time = any(self.red_flags.time.search(p) and not self._supposes(p) and not self._says_well(p)
+                           for p in parts)
         message_person = bool(self.red_flags.person.search(text))
         asks = [False] * len(parts)
         meaning: list[_Hit] = []
@@ -523,7 +526,8 @@ class Triager:
         the 24-hour line."""
         flags = self.red_flags
         return any((flags.person.search(p) or flags.time.search(p)) and not flags.hypothetical.search(p)
-                   and not (flags.over is not None and flags.over.search(p)) for p in sentences(message))
+                   and not any(cue is not None and cue.search(p) for cue in (flags.over, flags.ended))
+                   for p in sentences(message))
 
     def temperatures_c(self, text: str, *, context: str | None = None) -> list[float]:
         """Readings in C (F converted), where the text or its `context` (the whole message)
@@ -727,17 +731,18 @@ class Triager:
     def _ended_next(self, parts: list[str]) -> list[bool]:
         """Per sentence: the next sentence says its episode is over ("His hands were shaky in
         the first week. That settled by day 10 and he's been steady since."): it opens by
-        pointing back ("that", "it", "this", `_ANAPHOR`) and holds an `over` cue with no symptom
-        word and no doubt before it ("It hasn't settled" does not), or it says only that there
-        has been none since ("No bleeding since."; `_NONE_SINCE`); and the sentence itself, told
-        in the past, does not say now in its unwell part."""
+        pointing back ("that", "it", "this", `_ANAPHOR`) and holds an `ended` or `over` cue with no
+        symptom word and no doubt before it ("It hasn't settled" does not), or it says only that
+        there has been none since ("No bleeding since."; `_NONE_SINCE`); the sentence itself, told
+        in the past, does not say now in its unwell part; and one of the two places the episode
+        before now (`_looks_back`): "Dad had a fit. It has stopped now." still reports."""
         flags = self.red_flags
         out = [False] * len(parts)
-        if flags.over is None:
+        if flags.over is None and flags.ended is None:
             return out
         for i in range(len(parts) - 1):
             after = parts[i + 1]
-            cue = flags.over.search(after)
+            cue = next((m for m in (c.search(after) for c in (flags.ended, flags.over) if c is not None) if m), None)
             # an ending said outright ("settled", "went away"), not "it went up to 38.5"; told
             # of in the past ("were shaky"), not "my temp is 38.4. It went down with paracetamol"
             # or a sentence saying only that there has been none since ("No bleeding since.")
@@ -748,9 +753,19 @@ class Triager:
             clause = "" if none_since else after[:cue.end()]
             current = self._unwell_part(parts[i])
             if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current) \
-                    and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])):
+                    and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
+                    and (self._looks_back(parts[i]) or self._looks_back(after)):
                 out[i] = True
         return out
+
+    def _looks_back(self, text: str) -> bool:
+        """The text places an episode before now: looked after by the team, before the treatment,
+        always (cues.over), days or weeks ago, on the ward (cues.past, the treatment's own date set
+        aside), long ago (cues.long_ago). An ending alone (cues.ended) does not."""
+        flags = self.red_flags
+        return bool((flags.over is not None and flags.over.search(text))
+                    or flags.past.search(flags.treatment.sub(" ", text))
+                    or (flags.long_ago is not None and flags.long_ago.search(text)))
 
     def _none_since(self, sentence: str) -> bool:
         """The sentence says only that there has been none of a symptom since ("No bleeding
@@ -767,7 +782,10 @@ class Triager:
         """"What should I do if I get a fever?", "in case", an episode that is over. Whether an
         episode is over (cues.over, cues.past) is read only when the part of the sentence that
         tells of someone unwell does not say now: "Jim's a bit muddled this evening, forgot he'd
-        already had his tea" is a report, "he was muddled on day 5 and it settled" is not.
+        already had his tea" is a report, "he was muddled on day 5 and it settled" is not. An
+        ending alone (cues.ended) places nothing before now: "she had a fit, she's fine now" and
+        "my temp was 38.2, it's gone down now" report (a fit that stopped is still 999; a fever
+        brought down still needs the call, DOMAIN E 55-56).
         `current`: that part, when the caller has it (the whole message's, `_unwell_whole`)."""
         flags = self.red_flags
         if flags.hypothetical.search(sentence):
@@ -808,10 +826,10 @@ class Triager:
         weeks now", "it's completely gone now") tell how someone is after an episode, not that
         the episode is still going on."""
         flags = self.red_flags
-        if flags.well_now is None and flags.over is None:
+        if flags.well_now is None and flags.over is None and flags.ended is None:
             return sentence
         # Where the sentence says an episode is over: a cue may span clauses ("home now and fine").
-        over = [m.span() for m in flags.over.finditer(sentence)] if flags.over is not None else []
+        over = [m.span() for cue in (flags.over, flags.ended) if cue is not None for m in cue.finditer(sentence)]
         kept, start = [], 0
         for cut in [*_CLAUSE.finditer(sentence), None]:
             end = cut.start() if cut else len(sentence)

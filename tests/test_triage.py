@@ -428,6 +428,56 @@ def test_both_nets_agree_on_whose_health_and_when(triager, message, urgent):
     assert triager.assess(message).urgent == urgent
 
 
+# An episode that has ended, told of with nothing placing it before now: still the call (a fit
+# that stopped is 999; a fever brought down, a faint come round from, need the call, DOMAIN E 55-56).
+ENDED_NOT_LOOKED_AT = [
+    ("she had a fit, it settled and she's fine now", True),
+    ("Dad had a fit. It has stopped now.", True),
+    ("my wife passed out, she's fine now", True),
+    ("my temp was 38.2, it's gone down now", False),
+    ("I was shivering badly but it's gone now", False),
+    ("he was very confused, he's back to normal now", False),
+]
+# The same endings, with the team having looked at it or a time before now: looked back on.
+ENDED_AND_LOOKED_AT = [
+    "she had a fit on the ward, it settled and she's fine now",
+    "my temp was 38.2, we rang the line, they gave him antibiotics and it's gone down now",
+    "I felt faint on Tuesday, the team checked me over and I've been fine since",
+    "He was very confused in the first week, they treated him and he's back to normal now",
+]
+
+
+@pytest.mark.parametrize("message, emergency", ENDED_NOT_LOOKED_AT)
+def test_an_ending_alone_does_not_set_a_report_aside(message, emergency):
+    found = RULES.assess(message)
+    assert found.urgent and found.emergency == emergency, found.reason
+
+
+@pytest.mark.parametrize("message", ENDED_AND_LOOKED_AT)
+def test_an_ending_looked_after_or_placed_before_now_is_looked_back_on(message):
+    assert not RULES.assess(message).urgent
+
+
+def test_without_the_ended_cues_an_episode_looked_after_still_reads_as_over():
+    """The `ended` cues only take clauses out of the part that says now; what sets a report
+    aside is the anchor (`over`, `past`): without `ended`, "and it's gone down now" says now."""
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    del data["cues"]["ended"]
+    rules = Triager(RedFlags.from_data(data))
+    assert rules.assess(ENDED_AND_LOOKED_AT[1]).urgent
+    assert not RULES.assess(ENDED_AND_LOOKED_AT[1]).urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("did my handwriting check this morning and it looks the same as always", False),
+    ("is the sentence the nurses have me write each day to check my handwriting?", False),
+    ("his handwriting has gone all over the place since lunch", True),
+    ("there's a real change in mum's handwriting today, it's tiny", True),
+])
+def test_handwriting_is_a_report_only_when_it_has_changed(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
 def test_without_the_well_quote_and_patient_cues_those_sentences_are_read():
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
     for name in ("well_now", "quotes", "patient_named", "therapy"):

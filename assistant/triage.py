@@ -102,6 +102,12 @@ _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|no
 # Words that say an episode ended, and a sentence told in the past: `_ended_next`.
 _ENDED = re.compile(r"\b(settled|resolved|gone|away|cleared|stopped|passed|fine|better|normal|treated)\b", re.I)
 _PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
+# A clause told in the present: "he is breathless", "she seems muddled", "I feel unwell", "he's
+# had a fit" (`Triager._told_as_present`). A noun's "'s" is mostly whose ("mum's rigors were
+# treated"): only a pronoun's counts.
+_PRESENT_TELLING = re.compile(r"\b(is|are|am|isn'?t|aren'?t|seems?|feels?|looks?|sounds?|has|have|hasn'?t|haven'?t|"
+                              r"keeps?|can'?t|cannot|won'?t|doesn'?t|don'?t|im)\b|\b(he|she|it|they|i|you|we|who|that)"
+                              r"['’](s|re|m|ve)\b", re.I)
 # A sentence saying only that there has been none since: "No bleeding since.", "Nothing since"
 # (`Triager._none_since`: what there has been none of must be a symptom, not "no better since").
 _NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
@@ -219,6 +225,7 @@ class RedFlags:
     patient_named: re.Pattern | None = None
     over: re.Pattern | None = None  # an episode looked back on: looked after, before the treatment, always
     ended: re.Pattern | None = None  # an episode said to have ended ("it settled"): with `over` or `past` only
+    long_standing: re.Pattern | None = None  # how someone has long been ("for years"): told in the present, still history
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
@@ -260,7 +267,7 @@ class RedFlags:
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
-                               "well_now", "quotes", "patient_named", "over", "ended", "therapy", "strangers",
+                               "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
                                "long_ago", "animals")}
         symptoms = []
         seen: set[str] = set()
@@ -803,9 +810,27 @@ class Triager:
                 return True
         if not flags.time.search(current) and not _NOW_VERB.search(current) and (
                 (flags.over is not None and flags.over.search(sentence))
-                or flags.past.search(flags.treatment.sub(" ", sentence))):
+                or flags.past.search(flags.treatment.sub(" ", sentence))) and not self._told_as_present(sentence):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
+
+    def _told_as_present(self, sentence: str) -> bool:
+        """A clause of the sentence names a symptom in the present ("the
+        team reviewed him on Monday, he feels faint", "I was treated for an infection and I feel
+        unwell", "he's had a fit"), in a sentence that does not tell how someone has long been
+        (cues.long_standing: "she's had a tremor for years, the GP says it's essential tremor"):
+        what the rest of the sentence looks back on is something else."""
+        flags = self.red_flags
+        if self._any_term is None or (flags.long_standing is not None and flags.long_standing.search(sentence)):
+            return False
+        # the clause each symptom word starts in ("I feel hot and shivery": "I feel hot")
+        cuts = [0, *(m.end() for m in _CLAUSE.finditer(sentence)), len(sentence) + 1]
+        for word in self._any_term.finditer(sentence):
+            start = max(c for c in cuts if c <= word.start())
+            clause = sentence[start:min(c for c in cuts if c > word.start())]
+            if _PRESENT_TELLING.search(clause):
+                return True
+        return False
 
     def _is_well_clause(self, clause: str) -> bool:
         """A clause saying someone is well now ("he's been back to normal for three weeks now"),

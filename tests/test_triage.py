@@ -447,6 +447,37 @@ ENDED_AND_LOOKED_AT = [
 ]
 
 
+# Looked after for something, and a symptom told in the present: a report, whatever the sentence
+# looks back on (five of these were missed before the red-flag file 1.9; the others would be by
+# its care cues without `_told_as_present`).
+TOLD_AS_PRESENT = [
+    "I was treated for an infection and I feel really unwell",
+    "he was treated for a chest infection last month and he's very breathless",
+    "I was given antibiotics for a chest infection and I feel hot and shivery",
+    "they gave him steroids for the rash and he seems confused",
+    "we rang the line about his cough and he is breathless",
+    "the team reviewed him on Monday, he feels faint and dizzy",
+    "she was admitted for a fever and she seems muddled",
+    # missed before the red-flag file 1.9 too: the stay looked back on set the whole sentence aside
+    "mum was in hospital with an infection in June, she is breathless",
+    "I got home from the ward last week and I feel dizzy",
+    "dad was admitted last month with a chest infection, he's very sleepy",
+]
+
+
+@pytest.mark.parametrize("message", TOLD_AS_PRESENT)
+def test_a_symptom_told_in_the_present_is_a_report_beside_an_episode_looked_back_on(message):
+    assert RULES.assess(message).urgent
+
+
+def test_how_someone_has_long_been_told_in_the_present_is_still_not_an_episode_now():
+    assert not RULES.assess("She's had a slight tremor in her hands for years, the GP calls it essential tremor.").urgent
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    del data["cues"]["long_standing"]
+    assert Triager(RedFlags.from_data(data)).assess(
+        "She's had a slight tremor in her hands for years, the GP calls it essential tremor.").urgent
+
+
 @pytest.mark.parametrize("message, emergency", ENDED_NOT_LOOKED_AT)
 def test_an_ending_alone_does_not_set_a_report_aside(message, emergency):
     found = RULES.assess(message)

@@ -815,20 +815,21 @@ class Triager:
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 
     def _told_as_present(self, sentence: str) -> bool:
-        """A clause of the sentence names a symptom in the present ("the
-        team reviewed him on Monday, he feels faint", "I was treated for an infection and I feel
-        unwell", "he's had a fit"), in a sentence that does not tell how someone has long been
-        (cues.long_standing: "she's had a tremor for years, the GP says it's essential tremor"):
-        what the rest of the sentence looks back on is something else."""
+        """A clause of the sentence names a symptom in the present ("the team reviewed him on
+        Monday, he feels faint", "I was treated for an infection and I feel unwell", "he's had a
+        fit"), in a sentence that does not tell how someone has long been (cues.long_standing:
+        "she's had a tremor for years, the GP says it's essential tremor"): what the rest of the
+        sentence looks back on is something else. Read as written: mending words for the rules
+        (`mend`) may make a verb of another word ("stem cell" -> "seem cell")."""
         flags = self.red_flags
         if self._any_term is None or (flags.long_standing is not None and flags.long_standing.search(sentence)):
             return False
+        text = sentence
         # the clause each symptom word starts in ("I feel hot and shivery": "I feel hot")
-        cuts = [0, *(m.end() for m in _CLAUSE.finditer(sentence)), len(sentence) + 1]
-        for word in self._any_term.finditer(sentence):
-            start = max(c for c in cuts if c <= word.start())
-            clause = sentence[start:min(c for c in cuts if c > word.start())]
-            if _PRESENT_TELLING.search(clause):
+        cuts = [(0, 0), *(m.span() for m in _CLAUSE.finditer(text)), (len(text), len(text))]
+        for word in self._any_term.finditer(text):
+            after = next(k for k, (a, _) in enumerate(cuts) if a > word.start() or k == len(cuts) - 1)
+            if _PRESENT_TELLING.search(text[cuts[after - 1][1]:cuts[after][0]]):
                 return True
         return False
 

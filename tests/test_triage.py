@@ -499,6 +499,18 @@ def test_without_the_ended_cues_an_episode_looked_after_still_reads_as_over():
     assert not RULES.assess(ENDED_AND_LOOKED_AT[1]).urgent
 
 
+def test_back_again_says_now_and_fainting_is_passing_out():
+    """Found by the thirteenth blind set's first run (red-flag file 1.9): "again" says an
+    episode is back now (not "hasn't happened again"); having fainted is having passed out, a
+    999 situation (not "nearly fainted", which is feeling faint)."""
+    assert RULES.assess("Gums bleeding again when I brush my teeth, same as before they gave me platelets.").urgent
+    assert not RULES.assess("I had a nosebleed last week, rang the line, they checked my platelets and "
+                            "it hasnt happened again.").urgent
+    assert RULES.assess("I fainted in the shower this morning, came round after a few seconds").emergency
+    nearly = RULES.assess("mum nearly fainted in the kitchen and had to sit down")
+    assert nearly.urgent and not nearly.emergency
+
+
 @pytest.mark.parametrize("message, urgent", [
     ("did my handwriting check this morning and it looks the same as always", False),
     ("is the sentence the nurses have me write each day to check my handwriting?", False),

@@ -108,6 +108,11 @@ _PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
 _PRESENT_TELLING = re.compile(r"\b(is|are|am|isn'?t|aren'?t|seems?|feels?|looks?|sounds?|has|have|hasn'?t|haven'?t|"
                               r"keeps?|can'?t|cannot|won'?t|doesn'?t|don'?t|im)\b|\b(he|she|it|they|i|you|we|who|that)"
                               r"['’](s|re|m|ve)\b", re.I)
+# What a question says it would tell, mention or report: "Do I need to tell the team that I blacked
+# out this afternoon?", "Can I wait till clinic to mention I've felt faint today?" (`_told_inside`).
+_COMPLEMENT = re.compile(r"\b(?:tell(?:ing)?(?!\s+(?:the\s+)?difference)|mention(?:ing)?|report(?:ing)?|say(?:ing)?|let (?:them|the team|the line|you|someone|anyone) know)\b"
+                         r"(?:\s+(?:the|my|our|them|someone|anyone|team|nurses?|doctors?|line|unit|clinic|to))*"
+                         r"\s+(?:that\s+|about\s+)?", re.I)
 # A sentence saying only that there has been none since: "No bleeding since.", "Nothing since"
 # (`Triager._none_since`: what there has been none of must be a symptom, not "no better since").
 _NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
@@ -910,13 +915,29 @@ class Triager:
         return not _QUESTION_FORM.search(sentence) and bool(
             flags.person.search(sentence) or flags.time.search(sentence) or _NO_SUBJECT.match(sentence))
 
+    def _told_inside(self, sentence: str) -> bool:
+        """A question that says it would tell, mention or report something (`_COMPLEMENT`), and
+        what it would tell is a statement about someone or about now with a symptom word in it,
+        not a supposition: "Do I need to tell the team that I blacked out in the garden this
+        afternoon?" reports; "should I tell them if I get a fever?" and "do I need to mention
+        that I had a fit as a child?" do not."""
+        found = _COMPLEMENT.search(sentence)
+        if found is None or self._any_term is None:
+            return False
+        told = sentence[found.end():].strip().rstrip("?!. ")
+        return bool(told) and bool(self._any_term.search(told)) and self._states(told) and not self._supposes(told)
+
     def _reports_now(self, sentence: str, message_time: bool, asks: bool) -> bool:
         """Not a supposition, not a question by meaning (`asks`), and either a statement or a
         question that names who or when ("is it normal for my hands to shake?"), or sits in
         a message that says it is happening now ("is it ok to be breathless? still puffed now")."""
         flags = self.red_flags
-        if self._supposes(sentence) or (asks and not self._states(sentence)):
-            return False  # the classifier's "only asks" does not overrule a statement's symptom word
+        if self._supposes(sentence):
+            return False
+        if asks and not self._states(sentence):
+            # the classifier's "only asks" does not overrule a statement's symptom word, nor one
+            # the question says it would tell ("should I tell them that I blacked out today?")
+            return self._told_inside(sentence)
         return (not _QUESTION_FORM.search(sentence) or bool(flags.person.search(sentence))
                 or bool(flags.time.search(sentence)) or message_time)
 

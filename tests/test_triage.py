@@ -499,6 +499,21 @@ def test_without_the_ended_cues_an_episode_looked_after_still_reads_as_over():
     assert not RULES.assess(ENDED_AND_LOOKED_AT[1]).urgent
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent, emergency", [
+    ("Do I need to tell the team that I blacked out in the kitchen this morning?", True, True),
+    ("Is it worth mentioning to the nurses that he's been confused today?", True, False),
+    ("should I tell them if I get a fever?", False, False),
+    ("do I need to mention that I had a fit as a child?", False, False),
+    ("how do I tell the difference between being tired and the drowsiness in the leaflet?", False, False),
+])
+def test_what_a_question_says_it_would_tell_is_read_as_a_report(triager, message, urgent, emergency):
+    """The thirteenth blind set's last two misses were reports inside a question, read by the
+    classifier as asking: what the question would tell, mention or report is read as a statement."""
+    found = triager.assess(message)
+    assert (found.urgent, found.emergency) == (urgent, emergency), found.reason
+
+
 def test_back_again_says_now_and_fainting_is_passing_out():
     """Found by the thirteenth blind set's first run (red-flag file 1.9): "again" says an
     episode is back now (not "hasn't happened again"); having fainted is having passed out, a

@@ -770,14 +770,18 @@ class Triager:
                 out[i] = True
         return out
 
-    def _looks_back(self, text: str) -> bool:
+    def _placed_before_now(self, text: str) -> bool:
         """The text places an episode before now: looked after by the team, before the treatment,
         always (cues.over), days or weeks ago, on the ward (cues.past, the treatment's own date set
-        aside), long ago (cues.long_ago). An ending alone (cues.ended) does not."""
+        aside). An ending alone (cues.ended) does not."""
         flags = self.red_flags
-        return bool((flags.over is not None and flags.over.search(text))
-                    or flags.past.search(flags.treatment.sub(" ", text))
-                    or (flags.long_ago is not None and flags.long_ago.search(text)))
+        return bool((flags.over is not None and flags.over.search(text)) or flags.past.search(flags.treatment.sub(" ", text)))
+
+    def _looks_back(self, text: str) -> bool:
+        """`_placed_before_now`, or long ago (cues.long_ago): what a next sentence's "it settled"
+        needs beside it (`_ended_next`)."""
+        flags = self.red_flags
+        return self._placed_before_now(text) or bool(flags.long_ago is not None and flags.long_ago.search(text))
 
     def _none_since(self, sentence: str) -> bool:
         """The sentence says only that there has been none of a symptom since ("No bleeding
@@ -813,9 +817,8 @@ class Triager:
                     flags.time.search(c) or _NOW_VERB.search(c)
                     for c in _CLAUSE.split(current) if c and not flags.long_ago.search(c)):
                 return True
-        if not flags.time.search(current) and not _NOW_VERB.search(current) and (
-                (flags.over is not None and flags.over.search(sentence))
-                or flags.past.search(flags.treatment.sub(" ", sentence))) and not self._told_as_present(sentence):
+        if not flags.time.search(current) and not _NOW_VERB.search(current) and self._placed_before_now(sentence) \
+                and not self._told_as_present(sentence):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 

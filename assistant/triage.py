@@ -118,6 +118,9 @@ _COMPLEMENT = re.compile(r"\b(?:tell(?:ing)?(?!\s+(?:the\s+)?difference)|mention
 _NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
                          r"(?P<what>[^.,;!?]{0,30}?)\bsince\b\s*[.!]?\s*$", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
+# A clause pointing back at an episode, as a clause's "now" or "since" still tells of it: "it's
+# started again", "she's having another one", "the same thing since" (`Triager._says_now`).
+_POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|one|another|same|more|worse|again|back)\b", re.I)
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
@@ -425,6 +428,7 @@ class Triager:
         # Asked of the same sentence by both nets and the whole message's checks: read once.
         self._supposes = functools.lru_cache(maxsize=4096)(self._supposes_uncached)
         self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
+        self._near_symptom = functools.lru_cache(maxsize=4096)(self._near_symptom_uncached)
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         # The same, as one (symptoms x most reports) index into the reports, padded with a column
@@ -764,7 +768,7 @@ class Triager:
                 continue
             clause = "" if none_since else after[:cue.end()]
             current = self._unwell_part(parts[i])
-            if self._plain(clause) and not flags.time.search(current) and not _NOW_VERB.search(current) \
+            if self._plain(clause) and not self._says_now(current, parts[i]) \
                     and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
                     and (self._looks_back(parts[i]) or self._looks_back(after)):
                 out[i] = True
@@ -817,10 +821,49 @@ class Triager:
                     flags.time.search(c) or _NOW_VERB.search(c)
                     for c in _CLAUSE.split(current) if c and not flags.long_ago.search(c)):
                 return True
-        if not flags.time.search(current) and not _NOW_VERB.search(current) and self._placed_before_now(sentence) \
-                and not self._told_as_present(sentence):
+        if not self._says_now(current, sentence) and self._placed_before_now(sentence) and not self._told_as_present(sentence):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
+
+    def _says_now(self, current: str, sentence: str) -> bool:
+        """The part of a sentence that tells of someone unwell (`_unwell_part`) says now: a clause
+        of it has a present "-ing" verb ("is puffing"), or a time cue (cues.time) that is not part
+        of how someone has long been ("since I was a kid": cues.long_standing, cues.long_ago) in a
+        clause that names a symptom, doubts, points back at one ("it's started again", "another
+        one"), or is close by meaning to a symptom's reports ("he's been a bit vacant since").
+        A clause about none of these ("and he's been sharp as a tack since") tells how someone is
+        after an episode, not that it goes on, where the sentence names the symptom by a word.
+        Without a model, or with no symptom word, every time cue says now."""
+        flags = self.red_flags
+        for cue in (flags.long_standing, flags.long_ago):
+            if cue is not None:
+                current = cue.sub(lambda m: " " * len(m.group(0)), current)
+        # Only where a word names the symptom is it known which clause tells of it: where meaning
+        # alone finds it ("hubby walks bent over and slow now"), any clause may.
+        named = self._any_term is not None and bool(self._any_term.search(sentence) or self._any_term.search(self.mend(sentence)))
+        cuts = [None, *_CLAUSE.finditer(current), None]
+        for before, after in zip(cuts, cuts[1:]):
+            clause = current[before.end() if before else 0:after.start() if after else len(current)]
+            if not clause.strip():
+                continue
+            if _NOW_VERB.search(clause):
+                return True
+            if not flags.time.search(clause):
+                continue
+            # set against what went before ("always have, but today I've nearly gone over")
+            contrast = before is not None and _DOUBT.search(before.group(0))
+            if self.embedder is None or not named or contrast or not self._plain(clause) or _POINTS_BACK.search(clause) \
+                    or self._near_symptom(clause):
+                return True
+        return False
+
+    def _near_symptom_uncached(self, clause: str) -> bool:
+        """The clause is as close to some symptom's reports as the meaning net needs to read a
+        sentence as one (symptom_similarity), whatever it says of it: MiniLM does not tell "not
+        breathless" from "breathless", so this errs towards now."""
+        vector = np.asarray(self.embedder.encode([clause]), dtype=np.float32)
+        closeness, _, _ = self._judge(vector)
+        return float(closeness[0].max()) >= self.red_flags.symptom_similarity
 
     def _told_as_present(self, sentence: str) -> bool:
         """A clause of the sentence names a symptom in the present ("the team reviewed him on
@@ -864,7 +907,7 @@ class Triager:
             return sentence
         # Where the sentence says an episode is over: a cue may span clauses ("home now and fine").
         over = [m.span() for cue in (flags.over, flags.ended) if cue is not None for m in cue.finditer(sentence)]
-        kept, start = [], 0
+        kept, start, joint = [], 0, ""
         for cut in [*_CLAUSE.finditer(sentence), None]:
             end = cut.start() if cut else len(sentence)
             clause = sentence[start:end]
@@ -874,8 +917,9 @@ class Triager:
             for a, b in cues:
                 rest = rest[:a] + " " * (b - a) + rest[b:]
             if clause.strip() and not self._well_clause(clause) and not (cues and self._plain(rest)):
-                kept.append(clause.strip())
-            start = cut.end() if cut else end
+                # a clause set against the one before keeps its "but" (`_says_now` reads it)
+                kept.append(f"but {clause.strip()}" if kept and _DOUBT.search(joint) else clause.strip())
+            start, joint = (cut.end(), cut.group(0)) if cut else (end, "")
         return " , ".join(kept)
 
     def _unwell_whole(self, parts: list[str]) -> str:

@@ -499,6 +499,53 @@ def test_without_the_ended_cues_an_episode_looked_after_still_reads_as_over():
     assert not RULES.assess(ENDED_AND_LOOKED_AT[1]).urgent
 
 
+# After an episode the team looked after, a clause telling how someone is that names no symptom
+# and is not close to one by meaning: its "since" or "now" does not make the episode current.
+AFTER_AN_EPISODE = [
+    "my wife was drowsy on day 4, the ward team treated her and she's been chirpy since",
+    "I had a nosebleed last week, the team gave me platelets and I've been tickety-boo since",
+    "dad had a tremor in the first week, the consultant reviewed him and he's been whistling round the house since",
+]
+# ...while a clause that says now and names a symptom, points back at the episode, is set
+# against what went before, or is close to a symptom by meaning, still reports.
+NOW_AFTER_AN_EPISODE = [
+    ("She had a fit on the ward on day 6 and she's having another one now", True),
+    ("I was treated for a fever last month, and today I can barely lift my head off the pillow", False),
+    ("he was muddled on the ward but they treated it, now he doesn't know what year it is", False),
+    ("my hands have always been a bit shaky, but this morning I dropped my cup twice", False),
+    ("mum was confused on day 5 and they gave her steroids, and since this morning she's been muddled again", False),
+    ("I was dizzy on the ward last week, they gave me fluids, and it's come back today", False),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", AFTER_AN_EPISODE)
+def test_a_clause_about_no_symptom_does_not_make_an_episode_looked_after_current(triager, message):
+    """All three were flagged before `Triager._says_now` (one as 999)."""
+    assert not triager.assess(message).urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, emergency", NOW_AFTER_AN_EPISODE)
+def test_a_clause_saying_now_beside_an_episode_looked_after_still_reports(triager, message, emergency):
+    found = triager.assess(message)
+    assert found.urgent and found.emergency == emergency, found.reason
+
+
+def test_without_a_model_every_time_cue_says_now():
+    """The rules net alone cannot tell a clause about a symptom from one about none: it errs to urgent."""
+    assert RULES.assess(AFTER_AN_EPISODE[0]).urgent
+
+
+def test_the_since_of_how_someone_has_long_been_does_not_say_now():
+    """"since he was a boy" is how someone has long been (cues.long_standing), not "since" now."""
+    message = "he's had a wheeze since he was a boy and gets it every winter"
+    assert not RULES.assess(message).urgent
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    del data["cues"]["long_standing"]
+    assert Triager(RedFlags.from_data(data)).assess(message).urgent
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("message, urgent, emergency", [
     ("Do I need to tell the team that I blacked out in the kitchen this morning?", True, True),

@@ -337,8 +337,25 @@ def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
     assert RULES.assess("he colapsed in the hall just now").emergency
     assert RULES.assess("heart racin for the last hour").urgent
     assert not RULES.assess("what is a siezure?").urgent  # mended, still only a question
-    assert RULES.mend("mums havin a siezure") == "mums havin a seizure"
+    assert RULES.mend("mums havin a siezure") == "mums having a seizure"
     assert RULES.mend("the bed is warm") == "the bed is warm"  # everyday words are not slips
+
+
+def test_a_dropped_g_is_mended_where_the_file_has_the_word():
+    """Texts drop the "g" ("havin a fit"): the fourteenth blind set's fit was urgent by meaning
+    alone, not 999, before."""
+    assert RULES.mend("my brother is havin a fit, dad's cousin is with him") == \
+        "my brother is having a fit, dad's cousin is with him"  # not "cousing"
+    assert RULES.assess("my husband is havin a fit in the lounge").emergency
+
+
+@pytest.mark.parametrize("message", ["she's struggling for breath and going grey",
+                                     "I'm fighting for air, it's really bad",
+                                     "his lips have turned a funny blue"])
+def test_severe_trouble_breathing_as_the_files_examples_say_it_is_999_by_the_rules(message):
+    """The file's own 999 examples say "fighting for every breath", "struggling for breath",
+    "lips ... gone a funny blue colour": its words now read them too (file 1.10)."""
+    assert RULES.assess(message).emergency
 
 
 @pytest.mark.parametrize("message, urgent", [
@@ -745,3 +762,14 @@ def test_fine_since_and_home_now_looks_back():
     assert RULES.assess("He had a fit on the ward last week, he was fine since and is home now but he is shaking "
                         "again").urgent
     assert RULES.assess("Two days ago he collapsed, is home now").urgent  # no one said he is well
+
+
+def test_fear_of_a_symptom_to_come_supposes():
+    """"scared of getting a fever" asks about the future (cues.hypothetical, file 1.10); "scared
+    about him being so muddled" tells of now."""
+    assert not RULES.assess("My wife is scared of getting a fever after her cells, what do we watch for?").urgent
+    assert RULES.assess("I'm scared about him being so muddled today").urgent
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    data["cues"]["hypothetical"] = [c for c in data["cues"]["hypothetical"] if "getting|becoming" not in c]
+    assert Triager(RedFlags.from_data(data)).assess(
+        "My wife is scared of getting a fever after her cells, what do we watch for?").urgent

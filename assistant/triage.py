@@ -115,12 +115,14 @@ _COMPLEMENT = re.compile(r"\b(?:tell(?:ing)?(?!\s+(?:the\s+)?difference)|mention
                          r"\s+(?:that\s+|about\s+)?", re.I)
 # A sentence saying only that there has been none since: "No bleeding since.", "Nothing since"
 # (`Triager._none_since`: what there has been none of must be a symptom, not "no better since").
-_NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:i|he|she|they|we) (?:haven'?t|hasn'?t) had any)\b"
-                         r"(?P<what>[^.,;!?]{0,30}?)\bsince\b\s*[.!]?\s*$", re.I)
-# A sentence that opens by pointing back at the one before: "That settled by day 10".
+_NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:(?:i|he|she|they|we) )?(?:haven'?t|hasn'?t) had any)\b"
+                         r"(?P<what>[^.,;!?]{0,30}?)\bsince\b(?:\s+[\w']+){0,4}\s*[.!]?\s*$", re.I)
+# What "nothing ... since" may point back at: "nothing like that since she came home".
+_LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
 # A clause pointing back at an episode, as a clause's "now" or "since" still tells of it: "it's
 # started again", "she's having another one", "the same thing since" (`Triager._says_now`).
 _POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|one|another|same|more|worse|again|back)\b", re.I)
+# A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
@@ -794,8 +796,9 @@ class Triager:
         if found is None:
             return False
         what = found.group("what").strip()
-        return (not what and found.group("none").lower() in ("nothing", "none")) or bool(
-            what and self._any_term is not None and self._any_term.search(what))
+        if found.group("none").lower() in ("nothing", "none") and (not what or _LIKE_THAT.match(what)):
+            return True
+        return bool(what and self._any_term is not None and self._any_term.search(what))
 
     # -- the two nets -------------------------------------------------------------------
     def _supposes_uncached(self, sentence: str, current: str | None = None) -> bool:
@@ -844,7 +847,7 @@ class Triager:
         cuts = [None, *_CLAUSE.finditer(current), None]
         for before, after in zip(cuts, cuts[1:]):
             clause = current[before.end() if before else 0:after.start() if after else len(current)]
-            if not clause.strip():
+            if not clause.strip() or self._none_since(clause):  # "no bleeding since": an ending
                 continue
             if _NOW_VERB.search(clause):
                 return True

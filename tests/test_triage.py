@@ -773,3 +773,14 @@ def test_fear_of_a_symptom_to_come_supposes():
     data["cues"]["hypothetical"] = [c for c in data["cues"]["hypothetical"] if "getting|becoming" not in c]
     assert Triager(RedFlags.from_data(data)).assess(
         "My wife is scared of getting a fever after her cells, what do we watch for?").urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    ("I had a nosebleed on Monday, the team gave me platelets, no bleeding since", False),
+    ("I had a nosebleed on the ward last week, no bleeding since but tonight my gums are oozing", True),
+])
+def test_a_clause_saying_there_has_been_none_since_does_not_say_now(triager, message, urgent):
+    """"no bleeding since" names the symptom only to say it has not come back: its "since" is an
+    ending, not now (`_says_now` skips it, as `_none_since` reads a sentence of its own)."""
+    assert triager.assess(message).urgent == urgent

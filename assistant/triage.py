@@ -770,9 +770,8 @@ class Triager:
                 continue
             clause = "" if none_since else after[:cue.end()]
             current = self._unwell_part(parts[i])
-            if self._plain(clause) and not self._says_now(current, parts[i]) \
-                    and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
-                    and (self._looks_back(parts[i]) or self._looks_back(after)):
+            if self._plain(clause) and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
+                    and (self._looks_back(parts[i]) or self._looks_back(after)) and not self._says_now(current, parts[i]):
                 out[i] = True
         return out
 
@@ -824,7 +823,8 @@ class Triager:
                     flags.time.search(c) or _NOW_VERB.search(c)
                     for c in _CLAUSE.split(current) if c and not flags.long_ago.search(c)):
                 return True
-        if not self._says_now(current, sentence) and self._placed_before_now(sentence) and not self._told_as_present(sentence):
+        # (the cheap checks first: `_says_now` may encode a clause)
+        if self._placed_before_now(sentence) and not self._told_as_present(sentence) and not self._says_now(current, sentence):
             return True  # an episode that is over (when the treatment was is set aside)
         return bool(_IF.search(sentence)) and (bool(_QUESTION_FORM.search(sentence)) or sentence.lower().startswith("if "))
 
@@ -841,9 +841,6 @@ class Triager:
         for cue in (flags.long_standing, flags.long_ago):
             if cue is not None:
                 current = cue.sub(lambda m: " " * len(m.group(0)), current)
-        # Only where a word names the symptom is it known which clause tells of it: where meaning
-        # alone finds it ("hubby walks bent over and slow now"), any clause may.
-        named = self._any_term is not None and bool(self._any_term.search(sentence) or self._any_term.search(self.mend(sentence)))
         cuts = [None, *_CLAUSE.finditer(current), None]
         for before, after in zip(cuts, cuts[1:]):
             clause = current[before.end() if before else 0:after.start() if after else len(current)]
@@ -855,10 +852,16 @@ class Triager:
                 continue
             # set against what went before ("always have, but today I've nearly gone over")
             contrast = before is not None and _DOUBT.search(before.group(0))
-            if self.embedder is None or not named or contrast or not self._plain(clause) or _POINTS_BACK.search(clause) \
-                    or self._near_symptom(clause):
+            if self.embedder is None or contrast or not self._plain(clause) or _POINTS_BACK.search(clause) \
+                    or not self._names_symptom(sentence) or self._near_symptom(clause):
                 return True
         return False
+
+    def _names_symptom(self, sentence: str) -> bool:
+        """A word of the sentence (as written, or mended) names a symptom. Only then is it known
+        which clause tells of it: where meaning alone finds it ("hubby walks bent over and slow
+        now"), any clause may (`_says_now`)."""
+        return self._any_term is not None and bool(self._any_term.search(sentence) or self._any_term.search(self.mend(sentence)))
 
     def _near_symptom_uncached(self, clause: str) -> bool:
         """The clause is as close to some symptom's reports as the meaning net needs to read a

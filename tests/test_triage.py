@@ -15,6 +15,14 @@ from assistant.triage_veto import Veto
 RED_FLAGS = RedFlags.load()
 RULES = Triager(RED_FLAGS)  # the rules net alone: no model
 
+
+def rules_without(*cues: str) -> Triager:
+    """The rules net over the red-flag file without these cues: what a cue does is the file's."""
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    for name in cues:
+        del data["cues"][name]
+    return Triager(RedFlags.from_data(data))
+
 URGENT = [
     "I've had a temperature of 37.6 since lunchtime",
     "temp 38.4 and i feel awful",
@@ -292,19 +300,15 @@ STILL_THE_PATIENT = [
 
 
 def test_without_the_someone_else_cues_every_sentence_is_read(tmp_path):
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations"):
-        del data["cues"][name]
-    assert Triager(RedFlags.from_data(data)).assess(OTHER_PEOPLES_HEALTH[3]).urgent
+    rules = rules_without("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations")
+    assert rules.assess(OTHER_PEOPLES_HEALTH[3]).urgent
 
 
 def test_the_animals_are_the_files_cue_not_code():
     """Without `cues.animals` in the red-flag file, an animal's symptom reads as anyone's."""
     message = "Our dog has been shivering all morning and the vet thinks it's the fireworks."
     assert not RULES.assess(message).urgent
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    del data["cues"]["animals"]
-    assert Triager(RedFlags.from_data(data)).assess(message).urgent
+    assert rules_without("animals").assess(message).urgent
 
 
 def test_a_fit_described_without_the_word_needs_999():
@@ -489,9 +493,7 @@ def test_a_symptom_told_in_the_present_is_a_report_beside_an_episode_looked_back
 
 def test_how_someone_has_long_been_told_in_the_present_is_still_not_an_episode_now():
     assert not RULES.assess("She's had a slight tremor in her hands for years, the GP calls it essential tremor.").urgent
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    del data["cues"]["long_standing"]
-    assert Triager(RedFlags.from_data(data)).assess(
+    assert rules_without("long_standing").assess(
         "She's had a slight tremor in her hands for years, the GP calls it essential tremor.").urgent
 
 
@@ -509,9 +511,7 @@ def test_an_ending_looked_after_or_placed_before_now_is_looked_back_on(message):
 def test_without_the_ended_cues_an_episode_looked_after_still_reads_as_over():
     """The `ended` cues only take clauses out of the part that says now; what sets a report
     aside is the anchor (`over`, `past`): without `ended`, "and it's gone down now" says now."""
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    del data["cues"]["ended"]
-    rules = Triager(RedFlags.from_data(data))
+    rules = rules_without("ended")
     assert rules.assess(ENDED_AND_LOOKED_AT[1]).urgent
     assert not RULES.assess(ENDED_AND_LOOKED_AT[1]).urgent
 
@@ -558,9 +558,7 @@ def test_the_since_of_how_someone_has_long_been_does_not_say_now():
     """"since he was a boy" is how someone has long been (cues.long_standing), not "since" now."""
     message = "he's had a wheeze since he was a boy and gets it every winter"
     assert not RULES.assess(message).urgent
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    del data["cues"]["long_standing"]
-    assert Triager(RedFlags.from_data(data)).assess(message).urgent
+    assert rules_without("long_standing").assess(message).urgent
 
 
 @pytest.mark.slow
@@ -601,10 +599,7 @@ def test_handwriting_is_a_report_only_when_it_has_changed(message, urgent):
 
 
 def test_without_the_well_quote_and_patient_cues_those_sentences_are_read():
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    for name in ("well_now", "quotes", "patient_named", "therapy"):
-        del data["cues"][name]
-    rules = Triager(RedFlags.from_data(data))
+    rules = rules_without("well_now", "quotes", "patient_named", "therapy")
     assert rules.assess(WELL_AGAIN_OR_QUOTED[2]).urgent
     assert rules.assess(WELL_AGAIN_OR_QUOTED[4]).urgent
     assert rules.assess(OTHER_PEOPLES_HEALTH[8]).urgent  # the patient named only by patient_named and therapy

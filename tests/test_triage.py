@@ -360,6 +360,7 @@ def test_severe_trouble_breathing_as_the_files_examples_say_it_is_999_by_the_rul
     """The file's own 999 examples say "fighting for every breath", "struggling for breath",
     "lips ... gone a funny blue colour": its words now read them too (file 1.10)."""
     assert RULES.assess(message).emergency
+    assert not RULES.assess("his lips are not blue and he's breathing easily").emergency
 
 
 @pytest.mark.parametrize("message, urgent", [

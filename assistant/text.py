@@ -59,6 +59,7 @@ ALIASES = {"chemo": "chemotherapi", "jab": "vaccin", "appt": "appoint", "ring": 
 # "kids", "somebody", "wrong" are missing from the leaflets without the question being off
 # topic, while "lupus" (3.2) or "sarcoidosis" (2.3) name something the corpus does not cover.
 EVERYDAY_ZIPF = 4.5
+WORD_ZIPF = 3.0  # a word of English at all (wordfreq's Zipf scale: 3 is once in a million words)
 
 
 @lru_cache(maxsize=50_000)
@@ -68,6 +69,14 @@ def everyday(word: str) -> bool:
 
     forms = {word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es") else word}
     return max(zipf_frequency(form, "en") for form in forms) >= EVERYDAY_ZIPF
+
+
+def english_word(word: str) -> bool:
+    """A word English uses, however rarely it is the common one ("cooking", "breeding"): a
+    mender must not turn it into another ("choking")."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= WORD_ZIPF
 
 
 def term(word: str) -> str:

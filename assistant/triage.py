@@ -42,7 +42,7 @@ import yaml
 
 from .embedding import encode_cached, encode_message
 from .errors import UsageError
-from .text import Vocabulary, plain_quotes
+from .text import Vocabulary, english_word, plain_quotes
 from .records import Triage
 from .triage_veto import DEFAULT_VETO, Veto, example_key, message_text
 
@@ -1043,7 +1043,7 @@ class Triager:
         return next((m for m in told if not any(a <= m.start() < b for a, b in defined)), None)
 
     def mend(self, text: str) -> str:
-        """The text with each misspelt word (not everyday English, one or two slips from a word
+        """The text with each misspelt word (not a word of English, one or two slips from a word
         of the red-flag file's examples, or one of them without its final "g") put right;
         everything else as written."""
         def fix(match: re.Match) -> str:
@@ -1052,6 +1052,8 @@ class Triager:
             # the "g" texts drop ("havin a fit", "shakin"), where the file's examples have the word
             if len(lower) >= 5 and lower.endswith("in") and f"{lower}g" in self._vocabulary:
                 return f"{lower}g"
+            if english_word(lower):  # a word, not a slip: "cooking" is not "choking"
+                return word
             mended = self._vocabulary.correct(lower)
             return word if mended == lower else mended
 

@@ -345,6 +345,14 @@ def test_misspelt_symptom_words_are_mended_before_the_rules_read_them():
     assert RULES.mend("the bed is warm") == "the bed is warm"  # everyday words are not slips
 
 
+def test_a_word_of_english_is_not_mended_into_a_symptom_word():
+    """"cooking" is one slip from "choking" but is a word: the fifteenth blind set's "I'm back
+    pottering in the garden and cooking my own tea" was a 999 false alarm."""
+    assert RULES.mend("cooking my own tea") == "cooking my own tea"
+    assert not RULES.assess("I'm back in the kitchen cooking my own tea today").urgent
+    assert RULES.mend("he had a siezure") == "he had a seizure"  # a slip is still mended
+
+
 def test_a_dropped_g_is_mended_where_the_file_has_the_word():
     """Texts drop the "g" ("havin a fit"): the fourteenth blind set's fit was urgent by meaning
     alone, not 999, before."""

@@ -71,6 +71,7 @@ def everyday(word: str) -> bool:
     return max(zipf_frequency(form, "en") for form in forms) >= EVERYDAY_ZIPF
 
 
+@lru_cache(maxsize=50_000)
 def english_word(word: str) -> bool:
     """A word English uses, however rarely it is the common one ("cooking", "breeding"): a
     mender must not turn it into another ("choking")."""

@@ -153,6 +153,9 @@ _BPM = re.compile(r"(?<![\d:/])(?<!\d[.,])(?<!over )(\d{2,3})(?![\d:/]|[.,]\d)(?
                   r"seconds?\b|am\b|pm\b|times\b|pounds?\b|lbs?\b|stone\b|miles?\b|steps?\b|st\b|nd\b|rd\b|th\b))", re.I)
 # "my temp is 37.5", "thermometer says 37.5": the threshold itself, read off someone.
 _READ_OFF = re.compile(r"\b(temp\w*|thermometer|reading|it)(?:'s|\s+(?:is|was|at|reads?|says?|shows?|showing|went up to|gone up to|hit|has hit))\s+\d", re.I)
+# A reading read off now, in a clause of its own: "just did her temp like they said and its 37.9",
+# "checked again, it's 38.2 now" (`Triager._read_now`).
+_READS_NOW = re.compile(r"\b(?:its|it['’]s|is|reads|says|shows|showing|now)\b", re.I)
 
 
 def sentences(message: str) -> list[str]:
@@ -1008,7 +1011,7 @@ class Triager:
             asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)
             quoting = asked and all(abs(t - threshold) < 0.05 for t in high)
             someone = message_person or message_time
-            if high and self._fever is not None and not self._supposes(sentence) and (
+            if high and self._fever is not None and (not self._supposes(sentence) or self._read_now(sentence)) and (
                     not asked or _READ_OFF.search(sentence) or (someone and not quoting)):
                 hits.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
                 continue
@@ -1030,6 +1033,18 @@ class Triager:
                 if match:
                     hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
+
+    def _read_now(self, sentence: str) -> bool:
+        """A reading at or above the fever threshold read off in the present, in a clause that
+        supposes nothing and places nothing before now: what the rest of the sentence says
+        ("like they said", "we rang the line on Sunday") does not make the reading a past one."""
+        threshold = self.red_flags.fever_threshold_c
+        for clause in _CLAUSE.split(sentence):
+            if clause and _READS_NOW.search(clause) and any(
+                    t >= threshold for t in self.temperatures_c(_THRESHOLD_TALK.sub(" ", clause), context=sentence)) \
+                    and not self._supposes(clause):
+                return True
+        return False
 
     def _told(self, symptom: Symptom, sentence: str) -> re.Match | None:
         """The first of the symptom's words in the sentence that is not quoted, not said to be

@@ -788,3 +788,22 @@ def test_a_clause_saying_there_has_been_none_since_does_not_say_now(triager, mes
     """"no bleeding since" names the symptom only to say it has not come back: its "since" is an
     ending, not now (`_says_now` skips it, as `_none_since` reads a sentence of its own)."""
     assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.parametrize("message", [
+    "just did her temp like they said and its 37.9, she says she feels fine, do we still ring?",
+    "took his temp like the nurse told us to and it's 38.3",
+])
+def test_a_reading_read_off_now_reports_whatever_the_rest_of_the_sentence_places_before_now(message):
+    """"like they said" (hearsay, cues.past) placed the whole sentence before now, so the
+    sixteenth blind set's 37.9 C read off just now was missed; the reading's own clause decides."""
+    assert RULES.assess(message).urgent
+
+
+@pytest.mark.parametrize("message", [
+    "my temp was 38.2 on the ward last week and it settled",
+    "he had a temp of 38.5 in hospital, the team treated it and its 36.8 now",
+    "they said to ring if it's over 37.5",
+])
+def test_a_reading_placed_before_now_or_supposed_is_still_not_a_report(message):
+    assert not RULES.assess(message).urgent

@@ -807,3 +807,17 @@ def test_a_reading_read_off_now_reports_whatever_the_rest_of_the_sentence_places
 ])
 def test_a_reading_placed_before_now_or_supposed_is_still_not_a_report(message):
     assert not RULES.assess(message).urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", [
+    "she had icans on the ward, it was treated, now she's back to sleeping all day and hard to wake",
+    "he was treated for crs last week and now he's back to shaking and shivering",
+    "she is back to writing nonsense, cant spell her own name",
+])
+def test_back_to_a_symptom_after_an_episode_looked_after_reports(triager, message):
+    """"back to ..." says nothing of how someone is by itself: "back to her crosswords" after an
+    episode is someone well again, "back to sleeping all day" is not. A cue reading every "back
+    to ...ing" as well (tried in the twenty-fifth session against the fifteenth set's look-alikes)
+    missed all three of these."""
+    assert triager.assess(message).urgent

@@ -238,10 +238,11 @@ class Assistant:
             # it", "trying to sort the dog sitter") can pull the search away from what it asks:
             # unanswered as a whole, its asking sentences are asked alone. A second try is a
             # second chance to be wrong: its answer is given only when the model gives it more
-            # than an even chance (SURE_PROBABILITY), not merely the threshold.
+            # than an even chance (SURE_PROBABILITY), not merely the threshold. Close to two
+            # sections, it asks which one is meant: the reader chooses, nothing is asserted.
             alone, own = self.embedder.encode([asked]), RetrievalQuery(asked, False)
             again = self._answer(asked, audience, turns, own, *self._searched(own, alone), alone)
-            if again.status == "answered" and again.sure:
+            if (again.status == "answered" and again.sure) or again.status == "clarify":
                 answer = replace(again, decision={**(again.decision or {}), "asked_alone": asked})
         return replace(answer, triage=triage)
 

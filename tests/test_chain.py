@@ -103,6 +103,17 @@ def test_a_question_wrapped_in_what_the_message_tells_is_asked_alone_when_the_wh
     assert unsupported.status == "refused" and "asked_alone" not in unsupported.decision
 
 
+def test_a_wrapped_question_that_alone_sits_between_two_sections_asks_which_rather_than_refusing(assistant):
+    """Refused as a whole, its asking sentence alone close to two sections: which of them is
+    meant is asked (a choice the reader makes), not refused (twenty-fifth session)."""
+    message = "How long does the infusion itself last? My sister is coming down from Leeds to sit with me."
+    assert assistant.ask(message.split("? ")[1], "patient").status == "refused"  # what it tells answers nothing
+    answer = assistant.ask(message, "patient")
+    assert answer.status == "clarify" and answer.decision["asked_alone"] == "How long does the infusion itself last?"
+    offered = [option["section"] for option in answer.decision["clarify"]]
+    assert "The infusion itself" in offered
+
+
 def test_follow_up_uses_the_conversation(assistant):
     history = [Turn("user", "can I use power tools after CAR-T?"),
                Turn("assistant", "Do not use dangerous tools for at least 8 weeks after your infusion.")]

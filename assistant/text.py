@@ -63,21 +63,24 @@ WORD_ZIPF = 3.0  # a word of English at all (wordfreq's Zipf scale: 3 is once in
 
 
 @lru_cache(maxsize=50_000)
-def everyday(word: str) -> bool:
-    """A common English word (or the plural of one)."""
+def zipf(word: str) -> float:
+    """How common a word is in English (wordfreq's Zipf scale: 3 is once in a million words),
+    looked up once per word: the spelling menders ask it of every longer word."""
     from wordfreq import zipf_frequency
 
+    return zipf_frequency(word, "en")
+
+
+def everyday(word: str) -> bool:
+    """A common English word (or the plural of one)."""
     forms = {word, word[:-1] if word.endswith("s") else word, word[:-2] if word.endswith("es") else word}
-    return max(zipf_frequency(form, "en") for form in forms) >= EVERYDAY_ZIPF
+    return max(zipf(form) for form in forms) >= EVERYDAY_ZIPF
 
 
-@lru_cache(maxsize=50_000)
 def english_word(word: str) -> bool:
     """A word English uses, however rarely it is the common one ("cooking", "breeding"): a
     mender must not turn it into another ("choking")."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") >= WORD_ZIPF
+    return zipf(word) >= WORD_ZIPF
 
 
 def term(word: str) -> str:

@@ -241,20 +241,24 @@ def test_ingest_maps_the_index_and_a_new_adapter_remaps_it_without_the_model(sta
 
 
 @pytest.mark.slow
-def test_a_reader_without_the_saved_adapter_fits_the_same_one(built_index, embedder):
-    from assistant.indexing import saved_folder
+def test_a_reader_without_the_saved_adapter_fits_the_same_one(starter_settings, embedder):
+    """On the starter corpus: refitting embeds every section and sentence again (on the whole
+    corpus, over a minute), and what is checked does not depend on the corpus's size."""
+    from assistant.indexing import ingest, saved_folder
     from assistant.retrieval import HybridRetriever
     from assistant.store import IndexStore
 
-    store = IndexStore.connect(built_index)
-    saved = HybridRetriever(store, embedder, saved_dir=saved_folder(built_index))
-    assert saved.adapter.key == store.live_collection().metadata["adapter"]
+    ingest(starter_settings, embedder=embedder)
+    store = IndexStore.connect(starter_settings)
+    saved = HybridRetriever(store, embedder, saved_dir=saved_folder(starter_settings))
+    assert saved.adapter.key == store.live_collection().metadata["adapter"] and not saved.adapter.is_identity
     refitted = HybridRetriever(store, embedder, saved_dir=None)  # as a server-mode machine with no saved files
     assert refitted.adapter.key == saved.adapter.key
     # fitted from vectors encoded in other batches: the same to within float rounding
     assert np.allclose(refitted.adapter.matrix, saved.adapter.matrix, atol=1e-3)
     question = "can my wife drive me home after the infusion?"
-    assert [p.chunk.id for p in refitted.search(question)] == [p.chunk.id for p in saved.search(question)]
+    found = [p.chunk.id for p in saved.search(question)]
+    assert len(found) > 1 and [p.chunk.id for p in refitted.search(question)] == found
 
 
 @pytest.mark.slow

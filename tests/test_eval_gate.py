@@ -1,8 +1,11 @@
-"""The quality gate with the real chain: the golden set passes it, a broken setup fails it.
+"""The quality gate with the real chain: the CLI passes it and writes its report, a broken setup
+fails it, a drop against a baseline fails it.
 
-Slow: the real embedding model, a real Chroma index of corpus/ (the session fixture
-`built_index`), and the whole golden set once (the broken index: a third of it; the
-baseline check: the held-out file).
+Slow: the real embedding model and a real Chroma index of corpus/ (the session fixture
+`built_index`). The whole golden set against every threshold is `make eval` (about two minutes,
+run by CI after the tests); here the CLI runs the first golden files (patient, clinician,
+triage, service) against the safety thresholds, the broken index an eighth of the set, and
+the baseline check the held-out file.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from assistant.settings import load_settings
 from eval.__main__ import main
 from eval.cases import load_suite
-from eval.runner import evaluate
+from eval.runner import THRESHOLDS, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -43,22 +47,31 @@ def test_index_of_one_irrelevant_document_fails_the_gate(golden, tmp_path, embed
     broken = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
     ingest(broken, embedder=embedder)
 
-    results = evaluate(golden[::3], broken, assistant_factory=chain_factory)  # a third of the cases shows it
+    results = evaluate(golden[::8], broken, assistant_factory=chain_factory)  # an eighth of the cases shows it
     failed = {c["metric"] for c in results["gate"]["checks"] if not c["passed"]}
     assert not results["gate"]["passed"]
     assert {"pass_rate", "hit_at_5", "mrr", "fact_recall"} <= failed
     assert results["summary"]["metrics"]["hit_at_5"] < 0.1
 
 
-def test_the_golden_set_passes_the_gate_through_the_cli_and_a_worse_run_fails_against_a_baseline(
+SAFETY = ("triage_recall", "emergency_recall", "groundedness")  # never traded, on any part of the set
+FIRST_FILES = ("patient.yaml", "clinician.yaml", "triage.yaml", "service-and-team.yaml")
+
+
+def test_golden_files_pass_the_safety_gate_through_the_cli_and_a_worse_run_fails_against_a_baseline(
         built_index, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CART_CORPUS_DIR", str(built_index.corpus_dir))
     monkeypatch.setenv("CART_INDEX_DIR", str(built_index.index_dir))
+    thresholds = yaml.safe_load(THRESHOLDS.read_text(encoding="utf-8"))
+    safety = tmp_path / "safety.yaml"
+    safety.write_text(yaml.safe_dump({m: thresholds[m] for m in SAFETY}), encoding="utf-8")
     report = tmp_path / "report"
-    code = main(["run", "--report", str(report), "--json"])
+    suites = [str(ROOT / "eval" / "golden" / name) for name in FIRST_FILES]
+    code = main(["run", "--suite", *suites, "--thresholds", str(safety), "--report", str(report), "--json"])
     summary = json.loads(capsys.readouterr().out)
     failed = {c["metric"]: c["why"] for c in summary["gate"]["checks"] if not c["passed"]}
     assert code == 0 and summary["passed"] and summary["gate"]["applied_to"] == "hybrid", failed
+    assert {c["metric"] for c in summary["gate"]["checks"]} == set(SAFETY)
     assert summary["report"] == str(report / "report.html")
     html = (report / "report.html").read_text(encoding="utf-8")
     assert 'id="verdict">Gate: PASS' in html

@@ -21,6 +21,7 @@ SIDE_SENTENCE_QUESTIONS = [
     "What should we pack for the hotel stay near the hospital? My wife gets cold easily at night",
     "Is there a leaflet in Polish? My mother reads English slowly",
 ]
+SET_ASIDE = "set aside by the message classifier"  # how a flag it sets aside begins its reason
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_it_sets_aside_a_meaning_flag_on_a_side_sentence_of_a_question(embedder,
     without = Triager(RED_FLAGS, embedder).assess(message)
     served = Triager(RED_FLAGS, embedder, veto).assess(message)
     assert without.urgent and without.reason.startswith("meaning:")
-    assert not served.urgent and served.reason.startswith("set aside by the message classifier")
+    assert not served.urgent and served.reason.startswith(SET_ASIDE)
     assert "meaning: close to" in served.reason  # what was set aside stays in the log
 
 
@@ -148,9 +149,12 @@ def test_a_classifier_fitted_on_another_encoder_is_left_out(embedder, veto):
 
 @pytest.mark.slow
 def test_no_urgent_message_of_the_data_caught_without_it_is_set_aside(embedder, veto):
-    """Every urgent case it was fitted on that the nets catch, it leaves caught."""
+    """Every urgent case it was fitted on that the nets catch, it leaves caught. One pass: a flag
+    the classifier sets aside is the nets' flag (its reason says so), so a second triager without
+    it would only repeat the nets (checked on a message it sets aside in the test above)."""
     with open(DATA_FILE, encoding="utf-8") as handle:
         urgent = [r["text"] for r in csv.DictReader(handle) if r["case_id"] and r["label"] == "1"]
-    without, served = Triager(RED_FLAGS, embedder), Triager(RED_FLAGS, embedder, veto)
-    set_aside = [m for m in urgent if without.assess(m).urgent and not served.assess(m).urgent]
+    served = Triager(RED_FLAGS, embedder, veto)
+    verdicts = {m: served.assess(m) for m in urgent}
+    set_aside = [m for m, t in verdicts.items() if not t.urgent and t.reason.startswith(SET_ASIDE)]
     assert not set_aside, set_aside[:5]

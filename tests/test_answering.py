@@ -71,6 +71,11 @@ def test_questions_about_one_particular_patient_are_personal_advice(message):
     # "how many ... take" read within one clause: two general questions are not a dose question
     ("how many times a day do we check his temperature, and what number means we have to ring?", False),
     ("how many of the steroid tablets should he take tonight?", True),
+    # "have to" is having to, not having a medicine (file 1.4): how long a rule of the leaflets lasts
+    ("how many weeks do I have to stay near the hospital?", False),
+    ("how many days do we have to wait before flying?", False),
+    ("how many tablets do I have to take each morning?", True),
+    ("how much of the liquid should she have at night?", True),
     # whoever is named, as with "he" (file 1.3)
     ("should my wife stop her water tablets before the infusion?", True),
     ("should the patient stop eating before the chemo?", False),  # "the patient": a general question

@@ -130,9 +130,9 @@ def test_killed_mid_embedding_keeps_previous_index_serving(tmp_path, embedder):
     first = ingest(settings, embedder=embedder)
 
     # Enough new text that embedding takes a few seconds (it is killed at its first progress).
-    BULK = 16
+    bulk = 16
     filler = " ".join(f"Paragraph {i} explains the journey from referral to follow-up in plain words." for i in range(60))
-    for n in range(BULK):
+    for n in range(bulk):
         (corpus / f"bulk-{n}.md").write_text(
             (corpus / "driving.md").read_text().replace("id: starter-driving", f"id: bulk-{n}")
             .replace("## Sources", f"## Extra {n}\n{filler}\n\n## Sources"))
@@ -158,7 +158,7 @@ def test_killed_mid_embedding_keeps_previous_index_serving(tmp_path, embedder):
     done = run_cli(["--corpus", str(corpus), "--json"], {"CART_INDEX_DIR": str(settings.index_dir)})
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["documents"]["added"] == BULK and report["documents"]["unchanged"] == 4
+    assert report["documents"]["added"] == bulk and report["documents"]["unchanged"] == 4
     store = IndexStore.connect(settings)
     assert store.live_generation().name == "cart-g000003"
     assert "cart-g000002" not in store.generations()  # the orphan was cleaned up

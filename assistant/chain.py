@@ -97,6 +97,12 @@ class _Safety:
     urgent_passages: tuple[Passage, ...]
 
 
+def corpus_vocabulary(retriever) -> Vocabulary:
+    """The corpus's words for spelling repair, and its sections' phrasings as topics it covers."""
+    return Vocabulary(counts=retriever.corpus_terms.word_counts,
+                      asked=[c.questions for c in getattr(retriever, "chunks", None) or () if c.questions])
+
+
 def normalise_question(question: str) -> str:
     if not isinstance(question, str):
         raise UsageError("the question must be text")
@@ -138,7 +144,7 @@ class Assistant:
         self.embedder = embedder
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
         self.sections = SectionAnswerer(retriever, self.answerer.idf)
-        self.vocabulary = Vocabulary(counts=retriever.corpus_terms.word_counts)
+        self.vocabulary = corpus_vocabulary(retriever)
         self._safety: dict[tuple[str | None, str, str], _Safety] = {}
         self._where: dict[tuple[str | None, str, str], Composition] = {}
         self._last_refresh = 0.0
@@ -194,7 +200,7 @@ class Assistant:
         if self.retriever.refresh():
             self.answerer = GroundedAnswerer(idf_table(self.retriever.corpus_terms))
             self.sections = SectionAnswerer(self.retriever, self.answerer.idf)
-            self.vocabulary = Vocabulary(counts=self.retriever.corpus_terms.word_counts)
+            self.vocabulary = corpus_vocabulary(self.retriever)
             self._safety.clear()
             self._where.clear()
 

@@ -131,9 +131,13 @@ class Vocabulary:
     does not have, which the evidence check needs to see.
     """
 
-    def __init__(self, texts=(), *, counts: dict[str, int] | None = None):
-        """From texts, or from word counts already gathered (`analyse(...).word_counts`)."""
+    def __init__(self, texts=(), *, counts: dict[str, int] | None = None, asked=()):
+        """From texts, or from word counts already gathered (`analyse(...).word_counts`).
+        `asked`: every phrasing of the corpus's sections (front matter `questions:`). Their words
+        are how people ask about a topic the documents cover, so none is an unknown topic; they
+        never become spelling targets (phrasings keep people's slips: "wat checks will i hav")."""
         self.counts: dict[str, int] = dict(counts or {})
+        self.asked_terms = {term(w) for text in asked for w in words(text)}
         for text in texts:
             for word in words(text):
                 self.counts[word] = self.counts.get(word, 0) + 1
@@ -180,7 +184,7 @@ class Vocabulary:
         """Content words neither in the corpus nor one edit from a corpus word, nor everyday
         English: the topics of a question that the approved documents do not have."""
         return [w for w in words(text) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS
-                and w not in self.counts and term(w) not in self.terms
+                and w not in self.counts and term(w) not in self.terms and term(w) not in self.asked_terms
                 and self.correct(w) == w and not everyday(w)]
 
     def who_missing(self, text: str) -> set[str]:

@@ -391,6 +391,14 @@ def _golden():
     return cases
 
 
+def test_the_words_of_the_corpus_phrasings_are_topics_it_covers(assistant):
+    """"serology" is only in clin-workup's phrasings ("Is syphilis serology part of the CAR-T
+    screen?"), not its text: a question using it asks about a topic the corpus covers."""
+    assert "serology" not in assistant.vocabulary
+    assert assistant.vocabulary.unknown("which serology tests do you want in the work-up?") == []
+    assert assistant.vocabulary.unknown("does car-t help lupus?") == ["lupus"]
+
+
 def test_every_urgent_golden_case_is_urgent(assistant):
     missed = [c["id"] for c in _golden() if c["expected_status"] == "urgent"
               and assistant.ask(c["question"], c["audience"]).status != "urgent"]

@@ -65,6 +65,16 @@ def test_words_that_frame_a_question_are_not_unknown_topics():
     assert vocabulary.unknown("car-t for lupus?") == ["lupus"]  # a topic the text lacks still counts
 
 
+def test_a_word_of_a_sections_phrasings_is_no_unknown_topic_nor_a_spelling_target():
+    text = ["Infection screen: HIV, hepatitis B, hepatitis C, HTLV and syphilis. Tell the team."]
+    asked = ["Is syphilis serology part of the CAR-T screen?\nwat tests will i hav"]
+    assert Vocabulary(text).unknown("which infection serologies are done?") == ["serologies"]
+    vocabulary = Vocabulary(text, asked=asked)
+    assert vocabulary.unknown("which infection serologies are done?") == []  # serology: how people ask
+    assert vocabulary.unknown("car-t for lupus?") == ["lupus"]
+    assert "hav" not in vocabulary and "wat" not in vocabulary  # a phrasing's slip is no word to mend to
+
+
 def test_everyday_words_are_never_mended_into_corpus_words():
     vocabulary = Vocabulary(["You may be able to go home. Tell the team about your life at home."])
     assert vocabulary.correct("bed") == "bed" and vocabulary.correct("wife") == "wife"  # not "be", "life"

@@ -100,7 +100,7 @@ class _Safety:
 def corpus_vocabulary(retriever) -> Vocabulary:
     """The corpus's words for spelling repair, and its sections' phrasings as topics it covers."""
     return Vocabulary(counts=retriever.corpus_terms.word_counts,
-                      asked=[c.questions for c in getattr(retriever, "chunks", None) or () if c.questions])
+                      asked={c.questions for c in getattr(retriever, "chunks", None) or () if c.questions})
 
 
 def normalise_question(question: str) -> str:

@@ -137,7 +137,7 @@ class Vocabulary:
         are how people ask about a topic the documents cover, so none is an unknown topic; they
         never become spelling targets (phrasings keep people's slips: "wat checks will i hav")."""
         self.counts: dict[str, int] = dict(counts or {})
-        self.asked_terms = {term(w) for text in asked for w in words(text)}
+        self.asked_terms = {term(w) for w in {w for text in set(asked) for w in words(text)}}
         for text in texts:
             for word in words(text):
                 self.counts[word] = self.counts.get(word, 0) + 1

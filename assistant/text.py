@@ -184,7 +184,7 @@ class Vocabulary:
         """Content words neither in the corpus nor one edit from a corpus word, nor everyday
         English: the topics of a question that the approved documents do not have."""
         return [w for w in words(text) if w.isalpha() and len(w) >= 4 and w not in STOPWORDS
-                and w not in self.counts and term(w) not in self.terms and term(w) not in self.asked_terms
+                and w not in self.counts and (t := term(w)) not in self.terms and t not in self.asked_terms
                 and self.correct(w) == w and not everyday(w)]
 
     def who_missing(self, text: str) -> set[str]:

@@ -128,6 +128,8 @@ def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own
     ("What is CRS? How is it treated?", None),  # nothing but questions
     ("I had my cells last week. I feel fine.", None),  # nothing that asks
     ("Thanks so much for the help. Is it ok?", None),  # what asks has no topic of its own
+    # one content word is a topic of its own ("crs"): what is told around it is left out
+    ("what is crs?? the nurse keeps going on about it and i didnt want to look stupid", "what is crs??"),
 ])
 def test_the_asking_part_of_a_message_leaves_out_the_sentences_that_only_tell(message, asked):
     from assistant.retrieval import asking_part

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UsageError
+from .scope import Scope
 
 # Below this probability that its section answers the question, an answer is still quoted (the
 # threshold, chosen by answer-calibrate, is lower: a refusal costs too) but with a note that it may
@@ -145,6 +146,7 @@ class AnswerModel:
     decision: Logistic
     threshold: float
     info: dict
+    scope: Scope | None = None  # what the documents are not for (scope.py); None in a blank model
 
     @classmethod
     def load(cls, path: Path) -> "AnswerModel":
@@ -167,7 +169,8 @@ class AnswerModel:
         return cls(Logistic.from_json(data["ranker"], FEATURES, f"{where} (ranker)"),
                    Logistic.from_json(data["decision"], DECISION_FEATURES, f"{where} (decision)"),
                    float(data["threshold"]),
-                   {k: v for k, v in data.items() if k not in ("ranker", "decision", "threshold")})
+                   {k: v for k, v in data.items() if k not in ("ranker", "decision", "threshold", "scope")},
+                   Scope.from_json(data["scope"], f"{where} (scope)") if "scope" in data else None)
 
     @classmethod
     def blank(cls) -> "AnswerModel":
@@ -183,7 +186,21 @@ class AnswerModel:
     def to_json(self) -> dict:
         return {"ranker": {"features": list(FEATURES), **self.ranker.to_json()},
                 "decision": {"features": list(DECISION_FEATURES), **self.decision.to_json()},
-                "threshold": round(self.threshold, 4), **self.info}
+                "threshold": round(self.threshold, 4), **self.info,
+                **({"scope": self.scope.to_json()} if self.scope is not None else {})}
+
+    def reads_scope(self, embedder) -> bool:
+        """Whether its scope classifier reads this encoder's layers (a blank model has none)."""
+        return self.scope is not None and self.scope.reads(embedder)
+
+    def refuse_like(self, layers: np.ndarray | None) -> float | None:
+        """`Scope.probability` of a message's layers (`embedding.read_message`); None without
+        either."""
+        return self.scope.probability(layers) if self.scope is not None and layers is not None else None
+
+    def out_of_scope(self, refuse_like: float | None) -> bool:
+        """Whether a message so like those that must be refused is refused, whatever section was found."""
+        return refuse_like is not None and self.scope is not None and refuse_like >= self.scope.threshold
 
     def rank(self, sections, *, unknown: bool) -> list[Ranked]:
         """Each section with its probability and features, most likely first."""

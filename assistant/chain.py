@@ -29,7 +29,7 @@ from . import values
 from .answer_model import SURE_PROBABILITY, AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
-from .embedding import build_embedder, encode_message
+from .embedding import build_embedder, encode_message, read_message
 from .errors import UsageError
 from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
@@ -221,14 +221,22 @@ class Assistant:
         # Without triage's meaning net, the whole message alone is encoded. Triage and the
         # boundaries read these vectors as they are; the search and the answer read them mapped
         # by the index's adapter (adapter.py), as the index was.
+        # The scope classifier's reading of the whole message (its layers) comes from the same pass.
         reads = self.triager.embedder is not None
         texts = meaning_texts(question)
-        meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
+        layers = None
+        if reads and self.model.reads_scope(self.embedder):
+            meaning, layers = read_message(self.embedder, texts)
+        else:
+            meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
         search_text, vector = self._searched(query, meaning)
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
-        answer = self._answer(question, audience, turns, query, search_text, vector, meaning)
+        # How much the message looks like those the documents are not for (scope.py), for every
+        # search below.
+        refuse_like = self.model.refuse_like(layers)
+        answer = self._answer(question, audience, turns, query, search_text, vector, meaning, refuse_like)
         if not query.follow_up and _unanswered(answer):
             # A question that cannot be answered alone may lean on the conversation without saying
             # so ("what number counts as too high?" after a question about checking temperatures):
@@ -236,7 +244,8 @@ class Assistant:
             # given if the model decides on one (or asks which of two sections is meant).
             leaning = leaning_query(question, turns)
             if leaning is not None:
-                again = self._answer(question, audience, turns, leaning, *self._searched(leaning, meaning), meaning)
+                again = self._answer(question, audience, turns, leaning, *self._searched(leaning, meaning), meaning,
+                                     refuse_like)
                 if again.status in ("answered", "clarify"):
                     answer = replace(again, decision={**(again.decision or {}), "leaned_on_conversation": True})
         if not query.follow_up and _unanswered(answer) and (asked := asking_part(question)) is not None:
@@ -247,7 +256,7 @@ class Assistant:
             # than an even chance (SURE_PROBABILITY), not merely the threshold. Close to two
             # sections, it asks which one is meant: the reader chooses, nothing is asserted.
             alone, own = self.embedder.encode([asked]), RetrievalQuery(asked, False)
-            again = self._answer(asked, audience, turns, own, *self._searched(own, alone), alone)
+            again = self._answer(asked, audience, turns, own, *self._searched(own, alone), alone, refuse_like)
             if (again.status == "answered" and again.sure) or again.status == "clarify":
                 answer = replace(again, decision={**(again.decision or {}), "asked_alone": asked})
         return replace(answer, triage=triage)
@@ -261,9 +270,10 @@ class Assistant:
         return search_text, self.retriever.adapt(vector)
 
     def _answer(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
-                vector: np.ndarray, meaning: np.ndarray) -> Answer:
+                vector: np.ndarray, meaning: np.ndarray, refuse_like: float | None = None) -> Answer:
         """`meaning`: the message's vectors from `_decide` (its sentences' and its whole's, or
-        the whole's alone when triage reads no meaning)."""
+        the whole's alone when triage reads no meaning); `refuse_like`: the scope classifier's
+        probability for the message (`AnswerModel.refuse_like`; None unread)."""
         whole = meaning[-1]
         now = audience == "patient" and self.triager.describes_now(question)  # refusals still give the line
         if self.boundaries.crossed(question, whole, only=("override",)):
@@ -292,6 +302,13 @@ class Assistant:
             decision["boundary"] = "personal-advice"
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                          unwell_now=now), decision=decision)
+        if refuse_like is not None:
+            decision["refuse_like"] = round(refuse_like, 4)
+        if self.model.out_of_scope(refuse_like):
+            # Like the questions the documents are not for (one person's results, another
+            # hospital's details), whatever section was found: refused, with where to ask.
+            decision["out_of_scope"] = True
+            return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         parts = [] if query.follow_up else self._parts(typed, audience)
         if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.

@@ -98,7 +98,16 @@ class SentenceEmbedder:
                 return self._encode_packed(texts) if self._packs else self._encode(texts)
         return self._encode(texts)
 
-    def _encode_packed(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_with_layers(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`encode`'s vectors and `layer_means`'s rows of the same texts: from one packed pass
+        when the texts are a question's few (the vectors are then the very ones `encode` gives:
+        the last layer is the one it pools), else from the two."""
+        if texts and len(texts) <= SMALL_BATCH and self._packs:
+            with _torch_threads(1):
+                return self._encode_packed(texts, layers=True)
+        return self.encode(texts), self.layer_means(texts)
+
+    def _encode_packed(self, texts: Sequence[str], *, layers: bool = False):
         """A question's few short texts (its sentences and the whole message) in one forward
         pass, laid end to end without padding. Each text attends only to its own tokens and
         its positions restart at 0, so its vector is the one it gets alone (checked when the
@@ -115,11 +124,16 @@ class SentenceEmbedder:
         positions = torch.tensor([[p for n in lengths for p in range(n)]])
         own = torch.from_numpy(segment[:, None] == segment[None, :])[None, None]  # block diagonal
         members = torch.from_numpy((segment[None, :] == np.arange(len(rows))[:, None]).astype(np.float32))
+        members = members / members.sum(dim=1, keepdim=True)
         with torch.inference_mode():
-            tokens = self.model[0].auto_model(input_ids=ids, position_ids=positions, attention_mask=own,
-                                              token_type_ids=torch.zeros_like(ids)).last_hidden_state[0]
-            means = members @ tokens / members.sum(dim=1, keepdim=True)
-            return torch.nn.functional.normalize(means, dim=1).numpy().astype(np.float32, copy=False)
+            out = self.model[0].auto_model(input_ids=ids, position_ids=positions, attention_mask=own,
+                                           token_type_ids=torch.zeros_like(ids), output_hidden_states=layers)
+            vectors = torch.nn.functional.normalize(members @ out.last_hidden_state[0], dim=1).numpy()
+            vectors = vectors.astype(np.float32, copy=False)
+            if not layers:
+                return vectors
+            means = torch.cat([members @ h[0] for h in out.hidden_states[1:]], dim=1).numpy()
+            return vectors, means.astype(np.float32, copy=False)
 
     @cached_property
     def _packs(self) -> bool:
@@ -206,6 +220,26 @@ def encode_message(embedder, texts: Sequence[str]) -> np.ndarray:
     pooled = weights @ vectors
     norm = np.linalg.norm(pooled)
     return np.vstack([vectors, (pooled / norm if norm else pooled)[None, :]]).astype(np.float32, copy=False)
+
+
+def read_message(embedder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """`encode_message`'s vectors, and the whole message's `layer_means` row from the same pass
+    (what the scope classifier reads, scope.py): the whole's own when it is encoded (one
+    sentence, or a short message), else its sentences' rows pooled as its vector is, weighted by
+    their tokens. None for an encoder without layers (a test's fake one)."""
+    texts = list(texts)
+    if not hasattr(embedder, "encode_with_layers"):
+        return encode_message(embedder, texts), None
+    if len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS:
+        vectors, layers = embedder.encode_with_layers(texts)
+        return np.asarray(vectors, dtype=np.float32), layers[-1]
+    sentences = texts[:-1]
+    vectors, layers = embedder.encode_with_layers(sentences)
+    weights = np.array([embedder.count_tokens(t) + 2 for t in sentences], dtype=np.float32)
+    pooled = weights @ vectors
+    norm = np.linalg.norm(pooled)
+    whole = (pooled / norm if norm else pooled)[None, :]
+    return np.vstack([vectors, whole]).astype(np.float32, copy=False), (weights @ layers) / weights.sum()
 
 
 def build_embedder(settings) -> SentenceEmbedder:

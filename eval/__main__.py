@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     answer.add_argument("--max-wrong", type=float, default=1.0,
                         help="the largest share of confident wrong answers the threshold may let through, "
                              "cross-validated (default 1: no cap)")
+    answer.add_argument("--keep-decision", action="store_true",
+                        help="fit only the scope classifier and its threshold; keep the saved ranker, decision "
+                             "and threshold")
     sealed = commands.add_parser("sealed", help="run the sealed case sets for their figures only (no case is shown)")
     sealed.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
@@ -170,7 +173,7 @@ def cmd_answer_calibrate(args) -> int:
         raise UsageError(f"--wrong-cost {args.wrong_cost} must be above 0: e.g. 2 (a wrong answer costs two refusals)")
     if not 0 < args.max_wrong <= 1:
         raise UsageError(f"--max-wrong {args.max_wrong} must be a share above 0 and at most 1: e.g. 0.12")
-    return calibrate(args.wrong_cost, args.max_wrong)
+    return calibrate(args.wrong_cost, args.max_wrong, keep_decision=args.keep_decision)
 
 
 SEALED_DIR = Path(__file__).parent / "sealed"

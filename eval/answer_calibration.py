@@ -11,8 +11,17 @@ should the question be refused?), which reads the ranker's verdict and how well 
 question is covered. The threshold is chosen on the cross-validated decisions: the one that
 costs least, a confident wrong answer counting `--wrong-cost` times a wrongful refusal
 (default 2), among those that let through at most `--max-wrong` wrong answers (default 1:
-no cap). Writes calibration/answer-model.json (coefficients, threshold, the figures
-they gave) and calibration/answer-data.csv (the rows fitted on).
+no cap).
+
+Then the scope classifier (assistant/scope.py): a logistic regression over each tuning and dev
+message's layer means, must refuse = 1, with each case's out-of-fold probability (fitted without
+its case file's fold: one file's questions share a writer and a style). Its threshold is chosen
+on the same cross-validated decisions, at the chosen threshold: the one of `SCOPE_GATES` that
+costs least when a case it reaches is refused (ties to the higher: refuse by meaning alone only
+where it pays). `--keep-decision` fits the scope classifier alone and keeps the saved ranker,
+decision and threshold (its gate chosen on decisions cross-validated as above, at the saved
+threshold). Writes calibration/answer-model.json (coefficients, thresholds, the figures they
+gave) and calibration/answer-data.csv (the rows fitted on, with each case's `refuse_like`).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import csv
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +41,13 @@ from .metrics import facts_found, split_of
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_FILE = ROOT / "calibration" / "answer-model.json"
 DATA_FILE = ROOT / "calibration" / "answer-data.csv"
+SCOPE_DATA_FILE = ROOT / "calibration" / "answer-scope-data.csv"
 FOLDS = 5
+# The scope classifier's regularisation: the strongest of 0.01, 0.1 and 1 (as triage's message
+# classifier, on 2,304 layer features) gave the best cross-validated decision curve on the tuning
+# and dev cases (twenty-seventh session, BENCHMARKS.md).
+SCOPE_C = 0.01
+SCOPE_GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 L2 = 0.3
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
@@ -115,6 +130,43 @@ def fold_of(case_id: str) -> int:
     return int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % FOLDS
 
 
+def file_fold_of(file: str) -> int:
+    """A case file's fold for the scope classifier: questions of one file share a writer and a
+    style, so the classifier is judged on files it never saw."""
+    return int(hashlib.sha256(file.encode()).hexdigest(), 16) % FOLDS
+
+
+def fit_scope(embedder, cases: list[EvalCase], progress=None):
+    """The scope classifier fitted on every case (must refuse = 1; its threshold 1.0 until
+    `choose_gate` sets it), and each case's out-of-fold probability by case id (fitted without
+    its case file's fold)."""
+    from assistant.chain import normalise_question
+    from assistant.embedding import read_message
+    from assistant.scope import Scope
+    from assistant.triage import meaning_texts
+
+    from .triage_veto import fit as fit_layers
+    from .triage_veto import probability
+
+    rows = []
+    for i, case in enumerate(cases):  # as the chain reads a message: its sentences and its whole, in one pass
+        rows.append(read_message(embedder, meaning_texts(normalise_question(case.question)))[1])
+        if progress and (i % 50 == 0 or i == len(cases) - 1):
+            progress("message layers", i + 1, len(cases))
+    x = np.vstack(rows)
+    y = np.array([c.expected_status == "refused" for c in cases], dtype=np.float64)
+    folds = np.array([file_fold_of(c.file) for c in cases])
+    oof = np.zeros(len(cases))
+    for k in range(FOLDS):
+        if (folds == k).any():
+            train = folds != k
+            oof[folds == k] = probability(fit_layers(x[train], y[train], SCOPE_C), x[folds == k]) \
+                if len(set(y[train])) == 2 else y[train].mean()
+    weights, bias, mean, scale = fit_layers(x, y, SCOPE_C)
+    return Scope(weights.astype(np.float32), bias, mean.astype(np.float32), scale.astype(np.float32), embedder.name,
+                 1.0), {c.id: float(p) for c, p in zip(cases, oof)}
+
+
 def fit(x: np.ndarray, y: np.ndarray, names) -> "Logistic":
     """Standardised features (so one l2 suits all), then L2-regularised logistic regression."""
     from assistant.answer_model import Logistic
@@ -173,6 +225,20 @@ def cross_validated(rows: list[Row], cases: dict[str, EvalCase]) -> tuple[list[s
     return ids, q, dy
 
 
+def gated(ids: list[str], q: np.ndarray, refuse_like: dict[str, float], gate: float) -> np.ndarray:
+    """The decisions `q` with every case the scope classifier gives at least `gate` refused."""
+    return np.where(np.array([refuse_like.get(i, 0.0) for i in ids]) >= gate, 0.0, q)
+
+
+def choose_gate(ids: list[str], q: np.ndarray, right: np.ndarray, cases: dict[str, EvalCase], threshold: float,
+                refuse_like: dict[str, float], wrong_cost: float) -> list[tuple[float, Outcome]]:
+    """Each of SCOPE_GATES with its outcome at `threshold`, the chosen one first: the cheapest,
+    ties to the higher gate."""
+    scored = [(g, outcome(ids, gated(ids, q, refuse_like, g), right, cases, threshold)) for g in SCOPE_GATES]
+    best = min(scored, key=lambda go: (wrong_cost * go[1].wrong + go[1].wrongful_refusals, -go[0]))
+    return [best] + [go for go in scored if go is not best]
+
+
 def outcome(ids: list[str], q: np.ndarray, right: np.ndarray, cases: dict[str, EvalCase], threshold: float) -> Outcome:
     answered = {i: (q[n] >= threshold, bool(right[n])) for n, i in enumerate(ids)}
     n_right = n_wrong = wrongful = refused_right = 0
@@ -209,7 +275,16 @@ def write_data(rows: list[Row], path: Path) -> None:
                           f"{r.similarity:.4f}", f"{r.coverage:.4f}", int(r.unknown), int(r.rule), r.label])
 
 
-def main(wrong_cost: float = 2.0, max_wrong: float = 1.0) -> int:
+def write_scope_data(cases: list[EvalCase], refuse_like: dict[str, float], path: Path) -> None:
+    """What the scope classifier was fitted on: each case, its label and out-of-fold probability."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["case_id", "file", "must_refuse", "refuse_like_out_of_fold"])
+        for c in cases:
+            out.writerow([c.id, c.file, int(c.expected_status == "refused"), f"{refuse_like[c.id]:.4f}"])
+
+
+def main(wrong_cost: float = 2.0, max_wrong: float = 1.0, keep_decision: bool = False) -> int:
     import json
 
     from rich.console import Console
@@ -225,45 +300,80 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 1.0) -> int:
 
     settings = load_settings(answer_mode="section")  # the mode the model decides for
     cases = fitting_cases(load_suite(None, settings.corpus_dir))
-    try:
-        AnswerModel.load(settings.answer_model_file)
-        model = None
-    except UsageError:  # made for other features: describe the sections without it
-        model = AnswerModel.blank()
+    if keep_decision:
+        saved = AnswerModel.load(settings.answer_model_file)  # a clear error when there is none to keep
+        model = replace(saved, scope=None)  # the cases as the saved decision alone treats them
+    else:
+        try:
+            model = replace(AnswerModel.load(settings.answer_model_file), scope=None)
+        except UsageError:  # made for other features: describe the sections without it
+            model = AnswerModel.blank()
     assistant = Assistant.from_settings(settings, model=model)
     with progress_reporter() as progress:
         rows, used = collect(assistant, cases, progress)
+        scope, refuse_like = fit_scope(assistant.embedder, cases, progress)
     ids, q, right = cross_validated(rows, used)
     outcomes = [outcome(ids, q, right, used, t) for t in THRESHOLDS]
     chosen = choose_threshold(outcomes, wrong_cost, max_wrong)
-    x = np.vstack([r.features for r in rows])
-    y = np.array([r.label for r in rows], dtype=np.float64)
-    ranker = fit(x, y, FEATURES)
-    _, dx, dy = decision_rows(rows, ranker.probability(x), used)
-    decision = fit(dx, dy, DECISION_FEATURES)
-    model = AnswerModel(ranker, decision, chosen.threshold, {
-        "fitted": dt.date.today().isoformat(), "command": "python -m eval answer-calibrate",
-        "fitted_on": {"cases": len(used), "rows": len(rows), "right_rows": int(y.sum()),
-                      "splits": sorted({r.split for r in rows}), "data": DATA_FILE.name},
-        "wrong_cost": wrong_cost, **({"max_wrong": max_wrong} if max_wrong < 1 else {}), "l2": L2,
-        "cross_validated": {"folds": FOLDS, "right": round(chosen.share(chosen.right), 4),
-                            "wrong": round(chosen.share(chosen.wrong), 4),
-                            "wrongful_refusals": round(chosen.share(chosen.wrongful_refusals), 4)},
-    })
+    if keep_decision:
+        chosen = min(outcomes, key=lambda o: abs(o.threshold - saved.threshold))
+    gates = choose_gate(ids, q, right, used, chosen.threshold, refuse_like, wrong_cost)
+    gate, gated_outcome = gates[0]
+    scope = replace(scope, threshold=gate)
+    scope_info = {"C": SCOPE_C, "cases": len(cases), "must_refuse": sum(c.expected_status == "refused" for c in cases),
+                  "folds": f"{FOLDS}, by case file", "data": SCOPE_DATA_FILE.name,
+                  "cross_validated": {"threshold": gate, "right": round(gated_outcome.share(gated_outcome.right), 4),
+                                      "wrong": round(gated_outcome.share(gated_outcome.wrong), 4),
+                                      "wrongful_refusals": round(gated_outcome.share(gated_outcome.wrongful_refusals), 4)}}
+    if keep_decision:
+        model = replace(saved, scope=scope, info={**saved.info, "scope_fitted": dt.date.today().isoformat(),
+                                                  "scope_command": "python -m eval answer-calibrate --keep-decision",
+                                                  "scope_fitted_on": scope_info})
+    else:
+        x = np.vstack([r.features for r in rows])
+        y = np.array([r.label for r in rows], dtype=np.float64)
+        ranker = fit(x, y, FEATURES)
+        _, dx, dy = decision_rows(rows, ranker.probability(x), used)
+        decision = fit(dx, dy, DECISION_FEATURES)
+        model = AnswerModel(ranker, decision, chosen.threshold, scope=scope, info={
+            "fitted": dt.date.today().isoformat(), "command": "python -m eval answer-calibrate",
+            "fitted_on": {"cases": len(used), "rows": len(rows), "right_rows": int(y.sum()),
+                          "splits": sorted({r.split for r in rows}), "data": DATA_FILE.name},
+            "wrong_cost": wrong_cost, **({"max_wrong": max_wrong} if max_wrong < 1 else {}), "l2": L2,
+            "cross_validated": {"folds": FOLDS, "right": round(chosen.share(chosen.right), 4),
+                                "wrong": round(chosen.share(chosen.wrong), 4),
+                                "wrongful_refusals": round(chosen.share(chosen.wrongful_refusals), 4)},
+            "scope_fitted_on": scope_info,
+        })
     MODEL_FILE.parent.mkdir(exist_ok=True)
     MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
-    write_data(rows, DATA_FILE)
-    table = Table(title=f"Decision to answer, {FOLDS}-fold cross-validated on {len(used)} tuning and dev cases")
+    if not keep_decision:
+        write_data(rows, DATA_FILE)
+    write_scope_data(cases, refuse_like, SCOPE_DATA_FILE)
+    console = Console()
+    if not keep_decision:
+        table = Table(title=f"Decision to answer, {FOLDS}-fold cross-validated on {len(used)} tuning and dev cases")
+        for name in ("threshold", "right", "wrong", "wrongful refusals", "refused rightly"):
+            table.add_column(name, justify="right")
+        for o in outcomes[::5] + ([chosen] if chosen not in outcomes[::5] else []):
+            table.add_row(f"{o.threshold:.2f}", f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}",
+                          f"{o.share(o.wrongful_refusals):.1%}", f"{o.share(o.refused_right):.1%}",
+                          style="bold green" if o == chosen else None)
+        console.print(table)
+        print("ranker: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, ranker.weights)))
+        print("decision: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(DECISION_FEATURES, decision.weights)))
+    table = Table(title=f"Scope classifier: cases it gives at least the threshold refused (decisions at "
+                        f"{chosen.threshold:.2f}, cross-validated; its probability out-of-fold by case file)")
     for name in ("threshold", "right", "wrong", "wrongful refusals", "refused rightly"):
         table.add_column(name, justify="right")
-    for o in outcomes[::5] + ([chosen] if chosen not in outcomes[::5] else []):
-        table.add_row(f"{o.threshold:.2f}", f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}",
+    for g, o in sorted(gates, key=lambda go: go[0]):
+        table.add_row("none" if g >= 1.0 else f"{g:.2f}", f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}",
                       f"{o.share(o.wrongful_refusals):.1%}", f"{o.share(o.refused_right):.1%}",
-                      style="bold green" if o == chosen else None)
-    Console().print(table)
-    print("ranker: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, ranker.weights)))
-    print("decision: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(DECISION_FEATURES, decision.weights)))
-    print(f"threshold {chosen.threshold:.2f} (a wrong answer costs {wrong_cost:g} refusals"
-          + (f"; at most {max_wrong:.0%} wrong answers" if max_wrong < 1 else "") + "); wrote "
-          f"{MODEL_FILE.relative_to(ROOT)} and {DATA_FILE.relative_to(ROOT)}")
+                      style="bold green" if g == gate else None)
+    console.print(table)
+    print(f"threshold {chosen.threshold:.2f}" + (" (kept)" if keep_decision else
+          f" (a wrong answer costs {wrong_cost:g} refusals" + (f"; at most {max_wrong:.0%} wrong answers" if max_wrong < 1
+                                                               else "") + ")")
+          + f"; scope threshold {gate:g}; wrote {MODEL_FILE.relative_to(ROOT)}"
+          + ("" if keep_decision else f", {DATA_FILE.relative_to(ROOT)}") + f" and {SCOPE_DATA_FILE.relative_to(ROOT)}")
     return 0

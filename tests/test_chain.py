@@ -103,6 +103,20 @@ def test_a_question_wrapped_in_what_the_message_tells_is_asked_alone_when_the_wh
     assert unsupported.status == "refused" and "asked_alone" not in unsupported.decision
 
 
+def test_a_question_like_those_the_documents_are_not_for_is_refused_whatever_section_is_found(assistant):
+    """The scope classifier (scope.py) reads the message as a whole: another hospital's details
+    are refused with where to ask, though the search finds the contacts sheet; a question the
+    documents answer, with as many everyday words, is read as one and answered."""
+    other = assistant.ask("What's the phone number for the pharmacy at Leeds General Infirmary?", "patient")
+    assert other.status == "refused" and other.decision["out_of_scope"] is True
+    assert other.decision["refuse_like"] >= assistant.model.scope.threshold and other.decision["candidates"]
+    assert "ask your CAR-T team" in other.answer
+    stay = assistant.ask("how long do I need to stay near the hospital after the infusion?", "patient")
+    assert stay.status == "answered" and "out_of_scope" not in stay.decision
+    assert stay.decision["refuse_like"] < assistant.model.scope.threshold
+    assert_grounded(stay)
+
+
 def test_a_wrapped_question_that_alone_sits_between_two_sections_asks_which_rather_than_refusing(assistant):
     """Refused as a whole, its asking sentence alone close to two sections: which of them is
     meant is asked (a choice the reader makes), not refused (twenty-fifth session)."""

@@ -139,3 +139,30 @@ def test_a_long_message_is_encoded_sentence_by_sentence_and_its_whole_is_pooled_
     # A stand-in for the whole: closer to the message encoded whole than any of its sentences is.
     own = embedder.encode(long[-1:])[0]
     assert float(vectors[-1] @ own) > max(float(v @ own) for v in alone)
+
+
+@pytest.mark.slow
+def test_reading_a_message_gives_its_vectors_and_its_whole_layers_from_one_pass(embedder):
+    """What the scope classifier reads (scope.py) comes from the pass that gives the message's
+    vectors: the same vectors, and the whole's token means at every layer, its own when it is
+    encoded, its sentences' pooled as its vector is when it is long."""
+    import numpy as np
+
+    from assistant.embedding import encode_message, read_message
+    from assistant.triage import meaning_texts
+
+    one = meaning_texts("what should I bring on the day of my cell collection?")
+    vectors, layers = read_message(embedder, one)
+    assert np.array_equal(vectors, encode_message(embedder, one)) and layers.shape == (6 * 384,)
+    assert np.abs(layers - embedder.layer_means(one)[0]).max() < 1e-4
+    long = meaning_texts("My husband came home last Tuesday after his CAR-T cells. He has been sleeping a lot in "
+                         "the afternoons. The nurse said to check his temperature twice a day. "
+                         "How long does he have to stay near the hospital?")
+    vectors, layers = read_message(embedder, long)
+    assert np.array_equal(vectors, encode_message(embedder, long))
+    weights = np.array([embedder.count_tokens(t) + 2 for t in long[:-1]], dtype=np.float32)
+    expected = weights @ embedder.layer_means(long[:-1]) / weights.sum()
+    assert np.abs(layers - expected).max() < 1e-4
+    # The last layer's part is what the vectors pool: normalised, it is the sentence's vector.
+    last = embedder.layer_means(one)[0][-384:]
+    assert np.abs(last / np.linalg.norm(last) - embedder.encode(one)[0]).max() < 1e-4

@@ -231,6 +231,50 @@ def test_the_answer_model_file_explains_what_is_wrong(tmp_path):
         AnswerModel.load(tmp_path / "partial.json")
 
 
+def test_the_scope_classifier_in_the_answer_model_explains_what_is_wrong_and_refuses_only_at_its_threshold(tmp_path):
+    from assistant.scope import Scope
+
+    root = Path(__file__).resolve().parent.parent
+    current = json.loads((root / "calibration" / "answer-model.json").read_text())
+    for broken, message in ((dict(current["scope"], features="last-layer"), "made for other features"),
+                            (dict(current["scope"], weights=current["scope"]["weights"][:5]), "lists of one length"),
+                            (dict(current["scope"], threshold=0.3), "must be from 0.5 to 1"),
+                            ({k: v for k, v in current["scope"].items() if k != "intercept"}, "lacks or garbles")):
+        (tmp_path / "model.json").write_text(json.dumps(dict(current, scope=broken)))
+        with pytest.raises(UsageError, match=message) as raised:
+            AnswerModel.load(tmp_path / "model.json")
+        assert "python -m eval answer-calibrate" in str(raised.value)
+    model = AnswerModel.from_json(current)
+    gate = model.scope.threshold
+    assert model.out_of_scope(gate) and not model.out_of_scope(gate - 0.01) and not model.out_of_scope(None)
+    # A fake encoder has no layers: nothing is read, nothing refused by it.
+    assert not model.reads_scope(HashEmbedder()) and model.refuse_like(None) is None
+    # A model file from before the scope classifier still loads, and refuses nothing by meaning.
+    older = AnswerModel.from_json({k: v for k, v in current.items() if k != "scope"})
+    assert older.scope is None and not older.out_of_scope(0.99)
+    assert isinstance(model.scope, Scope) and AnswerModel.from_json(model.to_json()).scope.threshold == gate
+
+
+def test_the_scope_threshold_is_the_cheapest_on_the_cross_validated_decisions():
+    from eval.answer_calibration import SCOPE_GATES, choose_gate
+    from eval.cases import EvalCase
+
+    # Four cases the decision answers (q 0.9): two answerable and rightly answered, two that must
+    # be refused; the classifier gives them 0.2, 0.75, 0.85 and 0.97.
+    cases = {"a1": EvalCase("a1", "patient", "q", "answered"), "a2": EvalCase("a2", "patient", "q", "answered"),
+             "r1": EvalCase("r1", "patient", "q", "refused"), "r2": EvalCase("r2", "patient", "q", "refused")}
+    ids, q, right = list(cases), np.full(4, 0.9), np.array([1.0, 1.0, 0.0, 0.0])
+    refuse_like = {"a1": 0.2, "a2": 0.75, "r1": 0.85, "r2": 0.97}
+    gates = choose_gate(ids, q, right, cases, 0.5, refuse_like, wrong_cost=2.0)
+    chosen, best = gates[0]
+    assert chosen == 0.8 and (best.right, best.wrong, best.wrongful_refusals) == (2, 0, 0)
+    assert sorted(g for g, _ in gates) == sorted(SCOPE_GATES)
+    by_gate = dict(gates)
+    assert (by_gate[1.0].wrong, by_gate[0.7].wrongful_refusals) == (2, 1)  # none refused; a2 refused too
+    # A wrong answer that costs less than a refusal: refusing by meaning no longer pays.
+    assert choose_gate(ids, q, right, cases, 0.5, {**refuse_like, "r1": 0.7, "r2": 0.7}, wrong_cost=0.4)[0][0] == 1.0
+
+
 def test_a_blank_model_keeps_retrieval_order_and_answers_so_calibration_can_describe_sections():
     from types import SimpleNamespace
 
@@ -278,6 +322,10 @@ def test_the_committed_answer_model_was_fitted_by_the_command_on_tuning_and_dev_
     rows = (root / "calibration" / "answer-data.csv").read_text().splitlines()
     assert len(rows) - 1 == data["fitted_on"]["rows"]
     assert not any(",sealed," in r or ",held-out," in r for r in rows)
+    # The scope classifier: fitted on the same splits' questions, the rows committed beside it.
+    scope_rows = (root / "calibration" / data["scope_fitted_on"]["data"]).read_text().splitlines()
+    assert len(scope_rows) - 1 == data["scope_fitted_on"]["cases"] and 0.5 <= model.scope.threshold <= 1
+    assert not any("sealed" in r or "heldout" in r for r in scope_rows[1:])
 
 
 def test_calibration_labels_as_the_evaluation_judges_and_weighs_a_wrong_answer_above_a_refusal():

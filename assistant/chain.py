@@ -304,11 +304,6 @@ class Assistant:
                                          unwell_now=now), decision=decision)
         if refuse_like is not None:
             decision["refuse_like"] = round(refuse_like, 4)
-        if self.model.out_of_scope(refuse_like):
-            # Like the questions the documents are not for (one person's results, another
-            # hospital's details), whatever section was found: refused, with where to ask.
-            decision["out_of_scope"] = True
-            return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
         parts = [] if query.follow_up else self._parts(typed, audience)
         if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.
@@ -322,6 +317,8 @@ class Assistant:
                                         now, decision)
             if lacking is not None:
                 return lacking
+            if self.model.out_of_scope(refuse_like):
+                return self._out_of_scope(audience, passages, now, decision)
             keys = {s.key for section, _, then in quoted for s in (section, then) if s is not None}
             own = [x for _, p, _ in parts for x in p.passages if section_key(x.chunk) in keys]
             shown = list({x.chunk.id: x for _, p, _ in parts for x in p.passages}.values())
@@ -334,6 +331,8 @@ class Assistant:
         lacking = self._lacks_value([(typed, composition)], audience, passages, now, decision)
         if lacking is not None:
             return lacking
+        if self.model.out_of_scope(refuse_like):
+            return self._out_of_scope(audience, passages, now, decision)
         options = _close_sections(pick)
         if options:
             return self._clarify(options, passages, decision)
@@ -342,6 +341,14 @@ class Assistant:
         own = _quoted_passages(passages, chosen, then) or passages
         return replace(self._answered(question, passages, composition, own), decision=decision,
                        sure=pick.probability >= SURE_PROBABILITY)
+
+    def _out_of_scope(self, audience: str, passages: list[Passage], now: bool, decision: dict) -> Answer:
+        """A message like those the documents are not for (scope.py: one person's results,
+        another hospital's details), whatever section was found: refused with where to ask. Only
+        an answer about to be given or offered is refused so; a refusal that says more (a value
+        the documents do not give, personal advice) keeps its own words."""
+        decision["out_of_scope"] = True
+        return replace(self._refusal(REFUSAL_WEAK, audience, passages=passages, unwell_now=now), decision=decision)
 
     def _clarify(self, options: list, passages: list[Passage], decision: dict) -> Answer:
         """Which of the close sections the reader means, each named by its heading and

@@ -43,9 +43,9 @@ MODEL_FILE = ROOT / "calibration" / "answer-model.json"
 DATA_FILE = ROOT / "calibration" / "answer-data.csv"
 SCOPE_DATA_FILE = ROOT / "calibration" / "answer-scope-data.csv"
 FOLDS = 5
-# The scope classifier's regularisation: the strongest of 0.01, 0.1 and 1 (as triage's message
-# classifier, on 2,304 layer features) gave the best cross-validated decision curve on the tuning
-# and dev cases (twenty-seventh session, BENCHMARKS.md).
+# The scope classifier's regularisation: the strongest of 0.01, 0.1 and 1 (2,304 layer features)
+# caught the most must-refuse questions for the fewest answerable ones refused, cross-validated by
+# case file on the tuning and dev cases (twenty-seventh session, BENCHMARKS.md).
 SCOPE_C = 0.01
 SCOPE_GATES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 L2 = 0.3

@@ -161,8 +161,11 @@ def test_a_long_message_is_encoded_once_sentence_by_sentence_and_still_answered(
     from assistant.triage import sentences
 
     seen = []
-    encode = assistant.embedder.encode
+    encode, with_layers = assistant.embedder.encode, assistant.embedder.encode_with_layers
     monkeypatch.setattr(assistant.embedder, "encode", lambda texts: seen.extend(texts) or encode(texts))
+    # The scope classifier's layers come from the same pass (embedding.read_message).
+    monkeypatch.setattr(assistant.embedder, "encode_with_layers",
+                        lambda texts: seen.extend(texts) or with_layers(texts))
     message = ("Hello, my wife had her CAR-T cells a few weeks ago and the team say she can come home soon. "
                "We live about three hours away and have a small car. "
                "Our daughter wants to know how long it is before my wife is allowed to drive again.")

@@ -5,8 +5,9 @@ number, a country's rules the documents do not cover) rather than those they ans
 Entry point: `Scope.from_json(data)` (the `scope` block of calibration/answer-model.json),
 then `scope.probability(layers)`. A logistic regression over the message read at every layer
 of the packaged MiniLM (`embedding.read_message`: the whole message's token means at each
-layer, from the very pass that gives its vectors, so reading it costs no second pass), fitted by `python -m eval answer-calibrate` on the tuning and dev
-questions (must refuse = 1, answerable = 0).
+layer, from the very pass that gives its vectors, so reading it costs no second pass), fitted
+by `python -m eval answer-calibrate` on the tuning and dev questions (must refuse = 1,
+answerable = 0).
 
 What it may do (`AnswerModel.out_of_scope`): refuse a message it gives at least `threshold`,
 whatever section the search found, with where to ask. The threshold is chosen with it, on the
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UsageError
+from .triage_veto import layer_logistic
 
 FEATURES = "message-layers-v1"  # what the weights read: `embedding.read_message`'s layers of the message
 _REFIT = "run `python -m eval answer-calibrate` (or restore calibration/answer-model.json from git)"
@@ -49,19 +51,15 @@ class Scope:
 
     @classmethod
     def from_json(cls, data, where: str = "answer model (scope)") -> "Scope":
-        if not isinstance(data, dict) or data.get("features") != FEATURES:
-            raise UsageError(f"{where} was made for other features than {FEATURES}: {_REFIT}")
+        weights, bias, mean, scale, model = layer_logistic(data, FEATURES, where, _REFIT)
         try:
-            weights, mean, scale = (np.asarray(data[k], dtype=np.float32) for k in ("weights", "mean", "scale"))
-            bias, model, threshold = float(data["intercept"]), str(data["model"]), float(data["threshold"])
+            threshold = float(data["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where} lacks or garbles {exc}: {_REFIT}") from None
-        if not (weights.ndim == 1 and weights.shape == mean.shape == scale.shape and len(weights)):
-            raise UsageError(f"{where}: weights, mean and scale must be lists of one length: {_REFIT}")
         if not 0.5 <= threshold <= 1.0:
             raise UsageError(f"{where}: threshold {threshold} must be from 0.5 to 1 (it refuses only a message it "
                              f"finds more likely than not one to refuse; 1 all but never refuses): {_REFIT}")
-        return cls(weights, bias, mean, np.where(scale > 0, scale, 1.0).astype(np.float32), model, threshold)
+        return cls(weights, bias, mean, scale, model, threshold)
 
     def to_json(self) -> dict:
         return {"features": FEATURES, "model": self.model, "threshold": round(self.threshold, 4),

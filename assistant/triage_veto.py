@@ -29,13 +29,29 @@ import numpy as np
 from .errors import UsageError
 from .text import plain_quotes
 
-__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "message_text"]
+__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "layer_logistic", "message_text"]
 
 DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-veto.json"
 # What the coefficients read: `SentenceEmbedder.layer_means` of the message. A file made for
 # other features is refused, not misread.
 FEATURES = "layer-means-v1"
 _REFIT = "run `python -m eval triage-veto` (or restore calibration/triage-veto.json from git)"
+
+
+def layer_logistic(data, features: str, where: str, refit: str) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str]:
+    """The weights, intercept, mean, scale and encoder name of a logistic regression over a
+    message's layers (this classifier's, and scope.py's), read from a fitted file's `data`; a
+    UsageError saying what is wrong and how to mend it (`refit`) otherwise."""
+    if not isinstance(data, dict) or data.get("features") != features:
+        raise UsageError(f"{where} was made for other features than {features}: {refit}")
+    try:
+        weights, mean, scale = (np.asarray(data[k], dtype=np.float32) for k in ("weights", "mean", "scale"))
+        bias, model = float(data["intercept"]), str(data["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{where} lacks or garbles {exc}: {refit}") from None
+    if not (weights.ndim == 1 and weights.shape == mean.shape == scale.shape and len(weights)):
+        raise UsageError(f"{where}: weights, mean and scale must be lists of one length: {refit}")
+    return weights, bias, mean, np.where(scale > 0, scale, 1.0).astype(np.float32), model
 
 
 def message_text(message: str) -> str:
@@ -71,20 +87,14 @@ class Veto:
 
     @classmethod
     def from_json(cls, data, where: str = "triage classifier") -> "Veto":
-        if not isinstance(data, dict) or data.get("features") != FEATURES:
-            raise UsageError(f"{where} was made for other features than {FEATURES}: {_REFIT}")
+        weights, bias, mean, scale, model = layer_logistic(data, FEATURES, where, _REFIT)
         try:
-            weights, mean, scale = (np.asarray(data[k], dtype=np.float32) for k in ("weights", "mean", "scale"))
-            bias, threshold = float(data["intercept"]), float(data["threshold"])
-            model, fitted = str(data["model"]), frozenset(map(str, data["fitted_reports"]))
+            threshold, fitted = float(data["threshold"]), frozenset(map(str, data["fitted_reports"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where} lacks or garbles {exc}: {_REFIT}") from None
-        if not (weights.ndim == 1 and weights.shape == mean.shape == scale.shape and len(weights)):
-            raise UsageError(f"{where}: weights, mean and scale must be lists of one length: {_REFIT}")
         if not 0.0 <= threshold < 0.5:
             raise UsageError(f"{where}: threshold {threshold} must be at least 0 and under 0.5 (the classifier "
                              f"sets a flag aside only when it is fairly sure): {_REFIT}")
-        scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
         info = {k: v for k, v in data.items()
                 if k not in ("weights", "mean", "scale", "intercept", "threshold", "model", "fitted_reports")}
         return cls(weights, bias, mean, scale, threshold, model, fitted, info)

@@ -8,8 +8,8 @@ golden question (with its audience and history) in both modes, in an order that 
 per question, so the machine's load hits both alike. Section mode reads the sentence,
 heading and phrasing vectors saved at ingest, so a question costs one encode and a matrix
 product more than retrieval; the goal is a warm p95 of at most 100 ms. A third arm, section mode
-without the scope classifier (scope.py: one more pass of the encoder over the message, for its
-layer means), says what that classifier costs, in the same run. Also reported: the start-up
+without the scope classifier (scope.py: the message's layers, read from the pass that gives its
+vectors), says what that classifier costs, in the same run. Also reported: the start-up
 cost of loading the saved units against rebuilding them (embedding every sentence).
 """
 

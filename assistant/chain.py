@@ -29,7 +29,7 @@ from . import values
 from .answer_model import SURE_PROBABILITY, AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
-from .embedding import build_embedder, encode_message, read_message
+from .embedding import build_embedder, read_message
 from .errors import UsageError
 from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
@@ -224,11 +224,10 @@ class Assistant:
         # The scope classifier's reading of the whole message (its layers) comes from the same pass.
         reads = self.triager.embedder is not None
         texts = meaning_texts(question)
-        layers = None
-        if reads and self.model.reads_scope(self.embedder):
-            meaning, layers = read_message(self.embedder, texts)
+        if reads:
+            meaning, layers = read_message(self.embedder, texts, layers=self.model.reads_scope(self.embedder))
         else:
-            meaning = encode_message(self.embedder, texts) if reads else self.embedder.encode(texts[-1:])
+            meaning, layers = self.embedder.encode(texts[-1:]), None
         search_text, vector = self._searched(query, meaning)
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:

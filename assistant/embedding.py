@@ -211,35 +211,32 @@ def encode_message(embedder, texts: Sequence[str]) -> np.ndarray:
     is encoded beside its sentences; a longer one is pooled from them: their mean, weighted
     by each one's tokens (with its two special ones), normalised. So reading a long message
     sentence by sentence costs no second encode of it (BENCHMARKS.md, "Triage's meaning net")."""
+    return read_message(embedder, texts, layers=False)[0]
+
+
+def read_message(embedder, texts: Sequence[str], *, layers: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """`encode_message`'s vectors and, with `layers`, the whole message's `layer_means` row from
+    the same pass (what the scope classifier reads, scope.py): the whole's own when it is
+    encoded (one sentence, or a short message), else its sentences' rows pooled as its vector
+    is, weighted by their tokens. None without `layers` or for an encoder without them (a test's
+    fake one)."""
     texts = list(texts)
+    if layers and hasattr(embedder, "encode_with_layers"):
+        encode = embedder.encode_with_layers
+    else:
+        def encode(batch):
+            return embedder.encode(batch), None
     if len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS:
-        return np.asarray(embedder.encode(texts), dtype=np.float32)
+        vectors, rows = encode(texts)
+        return np.asarray(vectors, dtype=np.float32), None if rows is None else rows[-1]
     sentences = texts[:-1]
-    vectors = np.asarray(embedder.encode(sentences), dtype=np.float32)
+    vectors, rows = encode(sentences)
+    vectors = np.asarray(vectors, dtype=np.float32)
     weights = np.array([embedder.count_tokens(t) + 2 for t in sentences], dtype=np.float32)
     pooled = weights @ vectors
     norm = np.linalg.norm(pooled)
-    return np.vstack([vectors, (pooled / norm if norm else pooled)[None, :]]).astype(np.float32, copy=False)
-
-
-def read_message(embedder, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-    """`encode_message`'s vectors, and the whole message's `layer_means` row from the same pass
-    (what the scope classifier reads, scope.py): the whole's own when it is encoded (one
-    sentence, or a short message), else its sentences' rows pooled as its vector is, weighted by
-    their tokens. None for an encoder without layers (a test's fake one)."""
-    texts = list(texts)
-    if not hasattr(embedder, "encode_with_layers"):
-        return encode_message(embedder, texts), None
-    if len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS:
-        vectors, layers = embedder.encode_with_layers(texts)
-        return np.asarray(vectors, dtype=np.float32), layers[-1]
-    sentences = texts[:-1]
-    vectors, layers = embedder.encode_with_layers(sentences)
-    weights = np.array([embedder.count_tokens(t) + 2 for t in sentences], dtype=np.float32)
-    pooled = weights @ vectors
-    norm = np.linalg.norm(pooled)
-    whole = (pooled / norm if norm else pooled)[None, :]
-    return np.vstack([vectors, whole]).astype(np.float32, copy=False), (weights @ layers) / weights.sum()
+    whole = np.vstack([vectors, (pooled / norm if norm else pooled)[None, :]]).astype(np.float32, copy=False)
+    return whole, None if rows is None else (weights @ rows) / weights.sum()
 
 
 def build_embedder(settings) -> SentenceEmbedder:

@@ -21,7 +21,9 @@ costs least when a case it reaches is refused (ties to the higher: refuse by mea
 where it pays). `--keep-decision` fits the scope classifier alone and keeps the saved ranker,
 decision and threshold (its gate chosen on decisions cross-validated as above, at the saved
 threshold). Writes calibration/answer-model.json (coefficients, thresholds, the figures they
-gave) and calibration/answer-data.csv (the rows fitted on, with each case's `refuse_like`).
+gave), calibration/answer-data.csv (the ranker's and decision's rows; not with
+`--keep-decision`) and calibration/answer-scope-data.csv (each case, its label and its
+out-of-fold probability).
 """
 
 from __future__ import annotations
@@ -126,14 +128,9 @@ def collect(assistant, cases: list[EvalCase], progress=None) -> tuple[list[Row],
     return rows, used
 
 
-def fold_of(case_id: str) -> int:
-    return int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % FOLDS
-
-
-def file_fold_of(file: str) -> int:
-    """A case file's fold for the scope classifier: questions of one file share a writer and a
-    style, so the classifier is judged on files it never saw."""
-    return int(hashlib.sha256(file.encode()).hexdigest(), 16) % FOLDS
+def fold_of(key: str) -> int:
+    """The fold of a case id (the ranker and decision), or of a case file (the scope classifier)."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % FOLDS
 
 
 def fit_scope(embedder, cases: list[EvalCase], progress=None):
@@ -155,7 +152,8 @@ def fit_scope(embedder, cases: list[EvalCase], progress=None):
             progress("message layers", i + 1, len(cases))
     x = np.vstack(rows)
     y = np.array([c.expected_status == "refused" for c in cases], dtype=np.float64)
-    folds = np.array([file_fold_of(c.file) for c in cases])
+    # By case file: one file's questions share a writer and a style, so it is judged on files it never saw.
+    folds = np.array([fold_of(c.file) for c in cases])
     oof = np.zeros(len(cases))
     for k in range(FOLDS):
         if (folds == k).any():
@@ -263,6 +261,23 @@ def choose_threshold(outcomes: list[Outcome], wrong_cost: float, max_wrong: floa
     return min(allowed, key=lambda o: (wrong_cost * o.wrong + o.wrongful_refusals, -o.threshold))
 
 
+def shares(o: Outcome) -> dict[str, float]:
+    return {"right": round(o.share(o.right), 4), "wrong": round(o.share(o.wrong), 4),
+            "wrongful_refusals": round(o.share(o.wrongful_refusals), 4)}
+
+
+def outcome_table(title: str, rows: list[tuple[str, Outcome]], chosen: Outcome):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("threshold", "right", "wrong", "wrongful refusals", "refused rightly"):
+        table.add_column(name, justify="right")
+    for label, o in rows:
+        table.add_row(label, f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}", f"{o.share(o.wrongful_refusals):.1%}",
+                      f"{o.share(o.refused_right):.1%}", style="bold green" if o is chosen else None)
+    return table
+
+
 def write_data(rows: list[Row], path: Path) -> None:
     from assistant.answer_model import FEATURES
 
@@ -288,7 +303,6 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 1.0, keep_decision: bool = 
     import json
 
     from rich.console import Console
-    from rich.table import Table
 
     from assistant.answer_model import DECISION_FEATURES, FEATURES, AnswerModel
     from assistant.chain import Assistant
@@ -302,29 +316,27 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 1.0, keep_decision: bool = 
     cases = fitting_cases(load_suite(None, settings.corpus_dir))
     if keep_decision:
         saved = AnswerModel.load(settings.answer_model_file)  # a clear error when there is none to keep
-        model = replace(saved, scope=None)  # the cases as the saved decision alone treats them
     else:
         try:
-            model = replace(AnswerModel.load(settings.answer_model_file), scope=None)
+            saved = AnswerModel.load(settings.answer_model_file)
         except UsageError:  # made for other features: describe the sections without it
-            model = AnswerModel.blank()
-    assistant = Assistant.from_settings(settings, model=model)
+            saved = AnswerModel.blank()
+    # The cases as the saved decision alone treats them (the scope classifier is fitted apart).
+    assistant = Assistant.from_settings(settings, model=replace(saved, scope=None))
     with progress_reporter() as progress:
         rows, used = collect(assistant, cases, progress)
         scope, refuse_like = fit_scope(assistant.embedder, cases, progress)
     ids, q, right = cross_validated(rows, used)
     outcomes = [outcome(ids, q, right, used, t) for t in THRESHOLDS]
-    chosen = choose_threshold(outcomes, wrong_cost, max_wrong)
-    if keep_decision:
-        chosen = min(outcomes, key=lambda o: abs(o.threshold - saved.threshold))
+    chosen = min(outcomes, key=lambda o: abs(o.threshold - saved.threshold)) if keep_decision \
+        else choose_threshold(outcomes, wrong_cost, max_wrong)
     gates = choose_gate(ids, q, right, used, chosen.threshold, refuse_like, wrong_cost)
     gate, gated_outcome = gates[0]
     scope = replace(scope, threshold=gate)
     scope_info = {"C": SCOPE_C, "cases": len(cases), "must_refuse": sum(c.expected_status == "refused" for c in cases),
                   "folds": f"{FOLDS}, by case file", "data": SCOPE_DATA_FILE.name,
-                  "cross_validated": {"threshold": gate, "right": round(gated_outcome.share(gated_outcome.right), 4),
-                                      "wrong": round(gated_outcome.share(gated_outcome.wrong), 4),
-                                      "wrongful_refusals": round(gated_outcome.share(gated_outcome.wrongful_refusals), 4)}}
+                  "cross_validated": {"threshold": gate, **shares(gated_outcome)}}
+    console = Console()
     if keep_decision:
         model = replace(saved, scope=scope, info={**saved.info, "scope_fitted": dt.date.today().isoformat(),
                                                   "scope_command": "python -m eval answer-calibrate --keep-decision",
@@ -340,37 +352,22 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 1.0, keep_decision: bool = 
             "fitted_on": {"cases": len(used), "rows": len(rows), "right_rows": int(y.sum()),
                           "splits": sorted({r.split for r in rows}), "data": DATA_FILE.name},
             "wrong_cost": wrong_cost, **({"max_wrong": max_wrong} if max_wrong < 1 else {}), "l2": L2,
-            "cross_validated": {"folds": FOLDS, "right": round(chosen.share(chosen.right), 4),
-                                "wrong": round(chosen.share(chosen.wrong), 4),
-                                "wrongful_refusals": round(chosen.share(chosen.wrongful_refusals), 4)},
+            "cross_validated": {"folds": FOLDS, **shares(chosen)},
             "scope_fitted_on": scope_info,
         })
-    MODEL_FILE.parent.mkdir(exist_ok=True)
-    MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
-    if not keep_decision:
         write_data(rows, DATA_FILE)
-    write_scope_data(cases, refuse_like, SCOPE_DATA_FILE)
-    console = Console()
-    if not keep_decision:
-        table = Table(title=f"Decision to answer, {FOLDS}-fold cross-validated on {len(used)} tuning and dev cases")
-        for name in ("threshold", "right", "wrong", "wrongful refusals", "refused rightly"):
-            table.add_column(name, justify="right")
-        for o in outcomes[::5] + ([chosen] if chosen not in outcomes[::5] else []):
-            table.add_row(f"{o.threshold:.2f}", f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}",
-                          f"{o.share(o.wrongful_refusals):.1%}", f"{o.share(o.refused_right):.1%}",
-                          style="bold green" if o == chosen else None)
-        console.print(table)
+        shown = outcomes[::5] + ([chosen] if chosen not in outcomes[::5] else [])
+        console.print(outcome_table(f"Decision to answer, {FOLDS}-fold cross-validated on {len(used)} tuning and dev "
+                                    "cases", [(f"{o.threshold:.2f}", o) for o in shown], chosen))
         print("ranker: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(FEATURES, ranker.weights)))
         print("decision: " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(DECISION_FEATURES, decision.weights)))
-    table = Table(title=f"Scope classifier: cases it gives at least the threshold refused (decisions at "
-                        f"{chosen.threshold:.2f}, cross-validated; its probability out-of-fold by case file)")
-    for name in ("threshold", "right", "wrong", "wrongful refusals", "refused rightly"):
-        table.add_column(name, justify="right")
-    for g, o in sorted(gates, key=lambda go: go[0]):
-        table.add_row("none" if g >= 1.0 else f"{g:.2f}", f"{o.share(o.right):.1%}", f"{o.share(o.wrong):.1%}",
-                      f"{o.share(o.wrongful_refusals):.1%}", f"{o.share(o.refused_right):.1%}",
-                      style="bold green" if g == gate else None)
-    console.print(table)
+    MODEL_FILE.parent.mkdir(exist_ok=True)
+    MODEL_FILE.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    write_scope_data(cases, refuse_like, SCOPE_DATA_FILE)
+    console.print(outcome_table(f"Scope classifier: cases it gives at least the threshold refused (decisions at "
+                                f"{chosen.threshold:.2f}, cross-validated; its probability out-of-fold by case file)",
+                                [("none" if g >= 1.0 else f"{g:.2f}", o) for g, o in sorted(gates, key=lambda go: go[0])],
+                                gated_outcome))
     print(f"threshold {chosen.threshold:.2f}" + (" (kept)" if keep_decision else
           f" (a wrong answer costs {wrong_cost:g} refusals" + (f"; at most {max_wrong:.0%} wrong answers" if max_wrong < 1
                                                                else "") + ")")

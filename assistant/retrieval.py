@@ -101,6 +101,7 @@ def leaning_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQ
 _ASKS = re.compile(r"\?\s*$|^\s*(what|whats|what's|wot|when|where|who|which|why|how|can|could|should|shall|is|are|"
                    r"do|does|did|will|would|may|am)\b", re.I)
 MAX_PARTS = 2
+_QUESTION_WORD = re.compile(r"\b(?:what|whats|what's|wot|when|where|who|which|why|how)\b", re.I)
 # A second question joined to the first by "and" ("how long is the follow up and is it true it
 # can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
 # joining word, with the question word that opens the second.
@@ -113,9 +114,17 @@ def question_parts(message: str) -> list[str]:
     long do the cells take?"): its sentences that ask and have a topic of their own (two
     content words or more). One question, or a tail that leans on it ("is that normal?",
     "email?"), gives no parts: the message is answered as a whole."""
-    pieces = [piece for s in sentences(message) for piece in _SECOND_QUESTION.split(s) if piece and piece.strip()]
-    parts = [s for s in pieces if _ASKS.search(s) and len(set(terms(s))) >= 2]
-    return parts[:MAX_PARTS] if len(parts) >= 2 else []
+    asking = []
+    for sentence in sentences(message):
+        pieces = [piece for piece in _SECOND_QUESTION.split(sentence) if piece and piece.strip()]
+        for i, piece in enumerate(pieces):
+            # The first of two questions one asking sentence joins may open with a clause of its
+            # own ("once I'm home, how many times a day ..., and what reading ...?"): it asks
+            # when it holds a question word.
+            first_of_two = i == 0 and len(pieces) > 1 and _ASKS.search(sentence) and _QUESTION_WORD.search(piece)
+            if (_ASKS.search(piece) or first_of_two) and len(set(terms(piece))) >= 2:
+                asking.append(piece)
+    return asking[:MAX_PARTS] if len(asking) >= 2 else []
 
 
 def asking_part(message: str) -> str | None:

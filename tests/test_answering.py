@@ -111,6 +111,10 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
      ["which chemo comes first", "will it affect my fertility"]),
     ("what is CRS and how is it treated", []),  # the second leans on the first: one topic
     ("can my wife and my son both stay with me", []),  # "and" joins people, not questions
+    # the first of the two opens with a clause of its own: it asks by its question word
+    ("after the infusion how long must we stay near the centre, and when can I drive my car again?",
+     ["after the infusion how long must we stay near the centre", "when can I drive my car again?"]),
+    ("after the infusion we stay near the centre, and when can I drive my car again?", []),  # tells, then asks
 ])
 def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
     from assistant.retrieval import question_parts

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -390,17 +390,10 @@ class _Hit:
     detail: str
     similarity: float = 1.0  # meaning: to the closest report; rules: 1
     example: int = -1  # meaning: the closest report (index into Triager._report_text)
-    # meaning, a 999 symptom: the sentence's closeness to that symptom's reports once the words
-    # saying whom it is about are left out (`Triager._with_content`); None: not read
-    content: float | None = None
 
     def emergency(self, flags: "RedFlags") -> bool:
-        """999 first needs a 999 symptom, and by meaning a closer match than urgency does, made
-        by what the sentence says, not only by whom it is about: "she's nervous" stands at 0.49
-        to "she's shaking violently on the floor" for its "she's", "nervous" alone far lower."""
-        return self.symptom.emergency and (self.net == "rules" or (
-            self.similarity >= flags.emergency_similarity
-            and (self.content is None or self.content >= flags.symptom_similarity)))
+        """999 first needs a 999 symptom, and by meaning a closer match than urgency does."""
+        return self.symptom.emergency and (self.net == "rules" or self.similarity >= flags.emergency_similarity)
 
 
 class Triager:
@@ -449,9 +442,7 @@ class Triager:
                                len(self._report_text), dtype=int)
         for j, columns in enumerate(self._columns):
             self._padded[j, :len(columns)] = columns
-        self._reports = self._weights = self._neutral = self._report_content = None
-        # Who a sentence is about, for `_with_content`: the file's cues naming someone.
-        self._whom = [cue for cue in (red_flags.relations, red_flags.someone_else) if cue is not None]
+        self._reports = self._weights = self._neutral = None
         if self.embedder is not None:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
             self._reports = vectors[: len(self._report_text)]
@@ -462,9 +453,6 @@ class Triager:
             # (`_question_text` ends with them).
             general = vectors[len(vectors) - len(red_flags.general_questions):]
             self._neutral = np.vstack([news, general])
-            # The reports without the words naming someone, for `_with_content`.
-            if self._whom:
-                self._report_content = encode_cached(self.embedder, [self._without_whom(r) for r in self._report_text])
             labels = np.r_[np.ones(len(self._report_text)), np.zeros(len(self._question_text))]
             self._weights = fit_logistic(vectors, labels)
         # The message classifier (`triage_veto`), when it reads this encoder: it may set aside
@@ -502,8 +490,7 @@ class Triager:
             closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             asks = [float(report_p[i]) < self.red_flags.question_probability for i in range(len(parts))]
-            meaning = self._with_content(self._meaning(texts, closeness, nearest, report_p, others,
-                                                       message_person or message_time))
+            meaning = self._meaning(texts, closeness, nearest, report_p, others, message_person or message_time)
         rules = self._rules(parts, text, asks, others, message_time, message_person)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
@@ -530,42 +517,10 @@ class Triager:
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
 
-    def _without_whom(self, text: str) -> str:
-        return " ".join(functools.reduce(lambda rest, cue: cue.sub(" ", rest), self._whom, text).split())
-
-    def _with_content(self, hits: list[_Hit]) -> list[_Hit]:
-        """The meaning net's hits on a 999 symptom with `content` read: the sentence without the
-        words naming someone (the red-flag file's `relations` and `someone_else` cues: "my wife",
-        "she", "mum"; not read without them), judged against the same symptom's reports, in one
-        encode, against the reports read the same way (embedded once). A short sentence about someone is
-        close to short reports about someone by its frame alone ("my wife doesnt drive either"
-        stands at 0.46 to "my wife is having a fit"); what it says must be close too."""
-        serious = [i for i, h in enumerate(hits) if h.net == "meaning" and h.symptom.emergency]
-        if not serious or self._report_content is None:
-            return hits
-        rests = [self._without_whom(hits[i].sentence) for i in serious]
-        said = [k for k, rest in enumerate(rests) if sum(ch.isalpha() for ch in rest) >= 3]
-        content = np.zeros(len(serious), dtype=np.float32)
-        if said:
-            closeness = self._closeness(np.asarray(self.embedder.encode([rests[k] for k in said]), dtype=np.float32),
-                                        self._report_content)
-            for row, k in enumerate(said):
-                content[k] = closeness[row, self._symptoms.index(hits[serious[k]].symptom)]
-        hits = list(hits)
-        for k, i in enumerate(serious):
-            hits[i] = replace(hits[i], content=float(content[k]),
-                              detail=f"{hits[i].detail}; without whom it is about {content[k]:.2f}")
-        return hits
-
     def _may_set_aside(self, hits: list[_Hit]) -> bool:
         """The classifier may have the last word only on the meaning net's own flags, and only
-        where each closest report is one it was fitted on (`triage_veto`), and none is as close to
-        a 999 report as a 999 call needs: where what a sentence says, without whom it is about,
-        is too far for 999 (`_Hit.content`), the reply says the 24-hour line instead; the content
-        only ever makes a call less drastic, it never takes one away."""
-        return self.veto is not None and all(
-            h.net == "meaning" and h.example not in self._unfitted
-            and not (h.symptom.emergency and h.similarity >= self.red_flags.emergency_similarity) for h in hits)
+        where each closest report is one it was fitted on (`triage_veto`)."""
+        return self.veto is not None and all(h.net == "meaning" and h.example not in self._unfitted for h in hits)
 
     def classifier_state(self) -> str:
         """One line for the evaluation summary: whether the message classifier reads flags, and
@@ -1119,26 +1074,19 @@ class Triager:
 
         return re.sub(r"[A-Za-z]{4,}", fix, text)
 
-    def _closeness(self, vectors: np.ndarray, reports: np.ndarray, *, nearest: bool = False):
-        """Per text, its closeness to each symptom: the mean of its TOP closest `reports` (a row
-        per report example); with `nearest`, also the closest report of each symptom."""
-        sims = vectors @ reports.T
+    def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom less
+        close than the everyday news of `not_red_flags` and the `general_questions` counts 0),
+        the closest report of each symptom, and the probability that the text reports (not asks)."""
+        sims = vectors @ self._reports.T
         never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
         blocks = np.concatenate([sims, never], axis=1)[:, self._padded]  # (texts, symptoms, reports)
+        nearest = self._padded[np.arange(len(self._columns)), np.argmax(blocks, axis=2)]
         ordered = np.sort(blocks, axis=2)
         closeness = ordered[:, :, -TOP:].mean(axis=2).astype(np.float32)
         for j, columns in enumerate(self._columns):
             if len(columns) < TOP:  # fewer reports than TOP: the mean of those it has
                 closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
-        if not nearest:
-            return closeness
-        return closeness, self._padded[np.arange(len(self._columns)), np.argmax(blocks, axis=2)]
-
-    def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom less
-        close than the everyday news of `not_red_flags` and the `general_questions` counts 0),
-        the closest report of each symptom, and the probability that the text reports (not asks)."""
-        closeness, nearest = self._closeness(vectors, self._reports, nearest=True)
         if len(self._neutral):
             neutral = np.sort(vectors @ self._neutral.T, axis=1)[:, -min(TOP, len(self._neutral)):].mean(axis=1)
             closeness = np.where(closeness > neutral[:, None], closeness, 0.0).astype(np.float32)

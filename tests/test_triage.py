@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from assistant.errors import UsageError
-from assistant.triage import DEFAULT_RED_FLAGS, RedFlags, Triager, meaning_texts, sentences
+from assistant.triage import DEFAULT_RED_FLAGS, RedFlags, Triager, sentences
 from assistant.triage_veto import Veto
 
 RED_FLAGS = RedFlags.load()
@@ -148,23 +148,6 @@ def test_a_statement_close_to_reports_is_a_report_unless_the_classifier_is_sure_
     assert not judged_as(Triager(RED_FLAGS, embedder), RED_FLAGS.statement_similarity - 0.05, 0.3).assess(statement).urgent
     off = judged_as(Triager(replace(RED_FLAGS, statement_similarity=1.0), embedder), 0.6, 0.3)
     assert not off.assess(statement).urgent
-
-
-@pytest.mark.slow
-def test_999_by_meaning_needs_what_the_sentence_says_not_only_whom_it_is_about(embedder):
-    """A short sentence about someone is close to short 999 reports about someone by its frame:
-    "my wife is fed up" stands near "my wife is having a fit". Without the words saying whom it
-    is about ("fed up"), it is far, so it is no 999 situation; a 999 report told without any
-    symptom word keeps its 999, as what it says is close too."""
-    nets = Triager(RED_FLAGS, embedder)  # the nets alone, no message classifier
-    aside = nets.assess("my wife is fed up")
-    assert "without whom it is about" in aside.reason and not aside.emergency
-    report = nets.assess("nothing rouses her, not even shaking her shoulder")
-    assert report.reason.startswith("meaning:") and report.emergency
-    # the same hit, read without its content, is 999: the content is what withholds it
-    frame_only = nets._meaning(meaning_texts("my wife is fed up"), *nets._judge(nets.encode("my wife is fed up")),
-                               [False], True)
-    assert frame_only and any(h.emergency(RED_FLAGS) for h in frame_only)
 
 
 @pytest.mark.slow

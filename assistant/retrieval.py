@@ -98,10 +98,10 @@ def leaning_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQ
 
 
 # A sentence that asks: it ends with "?" or opens as a question does.
-_ASKS = re.compile(r"\?\s*$|^\s*(what|whats|what's|wot|when|where|who|which|why|how|can|could|should|shall|is|are|"
-                   r"do|does|did|will|would|may|am)\b", re.I)
+_WH = r"what|whats|what's|wot|when|where|who|which|why|how"  # the words that open a question of fact
+_ASKS = re.compile(rf"\?\s*$|^\s*({_WH}|can|could|should|shall|is|are|do|does|did|will|would|may|am)\b", re.I)
+_QUESTION_WORD = re.compile(rf"\b(?:{_WH})\b", re.I)
 MAX_PARTS = 2
-_QUESTION_WORD = re.compile(r"\b(?:what|whats|what's|wot|when|where|who|which|why|how)\b", re.I)
 # A second question joined to the first by "and" ("how long is the follow up and is it true it
 # can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
 # joining word, with the question word that opens the second.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import UsageError
-from .triage_veto import layer_logistic
+from .triage_veto import layer_logistic, layer_probability
 
 FEATURES = "message-layers-v1"  # what the weights read: `embedding.read_message`'s layers of the message
 _REFIT = "run `python -m eval answer-calibrate` (or restore calibration/answer-model.json from git)"
@@ -46,8 +46,7 @@ class Scope:
     def probability(self, layers: np.ndarray) -> float:
         """The probability that the message whose `read_message` layers these are is one the
         documents are not for."""
-        z = (np.atleast_2d(layers) - self.mean) / self.scale
-        return float(1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias)))[0])
+        return float(layer_probability(layers, self.weights, self.bias, self.mean, self.scale)[0])
 
     @classmethod
     def from_json(cls, data, where: str = "answer model (scope)") -> "Scope":

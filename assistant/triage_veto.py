@@ -29,7 +29,7 @@ import numpy as np
 from .errors import UsageError
 from .text import plain_quotes
 
-__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "layer_logistic", "message_text"]
+__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "layer_logistic", "layer_probability", "message_text"]
 
 DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-veto.json"
 # What the coefficients read: `SentenceEmbedder.layer_means` of the message. A file made for
@@ -52,6 +52,15 @@ def layer_logistic(data, features: str, where: str, refit: str) -> tuple[np.ndar
     if not (weights.ndim == 1 and weights.shape == mean.shape == scale.shape and len(weights)):
         raise UsageError(f"{where}: weights, mean and scale must be lists of one length: {refit}")
     return weights, bias, mean, np.where(scale > 0, scale, 1.0).astype(np.float32), model
+
+
+def layer_probability(rows: np.ndarray, weights: np.ndarray, bias: float, mean: np.ndarray,
+                      scale: np.ndarray) -> np.ndarray:
+    """Per row of a message's layers, the probability such a logistic regression gives (its
+    weights read the features standardised by `mean` and `scale`): this classifier's, scope.py's
+    and their fits' (eval/triage_veto.py, eval/answer_calibration.py)."""
+    z = (np.atleast_2d(rows) - mean) / scale
+    return 1.0 / (1.0 + np.exp(-(z @ weights + bias)))
 
 
 def message_text(message: str) -> str:
@@ -110,8 +119,7 @@ class Veto:
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Per row of `layer_means`: the probability that the message tells of a red flag now."""
-        z = (np.atleast_2d(features) - self.mean) / self.scale
-        return 1.0 / (1.0 + np.exp(-(z @ self.weights + self.bias)))
+        return layer_probability(features, self.weights, self.bias, self.mean, self.scale)
 
     def reads(self, embedder) -> bool:
         """Whether it was fitted on this encoder's layers (else it is left out, and triage says so)."""

@@ -96,8 +96,9 @@ def fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float, np.n
 
 
 def probability(fitted, x: np.ndarray) -> np.ndarray:
-    weights, bias, mean, scale = fitted
-    return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ weights + bias)))
+    from assistant.triage_veto import layer_probability
+
+    return layer_probability(x, *fitted)
 
 
 def cross_validate(x: np.ndarray, rows: list[Row], partitions: list[np.ndarray], caught: np.ndarray,

@@ -147,6 +147,9 @@ def ndcg_at(gains: Sequence[int], n_relevant: int, k: int = K) -> float:
 
 # -- answer content ----------------------------------------------------------------------
 def facts_found(facts: Sequence[str], text: str) -> list[bool]:
+    """Each fact (a case-insensitive regex) looked for in the text as a reader sees it: "you must
+    **never** donate" says "never donate"."""
+    text = as_read(text)
     return [re.search(fact, text, re.IGNORECASE) is not None for fact in facts]
 
 
@@ -169,10 +172,15 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
+def as_read(text: str) -> str:
+    """Text as a reader sees it: Markdown emphasis gone, curly quotes and dashes plain, whitespace
+    collapsed."""
+    return " ".join(_EMPHASIS.sub("", text.translate(_QUOTES)).split())
+
+
 def normalise(text: str) -> str:
     """Case, whitespace, Markdown emphasis and curly quotes ignored."""
-    text = _EMPHASIS.sub("", text.translate(_QUOTES))
-    return " ".join(text.split()).casefold()
+    return as_read(text).casefold()
 
 
 def answer_sentences(answer_text: str) -> list[str]:

@@ -88,6 +88,13 @@ def test_fact_recall_is_case_insensitive_regex():
     assert fact_recall([], text) is None
 
 
+def test_facts_are_found_as_a_reader_sees_the_answer():
+    # Markdown emphasis and line breaks are not what the reader reads.
+    text = "You must **never** donate blood. Carvykti: about **4\nweeks** [1]"
+    assert fact_recall(["never donate", "about 4 weeks"], text) == 1.0
+    assert fact_recall(["always donate"], text) == 0.0
+
+
 def test_citation_precision():
     expected = [ExpectedSource("a"), ExpectedSource("b", "Dosing")]
     cites = [cite(1, "a"), cite(2, "b", section="dosing > adults"), cite(3, "b", section="Other"), cite(4, "c")]

@@ -1,9 +1,9 @@
 """Fitting the decision to answer: `python -m eval answer-calibrate`.
 
-Runs the tuning and dev cases (never held-out or sealed ones) through the assistant and
-collects, for each case, every candidate section it weighed (`Answer.decision`) with its
-features (assistant/answer_model.py). A candidate is a right answer when its text holds
-at least half the expected facts (as the evaluation judges an answer).
+Runs the tuning and dev cases (of the golden and pending case files; never held-out or sealed
+ones) through the assistant and collects, for each case, every candidate section it weighed
+(`Answer.decision`) with its features (assistant/answer_model.py). A candidate is a right
+answer when its text holds at least half the expected facts (as the evaluation judges an answer).
 
 Two logistic regressions, each cross-validated five ways by case: the ranker (is this
 section the answer?) and the decision (is the ranker's first section a right answer, or
@@ -310,10 +310,11 @@ def main(wrong_cost: float = 2.0, max_wrong: float = 1.0, keep_decision: bool = 
     from assistant.progress import progress_reporter
     from assistant.settings import load_settings
 
-    from .cases import load_suite
+    from .cases import default_suites, load_suite, pending_suites
 
     settings = load_settings(answer_mode="section")  # the mode the model decides for
-    cases = fitting_cases(load_suite(None, settings.corpus_dir))
+    # Golden and pending case files alike: their dev halves are fitted on, their held-out halves never.
+    cases = fitting_cases(load_suite(default_suites() + pending_suites(), settings.corpus_dir))
     if keep_decision:
         saved = AnswerModel.load(settings.answer_model_file)  # a clear error when there is none to keep
     else:

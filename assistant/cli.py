@@ -33,8 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _format_text(answer) -> str:
-    lines = [answer.answer, ""]
+def _format_text(answer, audience: str) -> str:
+    """An answer as the terminal shows it: an unsure answer opens with the page's note (presenting.py)."""
+    from .presenting import unsure_text
+
+    lines = [unsure_text(audience), ""] if answer.status == "answered" and not answer.sure else []
+    lines += [answer.answer, ""]
     for c in answer.citations:
         page = f", page {c.page}" if c.page else ""
         lines.append(f"[{c.n}] {c.title} - {c.section}{page} (version {c.version}, {c.source})")
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.question is None:
             return _stream(assistant, sys.stdin, sys.stdout)
         answer = assistant.ask(args.question, args.audience)
-        print(json.dumps(answer.to_json()) if args.json else _format_text(answer))
+        print(json.dumps(answer.to_json()) if args.json else _format_text(answer, args.audience))
         return 0
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -63,16 +63,18 @@ def urgent_banner() -> str:
     )
 
 
-def where_to_ask(audience: str) -> str:
+def where_to_ask(audience: str, *, plain: bool = False) -> str:
+    """Who to ask and how, for the page (numbers as tel: links) or, `plain`, as text."""
+    tel = (lambda number: number) if plain else _tel
     if audience == "clinician":
         return (
-            f"Ask the referral coordinator on {_tel(REFERRALS_PHONE)} (Monday to Friday, 9am to 5pm) "
+            f"Ask the referral coordinator on {tel(REFERRALS_PHONE)} (Monday to Friday, 9am to 5pm) "
             f"or email {REFERRALS_EMAIL}. For an individual patient's treatment, speak to the "
             "patient's CAR-T consultant."
         )
     return (
-        f"Ask your CAR-T team: call the day unit on {_tel(DAY_UNIT)} (Monday to Friday, 9am to 5pm). "
-        f"If you are worried about symptoms, call the 24-hour CAR-T line on {_tel(LINE_24H)}."
+        f"Ask your CAR-T team: call the day unit on {tel(DAY_UNIT)} (Monday to Friday, 9am to 5pm). "
+        f"If you are worried about symptoms, call the 24-hour CAR-T line on {tel(LINE_24H)}."
     )
 
 
@@ -88,13 +90,19 @@ def refusal_note(audience: str) -> str:
 
 
 UNSURE_TITLE = "This may not answer exactly what you asked."
+UNSURE_BODY = "It is the closest approved information I found: check the source below."
 
 
 def unsure_note(audience: str) -> str:
     """Shown above an answer the model gives less than an even chance (`Answer.sure`): the
     reader is told it is the closest approved section, to check the source, and where to ask."""
-    return (f'<div class="unsure-note" role="note"><strong>{UNSURE_TITLE}</strong> It is the closest '
-            f'approved information I found: check the source below. {where_to_ask(audience)}</div>')
+    return (f'<div class="unsure-note" role="note"><strong>{UNSURE_TITLE}</strong> {UNSURE_BODY} '
+            f'{where_to_ask(audience)}</div>')
+
+
+def unsure_text(audience: str) -> str:
+    """The same note as plain text, for the command line."""
+    return f"{UNSURE_TITLE} {UNSURE_BODY} {where_to_ask(audience, plain=True)}"
 
 
 # -- escaping ----------------------------------------------------------------------------

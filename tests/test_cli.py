@@ -40,3 +40,19 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path):
     assert no_index.returncode == 1 and "python ingest.py" in no_index.stderr and "Traceback" not in no_index.stderr
     bad_setting = run("ask", "hello", env={"CART_TOP_K": "zero"})
     assert bad_setting.returncode == 2 and bad_setting.stderr.startswith("error: invalid setting: CART_TOP_K")
+
+
+def test_an_unsure_answer_opens_with_the_pages_note_in_the_terminal_too():
+    from dataclasses import replace
+
+    from assistant.cli import _format_text
+    from assistant.presenting import UNSURE_TITLE
+    from assistant.records import Answer
+
+    unsure = Answer(status="answered", answer="Most people stay in hospital for about 10 to 14 days. [1]", sure=False)
+    text = _format_text(unsure, "patient")
+    assert text.startswith(UNSURE_TITLE) and "check the source" in text
+    assert "01632 960 123" in text and "<a" not in text  # the numbers as text, not as the page's links
+    assert "referral coordinator on 01632 960 789" in _format_text(unsure, "clinician")
+    assert UNSURE_TITLE not in _format_text(replace(unsure, sure=True), "patient")
+    assert UNSURE_TITLE not in _format_text(replace(unsure, status="refused"), "patient")

@@ -35,7 +35,7 @@ from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
                         question_parts, section_key, today_iso)
 from .store import IndexStore
-from .text import Vocabulary, plain_quotes, terms
+from .text import Vocabulary, other_language, other_language_words, plain_quotes, terms
 from .triage import Triager, meaning_texts
 
 MAX_QUESTION_CHARS = 2000
@@ -50,8 +50,9 @@ _GIVES_ACTION = re.compile(r"24-hour|\b999\b", re.I)
 REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
 # The question asks for a value of one kind (values.py) and the section that answers its topic holds none.
 REFUSAL_VALUE = "The approved information I can use does not give {what}, so I can't answer this question."
-REFUSAL_UNREADABLE = ("I can only read questions in English, so I can't answer this one. "
-                      "If you feel unwell, call the CAR-T 24-hour line.")
+REFUSAL_UNREADABLE = "I can only read questions in English, so I can't answer this one."
+# Said with it to a patient or carer: a message that cannot be read may be telling of an emergency.
+UNREADABLE_999 = "Call 999 for a fit, a collapse, severe difficulty breathing, or if the person cannot be woken."
 REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
                     "and I can't change how I work.")
 REFUSAL_PERSONAL = {
@@ -145,6 +146,7 @@ class Assistant:
         self.answerer = answerer or GroundedAnswerer(idf_table(retriever.corpus_terms))
         self.sections = SectionAnswerer(retriever, self.answerer.idf)
         self.vocabulary = corpus_vocabulary(retriever)
+        other_language_words()  # read at start-up (0.4 s), not on the first message
         self._safety: dict[tuple[str | None, str, str], _Safety] = {}
         self._where: dict[tuple[str | None, str, str], Composition] = {}
         self._last_refresh = 0.0
@@ -277,8 +279,12 @@ class Assistant:
         now = audience == "patient" and self.triager.describes_now(question)  # refusals still give the line
         if self.boundaries.crossed(question, whole, only=("override",)):
             return self._refusal(REFUSAL_OVERRIDE, audience, unwell_now=now)
-        if _mostly_unreadable(question):
-            return self._refusal(REFUSAL_UNREADABLE, audience)
+        if _unreadable(question, self.vocabulary):
+            # Whether it tells of someone unwell cannot be read: a patient or carer gets the
+            # 24-hour line with its number, and 999, whatever it says.
+            patient = audience == "patient"
+            return self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient,
+                                 then=UNREADABLE_999 if patient else None)
 
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
@@ -514,12 +520,14 @@ class Assistant:
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
     def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
-                 passages: list[Passage] | None = None, unwell_now: bool = False) -> Answer:
+                 passages: list[Passage] | None = None, unwell_now: bool = False, then: str | None = None) -> Answer:
         where = self._where_to_ask(audience)
         parts = [message]
         if unwell_now:  # the message says how someone is now: the line, whatever was asked
             phone = self._safety_for(audience).phone
             parts.append(UNWELL_NOW.format(on=f" on {phone}" if phone else ""))
+        if then:
+            parts.append(then)
         citations = list(where.citations)
         if where.sentences:
             parts.append(where.text)
@@ -650,14 +658,16 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / (np.linalg.norm(vector) or 1.0)
 
 
-def _mostly_unreadable(question: str) -> bool:
-    """Most letters outside the Latin script: the corpus (English) cannot answer it, and
-    matching its few Latin words ("CAR-T") would answer something else."""
+def _unreadable(question: str, known=frozenset()) -> bool:
+    """Most letters outside the Latin script, or written in another language of the Latin script
+    (`text.other_language`; `known`: the corpus's words, English whatever their frequency): the
+    corpus (English) cannot answer it, and matching its few words the corpus shares ("CAR-T",
+    "confuso") would answer something else."""
     letters = [ch for ch in question if ch.isalpha()]
     if not letters:
         return True
     foreign = sum(1 for ch in letters if not ("LATIN" in unicodedata.name(ch, "")))
-    return foreign / len(letters) > 0.5
+    return foreign / len(letters) > 0.5 or other_language(question, known) is not None
 
 
 def _doc_order(passages: Iterable[Passage]) -> tuple[str, ...]:

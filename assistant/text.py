@@ -83,6 +83,53 @@ def english_word(word: str) -> bool:
     return zipf(word) >= WORD_ZIPF
 
 
+# Latin-script languages other than English that patients and carers in the UK often write in
+# (messages in other scripts are told apart by their letters, chain._unreadable). A message is in
+# one of them when the mean Zipf frequency of its words in that language exceeds their mean in
+# English by OTHER_LANGUAGE_MARGIN; each language is read from its OTHER_LANGUAGE_WORDS most
+# frequent words (wordfreq's small lists), which hold the small words that tell languages apart.
+# On every golden and pending case message (4,192, English, misspelt or in clinicians' shorthand,
+# the corpus's words counting as English) the largest such excess was -0.17; on 20 sentences in
+# Polish, Romanian, Portuguese, Spanish, Lithuanian, French, Italian, German and Turkish the
+# smallest was 1.11 ("Tata ma drgawki"): 0.5 lies between (SAFETY.md H1).
+OTHER_LANGUAGES = ("pl", "ro", "pt", "es", "lt", "fr", "it", "de", "tr", "lv", "sk", "cs", "hu", "nl")
+OTHER_LANGUAGE_WORDS = 10000
+OTHER_LANGUAGE_MARGIN = 0.5
+_LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+@lru_cache(maxsize=1)
+def other_language_words() -> dict[str, dict[str, float]]:
+    """Each of OTHER_LANGUAGES' most frequent words with its Zipf frequency, read once at start-up
+    (about 0.4 s and 25 MB; each of wordfreq's whole lists is let go before the next is read)."""
+    import math
+
+    import wordfreq
+
+    out = {}
+    for lang in OTHER_LANGUAGES:
+        frequencies = wordfreq.get_frequency_dict(lang, wordlist="small")
+        top = sorted(frequencies.items(), key=lambda item: -item[1])[:OTHER_LANGUAGE_WORDS]
+        out[lang] = {word: math.log10(f) + 9.0 for word, f in top}
+        del frequencies, top
+        wordfreq.get_frequency_dict.cache_clear()
+        wordfreq.get_frequency_list.cache_clear()
+    return out
+
+
+def other_language(text: str, known=frozenset()) -> str | None:
+    """The language of OTHER_LANGUAGES a message is written in, or None for English (or a message
+    with no words). `known`: words that are English here whatever their frequency (the corpus's
+    own: "liso-cel TA?" is a clinician's English, whatever the frequencies say)."""
+    found = [w.lower() for w in _LETTERS.findall(plain_quotes(text))]
+    if not found:
+        return None
+    english = sum(max(zipf(w), 5.0 if w in known else 0.0) for w in found) / len(found)
+    scores = {lang: sum(table.get(w, 0.0) for w in found) / len(found) for lang, table in other_language_words().items()}
+    lang = max(scores, key=scores.get)
+    return lang if scores[lang] - english >= OTHER_LANGUAGE_MARGIN else None
+
+
 def term(word: str) -> str:
     """What a word counts as: its stem, or the stem it is a short form of."""
     stemmed = stem(word)

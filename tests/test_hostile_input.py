@@ -112,10 +112,40 @@ def test_hostile_messages_through_the_running_app(live_app):
 
 
 @pytest.mark.slow
-def test_a_question_the_corpus_cannot_read_is_refused(assistant):
-    answer = assistant.ask("CAR-T 治疗后我什么时候可以开车？")  # "when can I drive after CAR-T?"
+@pytest.mark.parametrize("message", [
+    "CAR-T 治疗后我什么时候可以开车？",  # "when can I drive after CAR-T?"
+    "Mama nie może się obudzić",  # Polish: "Mum cannot be woken"
+    "Mi esposo está confundido y no sabe dónde está",  # Spanish: "my husband is confused ..."
+    "Kiedy mogę znowu prowadzić samochód po CAR-T?",  # Polish: "when can I drive again after CAR-T?"
+])
+def test_a_message_the_corpus_cannot_read_is_refused_with_the_line_and_999(assistant, message):
+    # Whether it tells of an emergency cannot be read: a patient or carer is given the 24-hour
+    # line's number and 999 whatever it says; matching its few shared words ("CAR-T") would
+    # answer something else.
+    answer = assistant.ask(message)
     assert answer.status == "refused" and "only read questions in English" in answer.answer
-    assert assistant.ask("CAR-T 后发烧 38.5 度").status == "urgent"  # a red flag still gets through
+    assert "01632 960 123" in answer.answer and "Call 999" in answer.answer
+    clinician = assistant.ask(message, audience="clinician")
+    assert clinician.status == "refused" and "999" not in clinician.answer
+
+
+@pytest.mark.slow
+def test_a_red_flag_in_another_language_still_gets_through(assistant):
+    assert assistant.ask("CAR-T 后发烧 38.5 度").status == "urgent"
+    assert assistant.ask("Babcia ma gorączkę 38,5").status == "urgent"
+
+
+@pytest.mark.slow
+def test_no_english_case_message_is_read_as_another_language(assistant):
+    # Every golden and pending case message (English: misspelt, in shorthand, a clinician's notes).
+    from eval.cases import default_suites, load_suite, pending_suites
+    from assistant.text import other_language
+
+    cases = load_suite(default_suites() + pending_suites(), Path(__file__).resolve().parent.parent / "corpus")
+    messages = [c.question for c in cases] + [t.content for c in cases for t in c.history if t.role == "user"]
+    assert len(messages) > 3000
+    read_as_other = [m for m in messages if other_language(m, assistant.vocabulary) is not None]
+    assert read_as_other == []
 
 
 def test_markup_around_a_question_does_not_stop_the_answer(assistant):

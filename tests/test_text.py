@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answering import idf_table
 from assistant.retrieval import top_rows
-from assistant.text import CorpusTerms, Vocabulary, analyse, terms, words
+from assistant.text import CorpusTerms, Vocabulary, analyse, other_language, terms, words
 
 TEXTS = [
     "Call the 24-hour line if your temperature is 38 degrees or higher.",
@@ -93,3 +94,36 @@ def test_a_long_word_with_two_slips_is_mended_a_short_one_is_not():
 def test_uk_words_for_the_same_thing_give_one_term():
     assert terms("should i ring the team") == terms("should i call the team")
     assert terms("chemo before the jab") == terms("chemotherapy before the vaccine")
+
+
+@pytest.mark.parametrize("message, language", [
+    ("Mój mąż jest zdezorientowany i nie wie, gdzie jest", "pl"),
+    ("Soțul meu este confuz și nu știe unde se află", "ro"),
+    ("Ele está com febre e muito confuso", "pt"),
+    ("¿Cuándo puedo volver a conducir después del CAR-T?", "es"),
+    ("Mano vyras sutrikęs ir nežino, kur jis yra", "lt"),
+    ("Il a de la fièvre depuis ce matin et il tremble", "fr"),
+    ("Mio marito è confuso e non sa dove si trova", "it"),
+    ("Mein Mann ist verwirrt und weiß nicht, wo er ist", "de"),
+    ("Kocam çok uykulu ve uyanmıyor", "tr"),
+])
+def test_a_message_in_another_latin_script_language_is_told_apart(message, language):
+    assert other_language(message) == language
+
+
+@pytest.mark.parametrize("message", [
+    "when can I drive again after CAR-T?",
+    "hubbys propa muddled 2day dunno wot day it is",
+    "wot do u get given b4 the cells go in",
+    "my wifes temp is 38.2 and shes shivrin",
+    "Mum's confused, she keeps saying 'nie wiem' and doesn't know where she is",
+    "",
+])
+def test_english_however_written_is_english(message):
+    assert other_language(message) is None
+
+
+def test_the_corpus_words_are_english_in_a_clinicians_shorthand():
+    # "liso-cel TA?" reads as another language by frequency alone; the corpus's own words say otherwise.
+    assert other_language("liso-cel TA?") is not None
+    assert other_language("liso-cel TA?", known={"liso", "cel", "ta"}) is None

@@ -284,7 +284,7 @@ class Assistant:
             # 24-hour line with its number, and 999, whatever it says.
             patient = audience == "patient"
             return self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient,
-                                 then=UNREADABLE_999 if patient else None)
+                                 also=UNREADABLE_999 if patient else None)
 
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
@@ -520,14 +520,14 @@ class Assistant:
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
     def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
-                 passages: list[Passage] | None = None, unwell_now: bool = False, then: str | None = None) -> Answer:
+                 passages: list[Passage] | None = None, unwell_now: bool = False, also: str | None = None) -> Answer:
         where = self._where_to_ask(audience)
         parts = [message]
         if unwell_now:  # the message says how someone is now: the line, whatever was asked
             phone = self._safety_for(audience).phone
             parts.append(UNWELL_NOW.format(on=f" on {phone}" if phone else ""))
-        if then:
-            parts.append(then)
+        if also:  # a further fixed line (UNREADABLE_999)
+            parts.append(also)
         citations = list(where.citations)
         if where.sentences:
             parts.append(where.text)

@@ -101,7 +101,7 @@ _LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 @lru_cache(maxsize=1)
 def other_language_words() -> dict[str, dict[str, float]]:
     """Each of OTHER_LANGUAGES' most frequent words with its Zipf frequency, read once at start-up
-    (about 0.4 s and 25 MB; each of wordfreq's whole lists is let go before the next is read)."""
+    (about 0.4 s and 15 MB; each of wordfreq's whole lists is let go before the next is read)."""
     import math
 
     import wordfreq

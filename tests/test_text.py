@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,3 +129,15 @@ def test_the_corpus_words_are_english_in_a_clinicians_shorthand():
     # "liso-cel TA?" reads as another language by frequency alone; the corpus's own words say otherwise.
     assert other_language("liso-cel TA?") is not None
     assert other_language("liso-cel TA?", known={"liso", "cel", "ta"}) is None
+
+
+def test_a_blind_set_of_messages_in_other_languages_and_in_english():
+    # Written by a helper who never ran the assistant (tests/fixtures/languages.yaml). Languages
+    # wordfreq has no word list for (Albanian, Somali, Welsh, Swahili, Estonian) cannot be told
+    # apart and are not asserted; every other one must be, and no English message may be.
+    data = yaml.safe_load((Path(__file__).parent / "fixtures" / "languages.yaml").read_text(encoding="utf-8"))
+    unknown = {"Albanian", "Somali", "Welsh", "Swahili", "Estonian"}
+    covered = [m["text"] for m in data["other_language"] if m["lang"] not in unknown]
+    assert len(covered) >= 50 and len(data["english"]) >= 50
+    assert [m for m in covered if other_language(m) is None] == []
+    assert [m for m in data["english"] if other_language(m) is not None] == []

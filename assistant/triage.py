@@ -647,8 +647,10 @@ class Triager:
         the patient perceives. Told now or before: no animal's symptom calls for the CAR-T line
         or 999."""
         flags = self.red_flags
-        if not flags.animals.search(part) or _FIRST_PERSON.search(part) or _PERCEIVED.search(part) or (
-                flags.relations is not None and flags.relations.search(part)):
+        # "my dog" names the animal's owner, not the writer as the one the sentence tells of.
+        rest = flags.animals.sub(" ", part)
+        if not flags.animals.search(part) or _FIRST_PERSON.search(rest) or _PERCEIVED.search(part) or (
+                flags.relations is not None and flags.relations.search(rest)):
             return False
         clauses = [c for c in _HOLDER_CLAUSE.split(part) if c and c.strip()]
         named = [c for c in clauses if self._any_term is not None and self._any_term.search(c)] or [part]

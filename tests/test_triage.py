@@ -259,6 +259,7 @@ OTHER_PEOPLES_HEALTH = [
     "My husband is my carer (I had the CAR-T) and he's got the shivers from a cold. Should he sleep in the other room?",
     # an animal, or a stranger placed by where they were (red-flag file 1.8)
     "Our cat had a fit on the landing this morning and the vet is seeing her later. Is a cat safe around him?",
+    "my dog had a fit in the garden this morning, the vet is seeing him later",  # "my" is the dog's owner
     "the old gentleman in the next bay was wheezing all night, it kept us awake. Can we ask to move?",
 ]
 STILL_THE_PATIENT = [
@@ -294,6 +295,7 @@ STILL_THE_PATIENT = [
     "My carer says I'm slurring my words tonight.",
     # an animal in the message, and the symptom someone else's; or an animal only the patient sees
     "the dog is barking like mad and he won't wake up",
+    "my dog jumped up at me and my hand is bleeding and won't stop",  # the writer, beyond the dog's "my"
     "he keeps seeing a dog in the kitchen that isn't there",
     "the man in the next bed is having a fit now",
 ]

@@ -90,13 +90,17 @@ def english_word(word: str) -> bool:
 # read from its OTHER_LANGUAGE_WORDS most frequent words, which hold the small words that tell
 # languages apart. On every golden and pending case message (4,192, English, misspelt or in
 # clinicians' shorthand, the corpus's words counting as English) the largest such excess was
-# 0.00; on a blind set written by a helper (tests/fixtures/languages.yaml) every message in these
-# languages was read as such, none of 60 in English, and Albanian, Somali, Welsh, Swahili and
-# Estonian, which wordfreq lacks, were not (SAFETY.md H1).
+# 0.00; on a blind set written by a helper (tests/fixtures/languages.yaml) every message of 3 or
+# more words in these languages was read as such, none of 60 in English, and Albanian, Somali,
+# Welsh, Swahili and Estonian, which wordfreq lacks, were not (SAFETY.md H1).
 OTHER_LANGUAGES = ("pl", "ro", "pt", "es", "lt", "lv", "fr", "it", "de", "nl", "tr", "cs", "sk", "hu", "sh", "sl",
                    "vi", "fil", "id", "ms", "sv", "da", "nb", "fi", "is", "ca")
 OTHER_LANGUAGE_WORDS = 10000
 OTHER_LANGUAGE_MARGIN = 0.5
+# Fewer different words than this say too little: "bye", "ok ta", "no no no" are English that
+# other languages use more often (in 57 short replies and greetings, 20 one-word and 3 two-word
+# ones were read as another language; none of 3 or more).
+OTHER_LANGUAGE_MIN_WORDS = 3
 _LETTERS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -121,10 +125,10 @@ def other_language_words() -> dict[str, dict[str, float]]:
 
 def other_language(text: str, known=frozenset()) -> str | None:
     """The language of OTHER_LANGUAGES a message is written in, or None for English (or a message
-    with no words). `known`: words that are English here whatever their frequency (the corpus's
+    of fewer than OTHER_LANGUAGE_MIN_WORDS different words). `known`: words that are English here whatever their frequency (the corpus's
     own: "liso-cel TA?" is a clinician's English, whatever the frequencies say)."""
     found = [w.lower() for w in _LETTERS.findall(plain_quotes(text))]
-    if not found:
+    if len(set(found)) < OTHER_LANGUAGE_MIN_WORDS:
         return None
     english = sum(max(zipf(w), 5.0 if w in known else 0.0) for w in found) / len(found)
     scores = {lang: sum(table.get(w, 0.0) for w in found) / len(found) for lang, table in other_language_words().items()}

@@ -125,8 +125,8 @@ def other_language_words() -> dict[str, dict[str, float]]:
 
 def other_language(text: str, known=frozenset()) -> str | None:
     """The language of OTHER_LANGUAGES a message is written in, or None for English (or a message
-    of fewer than OTHER_LANGUAGE_MIN_WORDS different words). `known`: words that are English here whatever their frequency (the corpus's
-    own: "liso-cel TA?" is a clinician's English, whatever the frequencies say)."""
+    of fewer than OTHER_LANGUAGE_MIN_WORDS different words). `known`: words that are English here
+    whatever their frequency (the corpus's own: "liso-cel TA?" is a clinician's English)."""
     found = [w.lower() for w in _LETTERS.findall(plain_quotes(text))]
     if len(set(found)) < OTHER_LANGUAGE_MIN_WORDS:
         return None

@@ -47,7 +47,7 @@ class FeedbackRequest(BaseModel):
     answer: str = Field("", max_length=50_000)
     comment: str = Field("", max_length=5_000)
     audience: Literal["patient", "carer", "clinician", ""] = ""
-    status: Literal["answered", "refused", "urgent", "clarify", ""] = ""
+    status: Literal["answered", "refused", "urgent", "clarify", "social", ""] = ""
 
 
 class TokenBuckets:

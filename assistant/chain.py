@@ -71,6 +71,25 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "one": 1, "two": 2, "three": 3
 _CHOICE = re.compile(r"^\s*(?:(?:number|option|the)\s*)?(?P<n>[1-9]|first|second|third|one|two|three)"
                      r"(?:\s*one)?\s*(?:please)?\s*[.!)]?\s*$", re.I)
 UNWELL_NOW = "If you or the person you care for feel unwell now, call the CAR-T 24-hour line{on}."
+# A message that only greets, thanks or says goodbye is answered in kind (status "social"), never
+# from the documents and never as "not covered". It is triaged first, as any message is: "thanks,
+# but he's burning up now" is urgent.
+SOCIAL_REPLIES = {
+    "greeting": "Hello. Ask me a question about CAR-T therapy and I will answer it from the service's approved documents.",
+    "thanks": "You're welcome. Ask another question whenever you like.",
+    "goodbye": "Goodbye.",
+}
+SOCIAL_LINE = "If you or the person you care for feel unwell, call the CAR-T 24-hour line{on}."
+_SOCIAL_ANCHORS = {
+    "thanks": {"thanks", "thank", "thankyou", "ta", "cheers", "thx", "ty", "tysm"},
+    "goodbye": {"bye", "goodbye", "byee", "cya", "goodnight", "night", "nite"},
+    "greeting": {"hi", "hello", "hiya", "hey", "heya", "morning", "afternoon", "evening"},
+}
+_SOCIAL_WORDS = set().union(*_SOCIAL_ANCHORS.values()) | set(
+    "good there all everyone you so much very a lot lots many that thats that's was is it really great helpful "
+    "brilliant lovely perfect ok okay for your the help just x xx xxx again oh ah right fab amazing super kind "
+    "useful see later soon take care again and".split())
+SOCIAL_MAX_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -234,6 +253,9 @@ class Assistant:
         triage = self.triager.assess(question, vectors=meaning if reads else None)
         if triage.urgent:
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
+        kind = social_kind(question)
+        if kind is not None:
+            return replace(self._social(kind, audience), triage=triage)
         # How much the message looks like those the documents are not for (scope.py), for every
         # search below.
         refuse_like = self.model.refuse_like(layers)
@@ -519,6 +541,15 @@ class Assistant:
         return Answer(status="urgent", answer=body, citations=grounding.citations,
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
+    def _social(self, kind: str, audience: str) -> Answer:
+        """A greeting, thanks or goodbye answered in kind; a patient or carer saying goodbye is
+        given the 24-hour line."""
+        parts = [SOCIAL_REPLIES[kind]]
+        if kind == "goodbye" and audience == "patient":
+            phone = self._safety_for(audience).phone
+            parts.append(SOCIAL_LINE.format(on=f" on {phone}" if phone else ""))
+        return Answer(status="social", answer=" ".join(parts), decision={"social": kind})
+
     def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
                  passages: list[Passage] | None = None, unwell_now: bool = False, also: str | None = None) -> Answer:
         where = self._where_to_ask(audience)
@@ -656,6 +687,16 @@ def _unanswered(answer: Answer) -> bool:
 
 def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def social_kind(message: str) -> str | None:
+    """"thanks", "goodbye" or "greeting" for a message of at most SOCIAL_MAX_WORDS words that only
+    greets, thanks or says goodbye ("thank you, that was really helpful", "ok bye", "hiya"), in
+    that order when it does more than one; None for anything else ("hi, can I drive after CAR-T?")."""
+    found = re.findall(r"[a-z']+", message.lower().replace("’", "'"))
+    if not found or len(found) > SOCIAL_MAX_WORDS or any(w not in _SOCIAL_WORDS for w in found):
+        return None
+    return next((kind for kind, anchors in _SOCIAL_ANCHORS.items() if anchors & set(found)), None)
 
 
 def _unreadable(question: str, known=frozenset()) -> bool:

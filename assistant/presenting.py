@@ -266,7 +266,7 @@ def history_turns(exchanges: Iterable[dict]) -> list[Turn]:
     turns: list[Turn] = []
     for ex in exchanges:
         if ex.get("status") not in ("answered", "refused", "urgent", "clarify"):
-            continue  # an error reply is not part of the conversation
+            continue  # an error reply, or a greeting, thanks or goodbye, is not part of the conversation
         turns.append(Turn("user", ex["question"]))
         turns.append(Turn("assistant", ex["answer"]))
     return turns

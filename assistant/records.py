@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Audience = Literal["patient", "clinician", "all"]
-Status = Literal["answered", "refused", "urgent", "clarify"]  # clarify: asks which of two sections is meant
+Status = Literal["answered", "refused", "urgent", "clarify", "social"]  # clarify: asks which of two sections is meant;
+# social: a greeting, thanks or goodbye answered in kind (chain.SOCIAL_REPLIES)
 
 
 @dataclass(frozen=True)

@@ -471,3 +471,29 @@ def test_the_ranker_reads_how_readers_ask_every_section_of_the_live_generation(a
     read = {(c["doc_id"], c["section"]): c["features"]["asking"] for c in answer.decision["candidates"]}
     assert all(v <= 0 for v in read.values()) and len(set(read.values())) == len(read)
     assert answer.citations[0].section == "How long you cannot drive"
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("hello", "greeting"), ("Hi there!", "greeting"), ("good morning", "greeting"),
+    ("thanks", "thanks"), ("Thank you, that was really helpful x", "thanks"), ("cheers", "thanks"),
+    ("ok thanks bye", "thanks"),  # thanks first: it answers both
+    ("bye", "goodbye"), ("good night", "goodbye"), ("see you soon", None),  # no anchor word of its own
+    ("hi, can I drive after CAR-T?", None), ("thanks, but he's burning up now", None),
+    ("thank you " * 5, None),  # too long to be only that
+    ("help", None), ("", None),
+])
+def test_a_message_that_only_greets_thanks_or_says_goodbye_is_told_apart(message, kind):
+    from assistant.chain import social_kind
+
+    assert social_kind(message) == kind
+
+
+def test_a_greeting_thanks_or_goodbye_is_answered_in_kind_after_triage(assistant):
+    thanks = assistant.ask("thank you, that was helpful")
+    assert thanks.status == "social" and thanks.answer.startswith("You're welcome") and not thanks.citations
+    assert "not cover" not in thanks.answer
+    bye = assistant.ask("bye")
+    assert bye.status == "social" and "01632 960 123" in bye.answer  # a patient leaving is given the line
+    assert "01632 960 123" not in assistant.ask("bye", audience="clinician").answer
+    assert assistant.ask("thanks, but he's shaking and burning up now").status == "urgent"
+    assert assistant.ask("hi, can I drive after CAR-T?").status == "answered"

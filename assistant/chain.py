@@ -88,7 +88,7 @@ _SOCIAL_ANCHORS = {
 _SOCIAL_WORDS = set().union(*_SOCIAL_ANCHORS.values()) | set(
     "good there all everyone you so much very a lot lots many that thats that's was is it really great helpful "
     "brilliant lovely perfect ok okay for your the help just x xx xxx again oh ah right fab amazing super kind "
-    "useful see later soon take care again and".split())
+    "useful see later soon take care and".split())
 SOCIAL_MAX_WORDS = 8
 
 
@@ -542,10 +542,10 @@ class Assistant:
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
     def _social(self, kind: str, audience: str) -> Answer:
-        """A greeting, thanks or goodbye answered in kind; a patient or carer saying goodbye is
-        given the 24-hour line."""
+        """A greeting, thanks or goodbye answered in kind; a patient or carer greeting or saying
+        goodbye is given the 24-hour line (a greeting may come before a worry: "hi help")."""
         parts = [SOCIAL_REPLIES[kind]]
-        if kind == "goodbye" and audience == "patient":
+        if kind in ("greeting", "goodbye") and audience == "patient":
             phone = self._safety_for(audience).phone
             parts.append(SOCIAL_LINE.format(on=f" on {phone}" if phone else ""))
         return Answer(status="social", answer=" ".join(parts), decision={"social": kind})

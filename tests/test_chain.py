@@ -495,5 +495,6 @@ def test_a_greeting_thanks_or_goodbye_is_answered_in_kind_after_triage(assistant
     bye = assistant.ask("bye")
     assert bye.status == "social" and "01632 960 123" in bye.answer  # a patient leaving is given the line
     assert "01632 960 123" not in assistant.ask("bye", audience="clinician").answer
+    assert "01632 960 123" in assistant.ask("hi help").answer  # a greeting may come before a worry
     assert assistant.ask("thanks, but he's shaking and burning up now").status == "urgent"
     assert assistant.ask("hi, can I drive after CAR-T?").status == "answered"

@@ -51,8 +51,9 @@ REFUSAL_WEAK = "The approved information I can use does not cover this question,
 # The question asks for a value of one kind (values.py) and the section that answers its topic holds none.
 REFUSAL_VALUE = "The approved information I can use does not give {what}, so I can't answer this question."
 REFUSAL_UNREADABLE = "I can only read questions in English, so I can't answer this one."
-# Said with it to a patient or carer: a message that cannot be read may be telling of an emergency.
-UNREADABLE_999 = "Call 999 for a fit, a collapse, severe difficulty breathing, or if the person cannot be woken."
+# The 999 situations in one sentence: in every urgent reply for the 24-hour line, and to a patient
+# or carer whose message cannot be read (it may be telling of an emergency).
+CALL_999 = "Call 999 for a fit, a collapse, severe difficulty breathing, or if the person cannot be woken."
 REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
                     "and I can't change how I work.")
 REFUSAL_PERSONAL = {
@@ -256,6 +257,12 @@ class Assistant:
         kind = social_kind(question)
         if kind is not None:
             return replace(self._social(kind, audience), triage=triage)
+        if _unreadable(question, self.vocabulary):
+            # Whether it tells of someone unwell cannot be read: a patient or carer gets the
+            # 24-hour line with its number, and 999, whatever it says.
+            patient = audience == "patient"
+            return replace(self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient,
+                                         also=CALL_999 if patient else None), triage=triage)
         # How much the message looks like those the documents are not for (scope.py), for every
         # search below.
         refuse_like = self.model.refuse_like(layers)
@@ -301,12 +308,6 @@ class Assistant:
         now = audience == "patient" and self.triager.describes_now(question)  # refusals still give the line
         if self.boundaries.crossed(question, whole, only=("override",)):
             return self._refusal(REFUSAL_OVERRIDE, audience, unwell_now=now)
-        if _unreadable(question, self.vocabulary):
-            # Whether it tells of someone unwell cannot be read: a patient or carer gets the
-            # 24-hour line with its number, and 999, whatever it says.
-            patient = audience == "patient"
-            return self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient,
-                                 also=UNREADABLE_999 if patient else None)
 
         passages = self.retriever.search(search_text, audience=audience, query_vector=vector)
         evidence = self._evidence(vector, passages, self.vocabulary.correct_text(question),
@@ -533,21 +534,24 @@ class Assistant:
             opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "
                        f"Then call {line}.")
         else:
-            opening = (f"**Call {line} now.** Call 999 for a fit, a collapse, severe difficulty breathing, "
-                       f"or if the person cannot be woken.")
+            opening = f"**Call {line} now.** {CALL_999}"
         action = "call 999" if emergency else "call the 24-hour line straight away"
         grounding = self.answerer.compose(f"{question} {action}", list(safety.urgent_passages))
         body = f"{opening}\n\n{grounding.text}" if grounding.sentences else opening
         return Answer(status="urgent", answer=body, citations=grounding.citations,
                       retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
 
+    def _with_line(self, sentence: str, audience: str) -> str:
+        """A sentence naming the 24-hour line (`{on}`), with its number from the approved documents."""
+        phone = self._safety_for(audience).phone
+        return sentence.format(on=f" on {phone}" if phone else "")
+
     def _social(self, kind: str, audience: str) -> Answer:
         """A greeting, thanks or goodbye answered in kind; a patient or carer greeting or saying
         goodbye is given the 24-hour line (a greeting may come before a worry: "hi help")."""
         parts = [SOCIAL_REPLIES[kind]]
         if kind in ("greeting", "goodbye") and audience == "patient":
-            phone = self._safety_for(audience).phone
-            parts.append(SOCIAL_LINE.format(on=f" on {phone}" if phone else ""))
+            parts.append(self._with_line(SOCIAL_LINE, audience))
         return Answer(status="social", answer=" ".join(parts), decision={"social": kind})
 
     def _refusal(self, message: str, audience: str, *, general: Composition | None = None,
@@ -555,9 +559,8 @@ class Assistant:
         where = self._where_to_ask(audience)
         parts = [message]
         if unwell_now:  # the message says how someone is now: the line, whatever was asked
-            phone = self._safety_for(audience).phone
-            parts.append(UNWELL_NOW.format(on=f" on {phone}" if phone else ""))
-        if also:  # a further fixed line (UNREADABLE_999)
+            parts.append(self._with_line(UNWELL_NOW, audience))
+        if also:  # a further fixed line (CALL_999)
             parts.append(also)
         citations = list(where.citations)
         if where.sentences:
@@ -693,7 +696,7 @@ def social_kind(message: str) -> str | None:
     """"thanks", "goodbye" or "greeting" for a message of at most SOCIAL_MAX_WORDS words that only
     greets, thanks or says goodbye ("thank you, that was really helpful", "ok bye", "hiya"), in
     that order when it does more than one; None for anything else ("hi, can I drive after CAR-T?")."""
-    found = re.findall(r"[a-z']+", message.lower().replace("’", "'"))
+    found = re.findall(r"[a-z']+", message.lower())  # quotes already plain (normalise_question)
     if not found or len(found) > SOCIAL_MAX_WORDS or any(w not in _SOCIAL_WORDS for w in found):
         return None
     return next((kind for kind, anchors in _SOCIAL_ANCHORS.items() if anchors & set(found)), None)

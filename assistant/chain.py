@@ -444,8 +444,8 @@ class Assistant:
         """The retrieved sections ranked by the answer model, and its probability that the first answers."""
         sections = self.sections.candidates(question, vector, passages, context=context, audience=audience)
         unknown = bool(evidence.unknown) and not follow_up
-        ranked = self.model.rank(sections, unknown=unknown)
-        return _Pick(passages, evidence, unknown, ranked, self.model.answer_probability(ranked, evidence, unknown), vector)
+        ranked, probability = self.model.choose(self.model.rank(sections, unknown=unknown), evidence, unknown)
+        return _Pick(passages, evidence, unknown, ranked, probability, vector)
 
     def _parts(self, message: str, audience: str) -> list[tuple[str, "_Pick", object]]:
         """Each separate question of a message that asks two things, picked on its own, with its

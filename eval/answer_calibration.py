@@ -11,7 +11,9 @@ should the question be refused?), which reads the ranker's verdict and how well 
 question is covered. The threshold is chosen on the cross-validated decisions: the one that
 costs least, a confident wrong answer counting `--wrong-cost` times a wrongful refusal
 (default 2), among those that let through at most `--max-wrong` wrong answers (default 1:
-no cap).
+no cap). The decision is fitted on the ranker's first section; at run time it reads the first
+CHOOSE_AMONG each as chosen and quotes its likeliest (`AnswerModel.choose`), which the
+cross-validated figures here do not include (the evaluation's do).
 
 Then the scope classifier (assistant/scope.py): a logistic regression over each tuning and dev
 message's layer means, must refuse = 1, with each case's out-of-fold probability (fitted without

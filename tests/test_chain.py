@@ -498,3 +498,19 @@ def test_a_greeting_thanks_or_goodbye_is_answered_in_kind_after_triage(assistant
     assert "01632 960 123" in assistant.ask("hi help").answer  # a greeting may come before a worry
     assert assistant.ask("thanks, but he's shaking and burning up now").status == "urgent"
     assert assistant.ask("hi, can I drive after CAR-T?").status == "answered"
+
+
+@pytest.mark.parametrize("question, audience, doc_id", [
+    ("is there an age limit for kymriah", "patient", "patient-young-people"),
+    ("day unit phone number and opening hours?", "clinician", "all-service-contacts"),
+])
+def test_the_section_quoted_is_the_one_the_decision_reads_best_among_the_first_few(assistant, question, audience, doc_id):
+    """The ranker scores a page for the other audience first (the tisa-cel access criteria for a
+    patient; the going-home guide's opening for a clinician); read as chosen, the section
+    written for the asker, close behind, is likelier to answer, and is quoted
+    (`AnswerModel.choose`)."""
+    answer = assistant.ask(question, audience)
+    assert answer.status == "answered"
+    assert {c.doc_id for c in answer.citations} == {doc_id}
+    assert answer.decision["chosen"]["doc_id"] == doc_id
+    assert_grounded(answer)

@@ -19,6 +19,8 @@ from assistant import values
     ("what is the usual dose of tocilizumab for CRS", "dose"),
     ("anakinra dosing for steroid-refractory ICANS?", "dose"),  # a note with no verb of asking
     ("dexamethasone dose and frequency for grade 3 ICANS", "dose"),
+    ("what dose the centre uses for tocilizumab", "dose"),  # "dose" before a determiner, after "what"
+    ("what dose of toci does it take for CRS", "dose"),
     ("2-year OS and EFS in the trial?", "figures"),
     ("what is the overall survival with liso-cel", "figures"),
     ("what's the response rate in myeloma", "figures"),
@@ -42,6 +44,11 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "will my dad need more than one dose of cells?",
     "how many doses of each vaccine will I need again",
     "does the CRS summary give doses?",  # whether a document covers them
+    # "dose" typed for "does"
+    "how dose car t actualy work in the body",
+    "dose my carer hav to be there day an night",
+    "how dose the referal bit work at the start",
+    "Dose it hurt when the cells go in?",
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None

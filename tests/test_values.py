@@ -49,6 +49,7 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "dose my carer hav to be there day an night",
     "how dose the referal bit work at the start",
     "Dose it hurt when the cells go in?",
+    "how long dose crs last 4 most people",
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None

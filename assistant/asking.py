@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Weak regularisation: the phrasings are few per section (about 10) and chosen to differ.
+# Weak regularisation: the phrasings are few per section (about 20) and chosen to differ.
 # Chosen by the ranker's cross-validated accuracy on the tuning and dev cases among
 # 1, 10, 100, 1,000 and 10,000 (BENCHMARKS.md).
 ASKING_C = 100.0

@@ -79,6 +79,10 @@ def test_questions_about_one_particular_patient_are_personal_advice(message):
     # whoever is named, as with "he" (file 1.3)
     ("should my wife stop her water tablets before the infusion?", True),
     ("should the patient stop eating before the chemo?", False),  # "the patient": a general question
+    # how long someone has left, in years or months, asked with "has" (file 1.5)
+    ("his scan was clear. how many years has he got left?", True),
+    ("how many months do I have left if it doesn't work", True),
+    ("how many years do I have to be followed up for?", False),  # a rule of the leaflets
 ])
 def test_personal_advice_rules_read_what_is_asked(message, advice):
     assert crosses(message, "personal-advice") == advice

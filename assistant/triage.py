@@ -246,6 +246,9 @@ class RedFlags:
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     heart_rate: PulseReadings | None = None  # how a pulse reading is read; None: not read
+    # A 999 read by meaning alone, its closest 999 symptom less close than this, may be set aside
+    # by the message classifier as any flag of the meaning net may (optional; 0: never).
+    emergency_set_aside_below: float = 0.0
     path: str = ""
 
     @classmethod
@@ -303,6 +306,11 @@ class RedFlags:
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
+        try:
+            aside = float(semantic.get("emergency_set_aside_below", 0.0))
+        except (TypeError, ValueError):
+            problems.append("'semantic' 'emergency_set_aside_below' must be a number")
+            aside = 0.0
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
         return cls(meta={k: data.get(k) for k in ("id", "title", "owner", "version", "approved_by", "approved_on",
@@ -311,7 +319,8 @@ class RedFlags:
                    **numbers, person=person, time=time,
                    hypothetical=hypothetical, past=past, treatment=treatment, **others,
                    symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")),
-                   not_red_flags=_texts(data.get("not_red_flags")), heart_rate=heart_rate, path=where)
+                   not_red_flags=_texts(data.get("not_red_flags")), heart_rate=heart_rate,
+                   emergency_set_aside_below=aside, path=where)
 
     def review_overdue(self, today: dt.date | None = None) -> bool:
         due = self.meta.get("review_due")
@@ -509,13 +518,20 @@ class Triager:
         emergency = any(h.emergency(self.red_flags) and not (
             h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
-        if not emergency and self._may_set_aside(hits):
+        if (not emergency or self._weak_emergency(hits)) and self._may_set_aside(hits):
             p = self.veto_probability(message)
             if p < self.veto.threshold:
                 return Triage(False, reason=f"set aside by the message classifier ({p:.3f} that the message tells "
                                             f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
+
+    def _weak_emergency(self, hits: list[_Hit]) -> bool:
+        """999 only by meaning, and only just: each hit that says 999 is of the meaning net and
+        less close than `emergency_set_aside_below` ("she's nervous" beside a question about the
+        infusion day stood 0.49 from fit reports). A rule's 999 is never weak."""
+        below = self.red_flags.emergency_set_aside_below
+        return all(h.net == "meaning" and h.similarity < below for h in hits if h.emergency(self.red_flags))
 
     def _may_set_aside(self, hits: list[_Hit]) -> bool:
         """The classifier may have the last word only on the meaning net's own flags, and only

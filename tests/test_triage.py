@@ -215,6 +215,16 @@ def test_the_heart_rate_rule_is_data(tmp_path):
     assert RedFlags.from_data(data).heart_rate is None  # optional: without it no pulse is read
 
 
+def test_the_weak_999_level_is_optional_data_checked_as_a_number():
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    assert RedFlags.from_data(data).emergency_set_aside_below == data["semantic"]["emergency_set_aside_below"] > 0
+    data["semantic"]["emergency_set_aside_below"] = "half"
+    with pytest.raises(UsageError, match="'emergency_set_aside_below' must be a number"):
+        RedFlags.from_data(data)
+    del data["semantic"]["emergency_set_aside_below"]
+    assert RedFlags.from_data(data).emergency_set_aside_below == 0.0  # not given: no 999 is ever set aside
+
+
 def test_a_report_followed_by_a_question_is_still_a_report():
     assert RULES.assess("my husband is really confused. is this normal?").urgent
     assert sentences("my husband is really confused. is this normal?") == ["my husband is really confused.", "is this normal?"]

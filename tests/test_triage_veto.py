@@ -113,8 +113,25 @@ def test_it_sets_aside_a_meaning_flag_on_a_side_sentence_of_a_question(embedder,
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("message", [
+    "how long does the drip take on the day? she's anxious",
+    "when do the cells get made? my wife is desperate to start",
+])
+def test_a_999_the_meaning_net_alone_only_just_reads_may_be_set_aside(embedder, veto, message):
+    """A side sentence of a question read as a fit by meaning alone, less close than the file's
+    emergency_set_aside_below (file 1.11), is set aside as any flag of that net; with the field
+    at 0 (not given) the same message is told to call 999."""
+    import dataclasses
+
+    strict = Triager(dataclasses.replace(RED_FLAGS, emergency_set_aside_below=0.0), embedder, veto).assess(message)
+    assert strict.urgent and strict.emergency and strict.reason.startswith("meaning:")
+    served = Triager(RED_FLAGS, embedder, veto).assess(message)
+    assert not served.urgent and served.reason.startswith(SET_ASIDE)
+
+
+@pytest.mark.slow
 def test_a_classifier_sure_of_everything_still_leaves_rules_flags_and_999(embedder, veto, monkeypatch):
-    """It may set aside only a flag of the meaning net alone, never a 999 situation."""
+    """It may set aside only a flag of the meaning net alone, never a rule's 999 situation."""
     triager = Triager(RED_FLAGS, embedder, veto)
     monkeypatch.setattr(triager, "veto_probability", lambda message: 0.0)
     assert triager.assess("I'm freezing cold and can't stop shivering").urgent  # a rules flag

@@ -18,7 +18,8 @@ Two nets look at each sentence of the message; either one flags it:
   report: each sentence is judged on its own. As in the rules net, in a message that names
   no one and no time, a sentence asked with a question mark only asks.
 When the nets disagree, urgent wins: a missed red flag costs more than an extra call.
-A flag of the meaning net alone, not a 999 situation, is read once more as a whole message by
+A flag of the meaning net alone, not a 999 situation (or one it reads only just: under the
+file's `emergency_set_aside_below`), is read once more as a whole message by
 a classifier fitted on people's messages (`triage_veto`, calibration/triage-veto.json), which
 may set it aside when it is sure the message tells of no symptom now ("Is there a leaflet in
 Polish? My mother reads English slowly"), except near a report example it was not fitted on.

@@ -12,7 +12,8 @@ figures to `calibration/triage-veto.json` and the rows it was fitted on beside i
 What it may do, and no more (`Triager._may_set_aside`): set aside a
 flag raised by the meaning net alone, when it gives the message less than `threshold`
 (chosen so that, cross-validated by case file, no urgent message more was missed). Never a
-flag of the rules net, never a 999 situation, and never a hit whose closest example report is
+flag of the rules net, never a 999 situation (but one the meaning net alone reads only just, under
+the red-flag file's `emergency_set_aside_below`), and never a hit whose closest example report is
 one it was not fitted on: a report example a clinician adds to the red-flag file takes effect
 at once, whatever this file says, until the classifier is fitted again.
 """

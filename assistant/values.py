@@ -77,8 +77,8 @@ _ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nu
 
 
 # "dose" typed for the verb "does", before who or what does it: "how dose car t work", "dose my
-# carer have to stay", "how dose the referral work", "how long dose crs last". Not after "what" or "which" before a
-# determiner: "what dose the centre uses" may ask for the amount.
+# carer have to stay", "how dose the referral work", "how long dose crs last". Not after "what"
+# or "which" before a determiner: "what dose the centre uses" may ask for the amount.
 _DOES = re.compile(r"\bdose(?=\s+(?:i|you|u|he|she|it|we|they|my|your|his|her|our|their|car[- ]?t|cart|any\w*|every\w*|some\w*)\b)"
                    r"|(?:^|(?<=\bhow )|(?<=\bwhy )|(?<=\bwhen )|(?<=\bwhere )|(?<=\bwho ))dose(?=\s+(?:the|this|that|these|those)\b)"
                    r"|(?<=\bhow long )dose\b|(?<=\bhow often )dose\b|(?<=\bhow soon )dose\b",

@@ -33,7 +33,7 @@ def blocking_violations(page) -> list[str]:
     (1280, ("when can I drive after car-t?",)),  # an answer with its sources
     (1280, ("I've got a temperature of 38.2 and shivering",)),  # an urgent answer
     (1280, ("is there a CAR-T treatment for lupus?",)),  # a refusal with where to ask
-    (1280, ("what does the ICE score measure",)),  # a question back, with a button per section
+    (1280, ("how do the nurses test for confusion after car-t?",)),  # a question back, with a button per section
     (390, ("when can I drive after car-t?",)),  # a phone's width
 ])
 def test_no_serious_or_critical_axe_violation(browser, server, width, questions):
@@ -108,7 +108,7 @@ def test_a_section_offered_in_a_question_back_can_be_chosen_by_keyboard(browser,
     from assistant.chain import CLARIFY_INTRO
 
     with open_page(browser, server.url) as page:
-        assert ask(page, "what does the ICE score measure").strip().startswith(CLARIFY_INTRO)
+        assert ask(page, "how do the nurses test for confusion after car-t?").strip().startswith(CLARIFY_INTRO)
         focus_by_tab(page, "#chat .option")
         label = page.evaluate("document.activeElement.innerText").strip()
         before = page.locator("#chat [data-testid=bot]").count()

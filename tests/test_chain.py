@@ -120,12 +120,12 @@ def test_a_question_like_those_the_documents_are_not_for_is_refused_whatever_sec
 def test_a_wrapped_question_that_alone_sits_between_two_sections_asks_which_rather_than_refusing(assistant):
     """Refused as a whole, its asking sentence alone close to two sections: which of them is
     meant is asked (a choice the reader makes), not refused (twenty-fifth session)."""
-    message = "How long does the infusion itself last? My sister is coming down from Leeds to sit with me."
+    message = "How do nurses test for confusion after CAR-T? My sister is coming down from Leeds to sit with me."
     assert assistant.ask(message.split("? ")[1], "patient").status == "refused"  # what it tells answers nothing
     answer = assistant.ask(message, "patient")
-    assert answer.status == "clarify" and answer.decision["asked_alone"] == "How long does the infusion itself last?"
+    assert answer.status == "clarify" and answer.decision["asked_alone"] == "How do nurses test for confusion after CAR-T?"
     offered = [option["section"] for option in answer.decision["clarify"]]
-    assert "The infusion itself" in offered
+    assert "The ICE test" in offered
 
 
 def test_follow_up_uses_the_conversation(assistant):
@@ -166,9 +166,9 @@ def test_a_long_message_is_encoded_once_sentence_by_sentence_and_still_answered(
     # The scope classifier's layers come from the same pass (embedding.read_message).
     monkeypatch.setattr(assistant.embedder, "encode_with_layers",
                         lambda texts: seen.extend(texts) or with_layers(texts))
-    message = ("Hello, my wife had her CAR-T cells a few weeks ago and the team say she can come home soon. "
-               "We live about three hours away and have a small car. "
-               "Our daughter wants to know how long it is before my wife is allowed to drive again.")
+    message = ("Hello, my wife had her CAR-T cells a few weeks ago and is doing well. "
+               "We have a small car and she loves driving. "
+               "How long is it before she is allowed to drive again?")
     answer = assistant.ask(message, "patient")
     assert seen == sentences(message)
     assert answer.status == "answered" and "8 weeks" in answer.answer and not answer.triage.urgent
@@ -179,7 +179,7 @@ def test_a_short_opening_is_followed_by_the_subsection_it_introduces(assistant):
     # The leaflet's lead ("... you have a short course of chemo. Doctors may call it
     # lymphodepletion.") names no medicine; the subsection it introduces does. Both are quoted,
     # from the one leaflet, the lead first, and not its vaccines section, retrieved for the word.
-    answer = assistant.ask("what is lymphodepletion", "patient")
+    answer = assistant.ask("what is the chemo before car t", "patient")
     assert answer.status == "answered"
     assert [(c.n, c.doc_id, c.section) for c in answer.citations] == [
         (1, "patient-lymphodepletion", "Chemotherapy before your CAR-T infusion"),
@@ -265,7 +265,8 @@ def test_an_answer_below_an_even_chance_is_marked_unsure_and_shown_with_a_note(a
     from assistant.presenting import UNSURE_TITLE, chat_reply
 
     answers = [assistant.ask(q, "patient") for q in ("how long will I stay in hospital", "what is apheresis",
-                                                     "when can I go back to the gym", "what happens at the 100 day check")]
+                                                     "will I need the blood filtering thing more than once",
+                                                     "whats the number for the car t line")]
     answered = [a for a in answers if a.status == "answered"]
     for answer in answered:
         assert answer.sure == (answer.decision["answer_probability"] >= SURE_PROBABILITY)
@@ -280,8 +281,8 @@ def test_two_close_sections_are_offered_and_the_readers_reply_gets_the_one_they_
     again. The same words without the question back are an ordinary message."""
     from assistant.chain import CLARIFY_INTRO
 
-    questions = ("will car t stop me having kids", "what does the ICE score measure",
-                 "can you give me a quick overview of the main side effects")
+    questions = ("how do the nurses test for confusion after car-t?", "how do they test for confusion after car t?",
+                 "will car t stop me having kids")
     asked = [(q, a) for q in questions if (a := assistant.ask(q, "patient")).status == "clarify"]
     assert asked, "none of these questions, each unsure between two sections, was asked back"
     question, back = asked[0]

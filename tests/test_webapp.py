@@ -119,9 +119,9 @@ def test_red_flag_message_shows_the_urgent_banner_first(page):
 
 
 def test_an_unsure_answer_opens_with_its_note(page):
-    # The committed answer model gives this question's section less than an even chance (0.46,
-    # seventeenth session; tests/test_chain.py checks the rule itself for any model).
-    reply = ask(page, "when can I go back to the gym")
+    # The committed answer model gives this question's section less than an even chance (0.34,
+    # thirtieth session; tests/test_chain.py checks the rule itself for any model).
+    reply = ask(page, "will I need the blood filtering thing more than once")
     note = last_reply(page).locator(".unsure-note")
     assert note.is_visible()
     assert reply.strip().startswith("This may not answer exactly what you asked.")
@@ -130,17 +130,18 @@ def test_an_unsure_answer_opens_with_its_note(page):
 
 
 def test_a_question_back_offers_each_section_as_a_button_that_asks_for_it(page):
-    # The committed answer model is unsure between the clinicians' and the patients' ICE score
-    # sections for this question (twenty-second session; tests/test_chain.py checks the rule).
+    # The committed answer model is unsure between the neurological leaflet's ICE test and the
+    # infusion day's watch afterwards for this question (thirtieth session; tests/test_chain.py
+    # checks the rule).
     from assistant.chain import CLARIFY_INTRO
 
-    reply = ask(page, "what does the ICE score measure")
+    reply = ask(page, "how do the nurses test for confusion after car-t?")
     assert reply.strip().startswith(CLARIFY_INTRO)
     options = page.locator("#chat .option")
     assert options.count() == 2
-    label = options.nth(1).inner_text().strip()
+    label = options.nth(0).inner_text().strip()
     before = page.locator("#chat [data-testid=bot]").count()
-    options.nth(1).click()
+    options.nth(0).click()
     page.wait_for_function(
         "n => document.querySelectorAll('#chat [data-testid=bot]').length > n"
         " && !document.querySelector('#send').disabled", arg=before)

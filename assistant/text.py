@@ -18,6 +18,25 @@ def plain_quotes(text: str) -> str:
     return text.translate(_TYPOGRAPHIC)
 
 
+# "dose" typed for the verb "does": opening a sentence or a clause, or after how, why, when, where
+# or who, before who or what does it ("how dose car t work", "dose my carer have to stay", "hi,
+# dose it hurt"), or after how long, how often, how soon ("how long dose crs last"). After "what"
+# or "which", or after any other word, it stays the noun: "what dose the centre uses", "the exact
+# tocilizumab dose he should get".
+_DOES = re.compile(r"(?:^|(?<=[.!?,;:] )|(?<=\bhow )|(?<=\bwhy )|(?<=\bwhen )|(?<=\bwhere )|(?<=\bwho ))dose"
+                   r"(?=\s+(?:i|you|u|he|she|it|we|they|my|your|his|her|our|their|car[- ]?t|cart|any\w*|every\w*|some\w*"
+                   r"|the|this|that|these|those)\b)"
+                   r"|(?<=\bhow long )dose\b|(?<=\bhow often )dose\b|(?<=\bhow soon )dose\b",
+                   re.I)
+
+
+def does_for_dose(text: str) -> str:
+    """The verb "does" where "dose" was typed for it (`_DOES`). Every question is read so
+    (`chain.normalise_question`): the dose checks (values.py, the personal-advice rules of
+    safety/boundaries.yaml) and the word search all see the verb."""
+    return _DOES.sub(lambda m: "Does" if m.group()[0] == "D" else "does", text)
+
+
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .text import does_for_dose
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -76,18 +78,9 @@ _ASKING_VERB = re.compile(r"\b(?:is|are|was|were|do|does|did|can|could|will|woul
 _ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nurse|consultant|pharmacist)\b", re.I)
 
 
-# "dose" typed for the verb "does", before who or what does it: "how dose car t work", "dose my
-# carer have to stay", "how dose the referral work", "how long dose crs last". Not after "what"
-# or "which" before a determiner: "what dose the centre uses" may ask for the amount.
-_DOES = re.compile(r"\bdose(?=\s+(?:i|you|u|he|she|it|we|they|my|your|his|her|our|their|car[- ]?t|cart|any\w*|every\w*|some\w*)\b)"
-                   r"|(?:^|(?<=\bhow )|(?<=\bwhy )|(?<=\bwhen )|(?<=\bwhere )|(?<=\bwho ))dose(?=\s+(?:the|this|that|these|those)\b)"
-                   r"|(?<=\bhow long )dose\b|(?<=\bhow often )dose\b|(?<=\bhow soon )dose\b",
-                   re.I)
-
-
 def asked_kind(question: str) -> Kind | None:
     """The kind of value the question asks for, or None."""
-    question = _DOES.sub("does", question.strip())
+    question = does_for_dose(question.strip())  # also done to every question the chain reads
     if _ASKS_WHO.search(question):
         return None
     return next((kind for kind in KINDS if kind.asked.search(question) or (

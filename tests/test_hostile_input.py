@@ -296,6 +296,19 @@ def test_markup_and_template_expressions_are_no_part_of_a_question(typed):
     assert normalise_question("what does {a} mean? and $5?") == "what does {a} mean? and $5?"  # not an expression
 
 
+def test_dose_typed_for_does_is_read_as_the_verb_by_every_check():
+    """Mended where every question is read, so no check of its own meets the slip: the
+    personal-advice rule "dose ... for ... my" read "how dose car t work for my mum" as a dose."""
+    from assistant.boundaries import Boundaries
+
+    assert normalise_question("how dose car t work for my mum") == "how does car t work for my mum"
+    for noun in ("what dose of toci for CRS?", "tell me the exact tocilizumab dose he should get"):
+        assert normalise_question(noun) == noun  # the noun stays
+    personal = Boundaries.from_file()  # rules only: no embedder
+    assert personal.crossed("how dose car t work for my mum", only=("personal-advice",)) is not None  # the typed text
+    assert personal.crossed(normalise_question("how dose car t work for my mum"), only=("personal-advice",)) is None
+
+
 @pytest.mark.parametrize("value", [None, b"when can I drive?", 42, ["when"]])
 def test_a_question_that_is_not_text_is_a_usage_error(value):
     with pytest.raises(UsageError, match="must be text"):

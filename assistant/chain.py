@@ -35,7 +35,7 @@ from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
                         question_parts, section_key, today_iso)
 from .store import IndexStore
-from .text import Vocabulary, does_for_dose, other_language, other_language_words, plain_quotes, terms
+from .text import Vocabulary, does_for_dose, other_language, other_language_words, plain_quotes, spelled_out, terms
 from .triage import Triager, meaning_texts
 
 MAX_QUESTION_CHARS = 2000
@@ -129,13 +129,13 @@ def normalise_question(question: str) -> str:
         raise UsageError("the question must be text")
     cleaned = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in question)
     cleaned = plain_quotes(cleaned)  # a phone's "he’s" is "he's" to triage and the word search
-    cleaned = does_for_dose(cleaned)  # "how dose car t work for my mum" asks no dose
     cleaned = " ".join(cleaned.split())
     while True:  # markup is not part of a question; removing a tag can join two halves of another
         stripped = " ".join(_TAG.sub(" ", cleaned).split())
         if stripped == cleaned:
             break
         cleaned = stripped
+    cleaned = does_for_dose(spelled_out(cleaned))  # "wot do u get b4", "how dose car t work for my mum"
     if not cleaned:
         raise UsageError("the question is empty: type a question")
     if len(cleaned) > MAX_QUESTION_CHARS:

@@ -37,6 +37,34 @@ def does_for_dose(text: str) -> str:
     return _DOES.sub(lambda m: "Does" if m.group()[0] == "D" else "does", text)
 
 
+# Texting shorthand, spelled out before anything reads a question: the word search, the
+# meaning model and triage all read "what ... before ..." where "wot ... b4 ..." was typed.
+# Spelling repair (`Vocabulary.correct_text`) cannot: "wot" is one letter from "not", and
+# MiniLM reads "b4" as a letter and a digit. Only forms with one reading in an English message
+# are here; a clinician's "r/r" (relapsed or refractory), "IM" or "min" (minimum) are not, nor "hr" (a heart rate to triage).
+SHORTHAND = {
+    "wot": "what", "wat": "what", "wht": "what", "wut": "what", "wots": "what's", "wats": "what's",
+    "b4": "before", "b4hand": "beforehand", "u": "you", "ur": "your", "wud": "would", "cud": "could",
+    "shud": "should", "shd": "should", "pls": "please", "plz": "please", "cos": "because",
+    "coz": "because", "cuz": "because", "thx": "thanks", "abt": "about", "tho": "though",
+    "thru": "through", "wen": "when", "gonna": "going to", "wanna": "want to", "hav": "have",
+    "2day": "today", "2moro": "tomorrow", "2morrow": "tomorrow", "tmrw": "tomorrow", "2nite": "tonight",
+    "ppl": "people", "appt": "appointment", "appts": "appointments", "sum1": "someone",
+    "some1": "someone", "any1": "anyone", "l8r": "later", "hosp": "hospital", "wk": "week",
+    "wks": "weeks", "yr": "year", "yrs": "years", "hrs": "hours", "mins": "minutes",
+}
+# A whole word, not part of a hyphenated, slashed or dotted term ("CAR-T", "r/r", "37.5").
+_SHORTHAND = re.compile(r"(?<![\w/.-])(" + "|".join(sorted(SHORTHAND, key=len, reverse=True)) + r")(?![\w/-]|\.\w)",
+                        re.I)
+# "n" for "and" only before a word ("n how close do we have to be"; not "n=20").
+_AND = re.compile(r"(?<![\w/.-])n(?= [a-z]{2,})", re.I)
+
+
+def spelled_out(text: str) -> str:
+    """`text` with texting shorthand (`SHORTHAND`) written as the words it stands for."""
+    return _AND.sub("and", _SHORTHAND.sub(lambda m: SHORTHAND[m.group().lower()], text))
+
+
 _WORD = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 _STEMMER = snowballstemmer.stemmer("english")
 

@@ -224,6 +224,19 @@ def test_an_opening_none_of_whose_subsections_was_retrieved_goes_on_to_the_one_c
     assert assistant.sections.continuation(lead, [], question=question, vector=vector) is None
 
 
+def test_a_question_in_texting_shorthand_is_answered_as_its_plain_wording(assistant, monkeypatch):
+    """Spelling repair read "wks" and "hosp" as no word it knows, and the meaning model read
+    "u" and "hosp" as noise: the question was refused. Spelled out first, it is answered."""
+    typed, plain = "how many wks do u have to stay near the hosp", "how many weeks do you have to stay near the hospital"
+    answer = assistant.ask(typed, "patient")
+    assert answer.status == "answered"
+    assert answer.answer == assistant.ask(plain, "patient").answer
+    import assistant.chain as chain
+
+    monkeypatch.setattr(chain, "spelled_out", lambda text: text)  # read as typed, it was refused
+    assert assistant.ask(typed, "patient").status == "refused"
+
+
 @pytest.mark.parametrize("question", ["best pizza in leeds", "CAR-T for lupus", "what will the weather be tomorrow"])
 def test_unsupported_questions_are_refused_with_where_to_ask(assistant, question):
     answer = assistant.ask(question, "patient")

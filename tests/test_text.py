@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from assistant.answering import idf_table
 from assistant.retrieval import top_rows
-from assistant.text import OTHER_LANGUAGE_MIN_WORDS, CorpusTerms, Vocabulary, analyse, other_language, terms, words
+from assistant.text import (OTHER_LANGUAGE_MIN_WORDS, CorpusTerms, Vocabulary, analyse, other_language, spelled_out,
+                            terms, words)
 
 TEXTS = [
     "Call the 24-hour line if your temperature is 38 degrees or higher.",
@@ -145,3 +146,19 @@ def test_a_blind_set_of_messages_in_other_languages_and_in_english():
     assert len(covered) >= 50 and len(data["english"]) >= 50
     assert [m for m in covered if other_language(m) is None] == []
     assert [m for m in data["english"] if other_language(m) is not None] == []
+
+
+@pytest.mark.parametrize("typed, plain", [
+    ("wot do u get given b4 the cells go in", "what do you get given before the cells go in"),
+    ("Wats IVIG? n how long r u on it", "what's IVIG? and how long r you on it"),
+    ("me n my wife cant make the appt 2moro", "me and my wife cant make the appointment tomorrow"),
+])
+def test_texting_shorthand_is_spelled_out(typed, plain):
+    assert spelled_out(typed) == plain
+
+
+@pytest.mark.parametrize("text", ["r/r DLBCL 2 lines, HR 120 on the monitor", "IM injection, min 3 days",
+                                  "car-t in the u.k.", "N=20 pts", "wk-2 bloods", "ur-", "CAR-U"])
+def test_shorthand_is_only_spelled_out_as_a_whole_word_with_one_reading(text):
+    """A clinician's "r/r" (relapsed or refractory), a heart rate's "HR" and parts of a term stay."""
+    assert spelled_out(text) == text

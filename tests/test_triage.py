@@ -330,6 +330,18 @@ def test_a_fit_described_without_the_word_needs_999():
     assert not RULES.assess("what does a fit look like? is it the whole body jerking?").urgent
 
 
+@pytest.mark.parametrize("message", ["she cannot be woken", "my dad's ankles are swollen and he cant be woken",
+                                     "I can't rouse him", "he is unrousable", "i cant get her to wake up"])
+def test_cannot_be_woken_in_the_999_lists_own_words_is_999_by_the_rules(message):
+    """The 999 list says "cannot be woken": the rules read "can't wake" but not "woken" or
+    "rouse", so those were 999 by meaning alone, and a side clause about swollen ankles moved
+    the meaning (file 1.12)."""
+    assert RULES.assess(message).emergency
+    assert "rules:" in RULES.assess(message).reason
+    assert not RULES.assess("what does cannot be woken mean?").urgent
+    assert not RULES.assess("why is being unrousable a 999 thing").urgent
+
+
 def test_lay_descriptions_are_symptom_words():
     assert "confusion" in RULES.assess("he got lost on the way to the loo in our own house just now").reason
     assert "breathing" in RULES.assess("im panting after two steps, had my cells on friday").reason

@@ -250,6 +250,9 @@ class RedFlags:
     # A 999 read by meaning alone, its closest 999 symptom less close than this, may be set aside
     # by the message classifier as any flag of the meaning net may (optional; 0: never).
     emergency_set_aside_below: float = 0.0
+    # A symptom's closeness counts 0 when the everyday news (`not_red_flags`, `general_questions`)
+    # is closer than it by more than this (optional; 0: when it is closer at all).
+    neutral_margin: float = 0.0
     path: str = ""
 
     @classmethod
@@ -307,11 +310,12 @@ class RedFlags:
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
-        try:
-            aside = float(semantic.get("emergency_set_aside_below", 0.0))
-        except (TypeError, ValueError):
-            problems.append("'semantic' 'emergency_set_aside_below' must be a number")
-            aside = 0.0
+        optional = {}
+        for name in ("emergency_set_aside_below", "neutral_margin"):
+            try:
+                optional[name] = float(semantic.get(name, 0.0))
+            except (TypeError, ValueError):
+                problems.append(f"'semantic' '{name}' must be a number")
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
         return cls(meta={k: data.get(k) for k in ("id", "title", "owner", "version", "approved_by", "approved_on",
@@ -321,7 +325,7 @@ class RedFlags:
                    hypothetical=hypothetical, past=past, treatment=treatment, **others,
                    symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")),
                    not_red_flags=_texts(data.get("not_red_flags")), heart_rate=heart_rate,
-                   emergency_set_aside_below=aside, path=where)
+                   **optional, path=where)
 
     def review_overdue(self, today: dt.date | None = None) -> bool:
         due = self.meta.get("review_due")
@@ -1094,8 +1098,9 @@ class Triager:
         return re.sub(r"[A-Za-z]{4,}", fix, text)
 
     def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom less
-        close than the everyday news of `not_red_flags` and the `general_questions` counts 0),
+        """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom the
+        everyday news of `not_red_flags` and the `general_questions` is closer than, by more than
+        `neutral_margin`, counts 0),
         the closest report of each symptom, and the probability that the text reports (not asks)."""
         sims = vectors @ self._reports.T
         never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
@@ -1108,7 +1113,8 @@ class Triager:
                 closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
         if len(self._neutral):
             neutral = np.sort(vectors @ self._neutral.T, axis=1)[:, -min(TOP, len(self._neutral)):].mean(axis=1)
-            closeness = np.where(closeness > neutral[:, None], closeness, 0.0).astype(np.float32)
+            margin = self.red_flags.neutral_margin
+            closeness = np.where(closeness + margin > neutral[:, None], closeness, 0.0).astype(np.float32)
         report_p = 1.0 / (1.0 + np.exp(-(vectors @ self._weights[:-1] + self._weights[-1])))
         return closeness, nearest, report_p
 

@@ -225,6 +225,26 @@ def test_the_weak_999_level_is_optional_data_checked_as_a_number():
     assert RedFlags.from_data(data).emergency_set_aside_below == 0.0  # not given: no 999 is ever set aside
 
 
+def test_the_news_margin_is_optional_data_checked_as_a_number():
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    assert RedFlags.from_data(data).neutral_margin == data["semantic"]["neutral_margin"] > 0
+    data["semantic"]["neutral_margin"] = "a little"
+    with pytest.raises(UsageError, match="'neutral_margin' must be a number"):
+        RedFlags.from_data(data)
+    del data["semantic"]["neutral_margin"]
+    assert RedFlags.from_data(data).neutral_margin == 0.0  # not given: the news counts when it is closer at all
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["my husbands eyebrows are going thin", "mums toes are a bit sore in her new shoes",
+                                     "my wife keeps getting hiccups after tea"])
+def test_short_everyday_news_of_someones_body_is_no_red_flag(triager, message):
+    """A short sentence about someone's body stood close to the reports of that shape (the kin
+    word and the body), whatever it said: "my wife has hiccups" was told to call 999. The file's
+    everyday news now has sentences of that shape (file 1.12)."""
+    assert not triager.assess(message).urgent, triager.assess(message).reason
+
+
 def test_a_report_followed_by_a_question_is_still_a_report():
     assert RULES.assess("my husband is really confused. is this normal?").urgent
     assert sentences("my husband is really confused. is this normal?") == ["my husband is really confused.", "is this normal?"]

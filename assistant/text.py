@@ -41,7 +41,8 @@ def does_for_dose(text: str) -> str:
 # meaning model and triage all read "what ... before ..." where "wot ... b4 ..." was typed.
 # Spelling repair (`Vocabulary.correct_text`) cannot: "wot" is one letter from "not", and
 # MiniLM reads "b4" as a letter and a digit. Only forms with one reading in an English message
-# are here; a clinician's "r/r" (relapsed or refractory), "IM" or "min" (minimum) are not, nor "hr" (a heart rate to triage).
+# are here; a clinician's "r/r" (relapsed or refractory), "IM" or "min" (minimum) are not, nor
+# "hr" (a heart rate to triage).
 SHORTHAND = {
     "wot": "what", "wat": "what", "wht": "what", "wut": "what", "wots": "what's", "wats": "what's",
     "b4": "before", "b4hand": "beforehand", "u": "you", "ur": "your", "wud": "would", "cud": "could",

@@ -215,24 +215,16 @@ def test_the_heart_rate_rule_is_data(tmp_path):
     assert RedFlags.from_data(data).heart_rate is None  # optional: without it no pulse is read
 
 
-def test_the_weak_999_level_is_optional_data_checked_as_a_number():
+@pytest.mark.parametrize("name", ["emergency_set_aside_below", "neutral_margin"])
+def test_the_weak_999_level_and_the_news_margin_are_optional_data_checked_as_numbers(name):
+    """Not given, each is 0: no 999 is ever set aside; the news counts when it is closer at all."""
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    assert RedFlags.from_data(data).emergency_set_aside_below == data["semantic"]["emergency_set_aside_below"] > 0
-    data["semantic"]["emergency_set_aside_below"] = "half"
-    with pytest.raises(UsageError, match="'emergency_set_aside_below' must be a number"):
+    assert getattr(RedFlags.from_data(data), name) == data["semantic"][name] > 0
+    data["semantic"][name] = "half"
+    with pytest.raises(UsageError, match=f"'{name}' must be a number"):
         RedFlags.from_data(data)
-    del data["semantic"]["emergency_set_aside_below"]
-    assert RedFlags.from_data(data).emergency_set_aside_below == 0.0  # not given: no 999 is ever set aside
-
-
-def test_the_news_margin_is_optional_data_checked_as_a_number():
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    assert RedFlags.from_data(data).neutral_margin == data["semantic"]["neutral_margin"] > 0
-    data["semantic"]["neutral_margin"] = "a little"
-    with pytest.raises(UsageError, match="'neutral_margin' must be a number"):
-        RedFlags.from_data(data)
-    del data["semantic"]["neutral_margin"]
-    assert RedFlags.from_data(data).neutral_margin == 0.0  # not given: the news counts when it is closer at all
+    del data["semantic"][name]
+    assert getattr(RedFlags.from_data(data), name) == 0.0
 
 
 @pytest.mark.slow

@@ -399,7 +399,8 @@ def test_a_dropped_g_is_mended_where_the_file_has_the_word():
 
 @pytest.mark.parametrize("message", ["she's struggling for breath and going grey",
                                      "I'm fighting for air, it's really bad",
-                                     "his lips have turned a funny blue"])
+                                     "his lips have turned a funny blue",
+                                     "mum is struggling so hard to breathe shes pulling at her chest"])
 def test_severe_trouble_breathing_as_the_files_examples_say_it_is_999_by_the_rules(message):
     """The file's own 999 examples say "fighting for every breath", "struggling for breath",
     "lips ... gone a funny blue colour": its words now read them too (file 1.10)."""

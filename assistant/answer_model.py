@@ -233,12 +233,12 @@ class AnswerModel:
         answers. The ranker scores each section alone; the decision reads one as chosen,
         against the rest (its margin, its audience, how it was asked). Each of the ranker's
         first CHOOSE_AMONG is read as if it were chosen, and the decision's likeliest leads."""
-        best, best_p = 0, self.answer_probability(ranked, evidence, unknown)
-        for i in range(1, min(CHOOSE_AMONG, len(ranked))):
-            p = self.answer_probability(_first(ranked, i), evidence, unknown)
-            if p > best_p:
-                best, best_p = i, p
-        return _first(ranked, best), best_p
+        if not ranked:
+            return ranked, 0.0
+        orders = [_first(ranked, i) for i in range(min(CHOOSE_AMONG, len(ranked)))]
+        p = self.decision.probability(np.vstack([decision_features(order, evidence, unknown) for order in orders]))
+        best = int(np.argmax(p))  # the first of equals: the ranker's order breaks a tie
+        return orders[best], float(p[best])
 
 
 def _first(ranked: list[Ranked], i: int) -> list[Ranked]:

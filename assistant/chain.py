@@ -54,6 +54,15 @@ REFUSAL_UNREADABLE = "I can only read questions in English, so I can't answer th
 # The 999 situations in one sentence: in every urgent reply for the 24-hour line, and to a patient
 # or carer whose message cannot be read (it may be telling of an emergency).
 CALL_999 = "Call 999 for a fit, a collapse, severe difficulty breathing, or if the person cannot be woken."
+# A clinician seeing a patient with a 999 situation may already be in emergency care (A&E).
+CLINICIAN_999 = ("**Treat this as an emergency: call 999 unless the patient is already in emergency care.** "
+                 "Then contact {team}.")
+# What grounds a clinician's urgent reply: the documents' sentence on whom clinicians contact.
+CLINICIAN_CONTACT = "doctors, nurses and A&E teams seeing a patient with a CAR-T alert card contact the CAR-T team on the 24-hour line"
+# Before the answer to a clinician's own question, in a reply that opens with the team's line.
+CLINICIAN_ASKED = "On what you asked, from the approved documents:"
+CLINICIAN_ASKED_UNSURE = ("The closest approved information to what you asked (it may not answer it exactly: "
+                          "check the source):")
 REFUSAL_OVERRIDE = ("I can only answer questions from the service's approved documents, "
                     "and I can't change how I work.")
 REFUSAL_PERSONAL = {
@@ -252,18 +261,28 @@ class Assistant:
         else:
             meaning, layers = self.embedder.encode(texts[-1:]), None
         search_text, vector = self._searched(query, meaning)
-        triage = self.triager.assess(question, vectors=meaning if reads else None)
-        if triage.urgent:
+        triage = self.triager.assess(question, vectors=meaning if reads else None, audience=audience)
+        if triage.urgent and audience == "patient":
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
+        reply = self._reply(question, audience, turns, query, search_text, vector, meaning, layers)
+        if triage.urgent:
+            # A clinician telling of a patient with a red flag now: the CAR-T team's line first,
+            # then the answer to what they asked (a grade, a threshold), when the documents give one.
+            return replace(self._urgent(question, triage.emergency, audience, then=reply), triage=triage)
+        return replace(reply, triage=triage)
+
+    def _reply(self, question: str, audience: str, turns: tuple[Turn, ...], query, search_text: str,
+               vector: np.ndarray, meaning: np.ndarray, layers) -> Answer:
+        """The reply to a message that tells of no red flag (or a clinician's, whose red flag is
+        answered with the team's line first): in kind, refused as unreadable, or from the documents."""
         kind = social_kind(question)
         if kind is not None:
-            return replace(self._social(kind, audience), triage=triage)
+            return self._social(kind, audience)
         if _unreadable(question, self.vocabulary):
             # Whether it tells of someone unwell cannot be read: a patient or carer gets the
             # 24-hour line with its number, and 999, whatever it says.
             patient = audience == "patient"
-            return replace(self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient,
-                                         also=CALL_999 if patient else None), triage=triage)
+            return self._refusal(REFUSAL_UNREADABLE, audience, unwell_now=patient, also=CALL_999 if patient else None)
         # How much the message looks like those the documents are not for (scope.py), for every
         # search below.
         refuse_like = self.model.refuse_like(layers)
@@ -290,7 +309,7 @@ class Assistant:
             again = self._answer(asked, audience, turns, own, *self._searched(own, alone), alone, refuse_like)
             if (again.status == "answered" and again.sure) or again.status == "clarify":
                 answer = replace(again, decision={**(again.decision or {}), "asked_alone": asked})
-        return replace(answer, triage=triage)
+        return answer
 
     def _searched(self, query, meaning: np.ndarray) -> tuple[str, np.ndarray]:
         """What a query is searched by: its spelling-repaired text (for the word search) and its
@@ -528,19 +547,37 @@ class Assistant:
         coverage = sum(w for t, w in wanted.items() if t in found) / (sum(wanted.values()) or 1.0)
         return Evidence(similarity, coverage, tuple(self.vocabulary.unknown(question)))
 
-    def _urgent(self, question: str, emergency: bool, audience: str) -> Answer:
+    def _urgent(self, question: str, emergency: bool, audience: str, then: Answer | None = None) -> Answer:
+        """The urgent reply: a patient or carer is told to call the 24-hour line now (999 first
+        for an emergency); a clinician, to contact the CAR-T team on that line (999 first when the
+        patient is not already in emergency care), followed by `then`, the answer to what they
+        asked, when the documents answer it."""
         safety = self._safety_for(audience)
         line = f"the CAR-T 24-hour line on {safety.phone}" if safety.phone else "your CAR-T team's 24-hour line"
-        if emergency:
+        if audience == "clinician":
+            team = f"the CAR-T team on the 24-hour line, {safety.phone}" if safety.phone else "the CAR-T team's 24-hour line"
+            opening = (CLINICIAN_999.format(team=team) if emergency else f"**Contact {team}, now.**")
+        elif emergency:
             opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "
                        f"Then call {line}.")
+            action = "call 999"
         else:
             opening = f"**Call {line} now.** {CALL_999}"
-        action = "call 999" if emergency else "call the 24-hour line straight away"
-        grounding = self.answerer.compose(f"{question} {action}", list(safety.urgent_passages))
+            action = "call the 24-hour line straight away"
+        if audience == "clinician":  # the one sentence that tells clinicians whom to contact
+            answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
+            grounding = answerer.compose(CLINICIAN_CONTACT, list(safety.urgent_passages))
+        else:
+            grounding = self.answerer.compose(f"{question} {action}", list(safety.urgent_passages))
         body = f"{opening}\n\n{grounding.text}" if grounding.sentences else opening
-        return Answer(status="urgent", answer=body, citations=grounding.citations,
-                      retrieved=_doc_order(safety.urgent_passages), passages=safety.urgent_passages)
+        citations, passages = grounding.citations, safety.urgent_passages
+        decision = None
+        if then is not None and then.status == "answered":
+            asked, citations = _appended(citations, then.answer, then.citations)
+            body = f"{body}\n\n{CLINICIAN_ASKED if then.sure else CLINICIAN_ASKED_UNSURE}\n\n{asked}"
+            passages, decision = (*passages, *then.passages), then.decision
+        return Answer(status="urgent", answer=body, citations=citations, retrieved=_doc_order(passages),
+                      passages=tuple(passages), decision=decision)
 
     def _with_line(self, sentence: str, audience: str) -> str:
         """A sentence naming the 24-hour line (`{on}`), with its number from the approved documents."""
@@ -567,10 +604,8 @@ class Assistant:
         if where.sentences:
             parts.append(where.text)
         if general is not None and general.sentences:
-            shift = len(citations)
-            renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", general.text)
+            renumbered, citations = _appended(citations, general.text, general.citations)
             parts.append(f"{GENERAL_INFO}\n{renumbered}")
-            citations += [replace(c, n=c.n + shift) for c in general.citations]
         return Answer(status="refused", answer="\n\n".join(parts), citations=tuple(citations),
                       retrieved=_doc_order(passages or []), passages=tuple(passages or ()))
 
@@ -579,8 +614,11 @@ class Assistant:
         today = today_iso()  # in the key: a leaflet passing its review date drops out the same day
         key = (self.retriever.generation, audience, today)
         if key not in self._safety:
-            found = self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit or collapse",
-                                          audience="patient", k=4)
+            # A clinician is pointed to the CAR-T team by the documents for clinicians.
+            found = (self.retriever.search(CLINICIAN_CONTACT, audience="clinician", k=4)
+                     if audience == "clinician" else
+                     self.retriever.search("red flag symptoms: call the 24-hour line straight away, or 999 for a fit "
+                                           "or collapse", audience="patient", k=4))
             # Only passages that give the action ground it: quoting whatever ranked first when
             # the red-flag leaflet is missing (or past its review date) would say something else.
             passages = [p for p in found if _GIVES_ACTION.search(p.chunk.text)]
@@ -608,6 +646,13 @@ class Assistant:
         passages = self.retriever.search(f"where to ask: questions not covered by the documents; {who}", audience=audience, k=2)
         answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
         return answerer.compose(f"where to ask {who}", passages)
+
+
+def _appended(citations, text: str, more) -> tuple[str, tuple]:
+    """`text`, citing `more` from [1], put after `citations`: its numbers shifted past them."""
+    shift = len(citations)
+    renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", text)
+    return renumbered, (*citations, *(replace(c, n=c.n + shift) for c in more))
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,14 @@ def _tel(number: str) -> str:
     return f'<a href="tel:{number.replace(" ", "")}">{number}</a>'
 
 
-def urgent_banner() -> str:
-    """High-contrast banner that opens an urgent reply (styled by .urgent-banner in the page CSS)."""
+def urgent_banner(audience: str = "patient") -> str:
+    """High-contrast banner that opens an urgent reply (styled by .urgent-banner in the page CSS).
+    A clinician is told to contact the CAR-T team on the same line."""
+    call = ("Contact the CAR-T team on the 24-hour line now" if audience == "clinician"
+            else "Call the 24-hour CAR-T line now")
     return (
         '<div class="urgent-banner" role="alert">'
-        f"<strong>Call the 24-hour CAR-T line now: {_tel(LINE_24H)}.</strong> "
+        f"<strong>{call}: {_tel(LINE_24H)}.</strong> "
         "Call <strong>999</strong> for a fit, a collapse, or someone who cannot be woken."
         "</div>"
     )
@@ -182,7 +185,7 @@ def chat_reply(answer: Answer, audience: str) -> str:
     """Markdown for one assistant message."""
     parts = []
     if answer.status == "urgent":
-        parts.append(urgent_banner())
+        parts.append(urgent_banner(audience))
     elif answer.status == "refused":
         parts.append(refusal_title())
     elif answer.status == "answered" and not answer.sure:

@@ -31,10 +31,11 @@ When the message has a temperature in it, the rule on the number alone decides f
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -244,6 +245,9 @@ class RedFlags:
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
+    # How a clinician names the patient they are seeing ("pt", "the patient"): in a clinician's
+    # message it is read as "my patient", someone the writer tells of (None: not read).
+    clinician_patient: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     heart_rate: PulseReadings | None = None  # how a pulse reading is read; None: not read
@@ -288,7 +292,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals")}
+                               "long_ago", "animals", "clinician_patient")}
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -441,13 +445,7 @@ class Triager:
         # "my wife says ...", "my husband just checked ...": someone telling of the writer.
         self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
                        if red_flags.relations is not None else None)
-        # Per Triager (not per class): a clause's verdict reads only this file's cues, symptom
-        # words and fever threshold (triage-calibrate changes only the meaning net's numbers).
-        self._well_clause = functools.lru_cache(maxsize=4096)(self._is_well_clause)
-        # Asked of the same sentence by both nets and the whole message's checks: read once.
-        self._supposes = functools.lru_cache(maxsize=4096)(self._supposes_uncached)
-        self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
-        self._near_symptom = functools.lru_cache(maxsize=4096)(self._near_symptom_uncached)
+        self._read_once()
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
         # The same, as one (symptoms x most reports) index into the reports, padded with a column
@@ -475,6 +473,29 @@ class Triager:
         self._unfitted = (frozenset(k for k, t in enumerate(self._report_text) if example_key(t) not in veto.fitted_reports)
                           if self.veto is not None else frozenset())
 
+        # A clinician's message is read with the file's words for how clinicians name the
+        # patient they see ("pt", "49F", "d+8 post CAR-T") as naming someone.
+        self._clinical = self._naming(red_flags.clinician_patient) if red_flags.clinician_patient else None
+
+    def _read_once(self) -> None:
+        """Per Triager (not per class): a clause's verdict reads only this file's cues, symptom
+        words and fever threshold (triage-calibrate changes only the meaning net's numbers).
+        Asked of the same sentence by both nets and the whole message's checks: read once."""
+        self._well_clause = functools.lru_cache(maxsize=4096)(self._is_well_clause)
+        self._supposes = functools.lru_cache(maxsize=4096)(self._supposes_uncached)
+        self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
+        self._near_symptom = functools.lru_cache(maxsize=4096)(self._near_symptom_uncached)
+
+    def _naming(self, also: re.Pattern) -> "Triager":
+        """This triager (its examples, vectors and classifiers shared) with `also` read as naming
+        someone, as the file's person cues are."""
+        other = copy.copy(self)
+        flags = self.red_flags
+        other.red_flags = replace(flags, person=re.compile(f"{flags.person.pattern}|{also.pattern}", re.I))
+        other._read_once()
+        other._clinical = None
+        return other
+
     @classmethod
     def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None,
                   veto_file: Path | str | None = DEFAULT_VETO) -> "Triager":
@@ -483,8 +504,19 @@ class Triager:
         return cls(RedFlags.load(path), embedder, Veto.load(veto_file) if embedder is not None and veto_file else None)
 
     # -- public ----------------------------------------------------------------------
-    def assess(self, message: str, vectors: np.ndarray | None = None) -> Triage:
-        """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already."""
+    def assess(self, message: str, vectors: np.ndarray | None = None, audience: str = "patient") -> Triage:
+        """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already.
+        `audience` "clinician": the patient the clinician names ("pt d+9, T 38.4", "49F post
+        CAR-T") is someone the writer tells of, as a carer's "my husband" is
+        (`cues.clinician_patient`); in a message that names one, a note without a subject
+        ("Witnessed seizure at home, post-ictal") is not set aside as only asking (the
+        classifier of reports and questions learnt patients' and carers' words), unless it is
+        in question form."""
+        if audience == "clinician" and self._clinical is not None:
+            return self._clinical._assess(message, vectors, notes=True)
+        return self._assess(message, vectors)
+
+    def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False) -> Triage:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         text = " ".join(message.split())
         parts = sentences(message)
@@ -503,7 +535,10 @@ class Triager:
                 vectors = self.encode(message)
             closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
-            asks = [float(report_p[i]) < self.red_flags.question_probability for i in range(len(parts))]
+            # A clinician's notes on the patient they name: only a sentence in question form asks.
+            notes = notes and bool(self.red_flags.clinician_patient.search(text))
+            asks = [float(report_p[i]) < self.red_flags.question_probability
+                    and (not notes or bool(_QUESTION_FORM.search(parts[i]))) for i in range(len(parts))]
             meaning = self._meaning(texts, closeness, nearest, report_p, others, message_person or message_time)
         rules = self._rules(parts, text, asks, others, message_time, message_person)
         if readings:  # with a number in the message, the rule on the number decides fever
@@ -1034,22 +1069,24 @@ class Triager:
             asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)
             quoting = asked and all(abs(t - threshold) < 0.05 for t in high)
             someone = message_person or message_time
+            # A reading flags the sentence; its words are still read ("T 38.4, no response to
+            # sternal rub" is also a 999 situation).
+            read: list[_Hit] = []
             if high and self._fever is not None and (not self._supposes(sentence) or self._read_now(sentence)) and (
                     not asked or _READ_OFF.search(sentence) or (someone and not quoting)):
-                hits.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
-                continue
+                read.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
             # A heart rate is read the same way: "my watch says 124 bpm and im just sat on the sofa".
             fast = [b for b in self.pulses_bpm(sentence) if b >= flags.heart_rate.fast_bpm] if self._pulse else []
             quoting = asked and all(b == flags.heart_rate.fast_bpm for b in fast)
             if fast and not self._supposes(sentence) and (not asked or (someone and not quoting)):
-                hits.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute"))
-                continue
-            if not self._reports_now(sentence, message_time, sentence_asks):
+                read.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute"))
+            hits.extend(read)
+            if not (read or self._reports_now(sentence, message_time, sentence_asks)):
                 continue
             mended = self.mend(sentence)
             if self._any_term is not None and not (self._any_term.search(sentence) or self._any_term.search(mended)):
                 continue  # no symptom's words at all (one pattern for all): nothing more to read
-            for symptom in (s for s in flags.symptoms if s.terms):
+            for symptom in (s for s in flags.symptoms if s.terms and all(h.symptom is not s for h in read)):
                 match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:
                     match, how = self._told(symptom, mended), "; spelling mended"

@@ -334,6 +334,22 @@ def test_red_flags_open_with_the_action(assistant, message, emergency):
     assert "999" in first
 
 
+def test_a_clinician_telling_of_a_patient_with_a_red_flag_gets_the_teams_line_and_then_the_answer(assistant):
+    answer = assistant.ask("pt 2 weeks post CAR-T, confused today, ICE score 6 - what ICANS grade is that?", "clinician")
+    assert answer.status == "urgent" and answer.triage.urgent and not answer.triage.emergency
+    line, _, rest = answer.answer.partition("\n")
+    assert line == "**Contact the CAR-T team on the 24-hour line, 01632 960 123, now.**"
+    assert "Grade 2: ICE score 3-6." in rest  # what they asked, after the line
+    cited = {(c.doc_id, c.n) for c in answer.citations}
+    assert ("all-service-contacts", 1) in cited and any(d == "clin-crs-icans-guide" for d, _ in cited)
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    emergency = assistant.ask("d+10 post CAR-T, having a seizure in our waiting room now", "clinician")
+    assert emergency.status == "urgent" and emergency.answer.startswith("**Treat this as an emergency: call 999")
+    # a patient or carer still gets the urgent reply alone
+    carer = assistant.ask("my husband is confused today, what ICANS grade is that?", "patient")
+    assert carer.answer.startswith("**Call the CAR-T 24-hour line") and "ICE score 3-6" not in carer.answer
+
+
 def test_a_refusal_that_says_how_someone_is_now_still_gives_the_24_hour_line(assistant):
     now = assistant.ask("my dad is sat in the garden after his car t, what is the best pizza in leeds", "patient")
     assert now.status == "refused" and "call the CAR-T 24-hour line on 01632 960 123" in now.answer

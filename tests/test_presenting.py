@@ -58,6 +58,8 @@ def test_urgent_reply_opens_with_the_banner():
     assert "24-hour CAR-T line now" in banner and P.LINE_24H in banner
     assert "999" in banner and "fit" in banner and "collapse" in banner and "cannot be woken" in banner
     assert 'href="tel:01632960123"' in banner
+    clinician = P.chat_reply(answer, "clinician").split("</div>")[0]
+    assert "Contact the CAR-T team on the 24-hour line now" in clinician and P.LINE_24H in clinician
 
 
 @pytest.mark.parametrize("audience, contact", [("patient", P.DAY_UNIT), ("clinician", P.REFERRALS_PHONE)])

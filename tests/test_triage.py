@@ -178,6 +178,32 @@ def test_rules_net_reads_a_fast_heart_rate_as_it_reads_a_temperature():
     assert RULES.pulses_bpm("my 72 year old dad's pulse is 88.") == [88.0]
 
 
+def test_a_reading_does_not_hide_a_999_word_in_the_same_sentence():
+    both = RULES.assess("my temp is 39 and she is having a fit")
+    assert both.urgent and both.emergency and "reading 39.0 C" in both.reason and "(seizure)" in both.reason
+    assert not RULES.assess("my temp is 39 and she is fine").emergency
+
+
+@pytest.mark.parametrize("message", ["GP here: patient 3 weeks post CAR-T with a fever of 38.3, what should I do?",
+                                     "67F, 9 days after her cells, new tremor in both hands",
+                                     "d+12, witnessed tonic-clonic seizure in clinic"])
+def test_a_clinician_naming_the_patient_they_see_tells_of_someone(message):
+    assert RULES.assess(message, audience="clinician").urgent
+
+
+@pytest.mark.parametrize("message", ["what CRS grade is it if a patient is febrile on one vasopressor?",
+                                     "what ICANS grade is it if the pt can't be roused?",
+                                     "what should our receptionists tell a patient who rings with a fever?"])
+def test_a_clinicians_question_about_patients_in_general_is_not_a_report(message):
+    assert not RULES.assess(message, audience="clinician").urgent
+
+
+def test_the_clinicians_words_for_their_patient_are_the_files_and_read_only_in_a_clinicians_message():
+    message = "patient 3 weeks post CAR-T with a fever of 38.3, what should I do?"
+    assert RULES.assess(message, audience="clinician").urgent and not RULES.assess(message).urgent
+    assert not rules_without("clinician_patient").assess(message, audience="clinician").urgent
+
+
 def _heart_only(triager, message):
     return [s for s in triager.assess(message).symptoms if "heartbeat" in s]
 

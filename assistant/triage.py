@@ -248,6 +248,9 @@ class RedFlags:
     # How a clinician names the patient they are seeing ("pt", "the patient"): in a clinician's
     # message it is read as "my patient", someone the writer tells of (None: not read).
     clinician_patient: re.Pattern | None = None
+    # Words that make "patient" general in a clinician's message ("a febrile post CAR-T
+    # patient"): a phrase of one of them, up to four words and the noun (None: not read).
+    clinician_general: re.Pattern | None = None
     general_questions: tuple[str, ...] = ()  # questions about symptoms in general ("what should I watch for?")
     not_red_flags: tuple[str, ...] = ()  # everyday news that is no red flag ("dad is on morphine for his back")
     heart_rate: PulseReadings | None = None  # how a pulse reading is read; None: not read
@@ -293,6 +296,9 @@ class RedFlags:
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
                                "long_ago", "animals", "clinician_patient")}
+        general = _texts(cues.get("clinician_general"))
+        others["clinician_general"] = (re.compile(r"\b((?:%s)\s+(?:[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b"
+                                                  % "|".join(re.escape(w) for w in general), re.I) if general else None)
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -513,7 +519,8 @@ class Triager:
         classifier of reports and questions learnt patients' and carers' words), unless it is
         in question form."""
         if audience == "clinician" and self._clinical is not None:
-            return self._clinical._assess(message, vectors, notes=True)
+            general = self.red_flags.clinician_general
+            return self._clinical._assess(general.sub(r"\1person", message) if general else message, vectors, notes=True)
         return self._assess(message, vectors)
 
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False) -> Triage:

@@ -193,9 +193,11 @@ def test_a_clinician_naming_the_patient_they_see_tells_of_someone(message):
 
 @pytest.mark.parametrize("message", ["what CRS grade is it if a patient is febrile on one vasopressor?",
                                      "what ICANS grade is it if the pt can't be roused?",
-                                     "what should our receptionists tell a patient who rings with a fever?"])
-def test_a_clinicians_question_about_patients_in_general_is_not_a_report(message):
-    assert not RULES.assess(message, audience="clinician").urgent
+                                     "what should our receptionists tell a patient who rings with a fever?",
+                                     "ASTCT question: a febrile post CAR-T patient on 2 L nasal oxygen, normotensive. Grade?"])
+@pytest.mark.slow
+def test_a_clinicians_question_about_patients_in_general_is_not_a_report(triager, message):
+    assert not triager.assess(message, audience="clinician").urgent
 
 
 def test_the_clinicians_words_for_their_patient_are_the_files_and_read_only_in_a_clinicians_message():

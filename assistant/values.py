@@ -68,6 +68,24 @@ KINDS = (
          re.compile(r"\d\s?(?:%|per ?cent)|\b\d+ (?:in|out of) \d+\b|\bhazard ratio\b", re.I),
          # a figure of survival or response, not any percentage ("parkinsonism in about 5% of patients")
          re.compile(r"surviv|respon[sd]|remission|\bcured?\b|\b(?:EFS|PFS|OS|ORR)\b|event[- ]free|progression[- ]free", re.I)),
+    Kind("frequency", "how often it happens",
+         # how often, not how long or when
+         re.compile(r"\bhow (?:often|frequently|regularly)\b(?!\s+(?:does|do|did|will|would|is|can|could|might)\s+"
+                    r"(?:it|that|this|they|these|this side effect|that side effect)\s+(?:\w+\s+)?(?:happen|occur|come)\w*)"
+                    r"|\bhow many times (?:a|an|per|each) (?:day|week|month|year)\b", re.I),
+         re.compile(r"\b(?:every|each)\s+(?:\d+\s+|few\s+|other\s+|couple of\s+|two\s+|three\s+|four\s+|six\s+)?"
+                    r"(?:day|days|week|weeks|month|months|year|years|morning|evening|night|hour|hours|visit|appointment|review|check|round)\b"
+                    r"|\b(?:once|twice|three times|four times|\d+ times)\b|\b(?:daily|weekly|fortnightly|monthly|yearly|"
+                    r"annually|hourly)\b|\b(?:a|per) (?:day|week|month|year)\b"
+                    # the leaflets' own answer, when they give no number: "we check your counts often"
+                    r"|\boften\b|\bmany times\b|\bregular(?:ly)?\b", re.I)),
+    Kind("time", "a time of day",
+         re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
+         re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"
+                    r"\bmidnight\b|\b24 hours\b|\bday or night\b|\bany time\b", re.I)),
+    Kind("email", "an email address",
+         re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
+         re.compile(r"\S+@\S+\.\w+")),
 )
 # A verb of asking: with one, a question says what it asks ("is CRS monitoring needed after both
 # doses?"); without, a clinician's note names it ("toci dosing for CRS?").

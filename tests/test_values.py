@@ -24,6 +24,11 @@ from assistant import values
     ("2-year OS and EFS in the trial?", "figures"),
     ("what is the overall survival with liso-cel", "figures"),
     ("what's the response rate in myeloma", "figures"),
+    ("how often will he need blood tests once he is home", "frequency"),
+    ("how frequently does the panel sit?", "frequency"),
+    ("what time should we arrive for the collection", "time"),
+    ("what are the day unit's opening hours", "time"),
+    ("whats the email adress for the ward", "email"),
 ])
 def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     assert values.asked_kind(question).id == kind
@@ -50,6 +55,10 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "how dose the referal bit work at the start",
     "Dose it hurt when the cells go in?",
     "how long dose crs last 4 most people",
+    # how likely, not how often it is done: "how often does that actually happen?"
+    "car t can give you another cancer? how often does that actually happen",
+    "what time of year is best for the flu jab",
+    "can I email my questions to the team",  # whether, not the address
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None
@@ -58,6 +67,13 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
 @pytest.mark.parametrize("question, answer, lacking", [
     ("how much does parking cost per day", "Ask the team about parking, and about any help with travel costs.", "money"),
     ("how much does parking cost per day", "Parking is £4 a day for patients.", None),
+    ("how often is the temperature checked at home", "Check your temperature twice a day.", None),
+    ("how often is the temperature checked at home", "We check it often.", None),  # the leaflets' own answer
+    ("how often is the temperature checked at home", "Use a digital thermometer under the tongue.", "frequency"),
+    ("what time do I arrive", "Come to the day unit at 8am.", None),
+    ("what time do I arrive", "Come to the day unit on the morning of your collection.", "time"),
+    ("what is the email address for referrals", "Email cart.referrals@example.nhs.uk.", None),
+    ("what is the email address for referrals", "Send the referral to the coordinator.", "email"),
     ("how much does parking cost per day", "Parking is free for the named carer.", None),
     ("Flu/Cy doses before axi-cel?", "Lymphodepleting chemotherapy is usually fludarabine and cyclophosphamide.", "dose"),
     ("Flu/Cy doses before axi-cel?", "Fludarabine 30 mg/m2 and cyclophosphamide 500 mg/m2 daily.", None),

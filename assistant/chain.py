@@ -2,7 +2,9 @@
 evaluation suite all call `Assistant.ask`.
 
 Order of decisions:
-1. Triage on the message itself: a red flag gets the urgent instruction first, always.
+1. Triage on the message itself: a red flag gets the urgent instruction first, always (a
+   clinician telling of their patient: contact the CAR-T team, then the answer to what they
+   asked, when the documents give one).
 2. Attempts to change the instructions are refused.
 3. Retrieval (with the previous question for a follow-up) and an evidence check: weak
    evidence is refused with where to ask instead; nothing is guessed.
@@ -58,7 +60,8 @@ CALL_999 = "Call 999 for a fit, a collapse, severe difficulty breathing, or if t
 CLINICIAN_999 = ("**Treat this as an emergency: call 999 unless the patient is already in emergency care.** "
                  "Then contact {team}.")
 # What grounds a clinician's urgent reply: the documents' sentence on whom clinicians contact.
-CLINICIAN_CONTACT = "doctors, nurses and A&E teams seeing a patient with a CAR-T alert card contact the CAR-T team on the 24-hour line"
+CLINICIAN_CONTACT = ("doctors, nurses and A&E teams seeing a patient with a CAR-T alert card contact the CAR-T team "
+                     "on the 24-hour line")
 # Before the answer to a clinician's own question, in a reply that opens with the team's line.
 CLINICIAN_ASKED = "On what you asked, from the approved documents:"
 CLINICIAN_ASKED_UNSURE = ("The closest approved information to what you asked (it may not answer it exactly: "
@@ -555,7 +558,8 @@ class Assistant:
         safety = self._safety_for(audience)
         line = f"the CAR-T 24-hour line on {safety.phone}" if safety.phone else "your CAR-T team's 24-hour line"
         if audience == "clinician":
-            team = f"the CAR-T team on the 24-hour line, {safety.phone}" if safety.phone else "the CAR-T team's 24-hour line"
+            team = (f"the CAR-T team on the 24-hour line, {safety.phone}" if safety.phone
+                    else "the CAR-T team's 24-hour line")
             opening = (CLINICIAN_999.format(team=team) if emergency else f"**Contact {team}, now.**")
         elif emergency:
             opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "

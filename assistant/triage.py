@@ -26,6 +26,11 @@ Polish? My mother reads English slowly"), except near a report example it was no
 When the message has a temperature in it, the rule on the number alone decides fever
 ("my temp is 36.9, is that ok?", "is 37.5 the number you ring at?"): there, it is exact.
 
+A clinician's message (`assess(..., audience="clinician")`) is read by the same nets with the
+file's words for how clinicians name the patient they see ("pt", "49F", "d+8") counted as
+naming someone, "a febrile post CAR-T patient" read as patients in general, and a note
+without a subject in a message that names the patient read as a statement.
+
 `Triage.reason` says which net fired and on what, so a clinician reading the log sees why.
 """
 
@@ -245,8 +250,8 @@ class RedFlags:
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
-    # How a clinician names the patient they are seeing ("pt", "the patient"): in a clinician's
-    # message it is read as "my patient", someone the writer tells of (None: not read).
+    # How a clinician names the patient they are seeing ("pt", "the patient", "49F"): in a
+    # clinician's message it names someone, as the person cues do (None: not read).
     clinician_patient: re.Pattern | None = None
     # Words that make "patient" general in a clinician's message ("a febrile post CAR-T
     # patient"): a phrase of one of them, up to four words and the noun (None: not read).
@@ -297,8 +302,9 @@ class RedFlags:
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
                                "long_ago", "animals", "clinician_patient")}
         general = _texts(cues.get("clinician_general"))
-        others["clinician_general"] = (re.compile(r"\b((?:%s)\s+(?:[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b"
-                                                  % "|".join(re.escape(w) for w in general), re.I) if general else None)
+        others["clinician_general"] = (
+            re.compile(r"\b((?:%s)\s+(?:[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b" % "|".join(map(re.escape, general)), re.I)
+            if general else None)
         symptoms = []
         seen: set[str] = set()
         for n, item in enumerate(data.get("symptoms") or [], start=1):
@@ -520,7 +526,8 @@ class Triager:
         in question form."""
         if audience == "clinician" and self._clinical is not None:
             general = self.red_flags.clinician_general
-            return self._clinical._assess(general.sub(r"\1person", message) if general else message, vectors, notes=True)
+            message = general.sub(r"\1person", message) if general else message
+            return self._clinical._assess(message, vectors, notes=True)
         return self._assess(message, vectors)
 
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False) -> Triage:

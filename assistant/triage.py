@@ -485,9 +485,7 @@ class Triager:
         self._unfitted = (frozenset(k for k, t in enumerate(self._report_text) if example_key(t) not in veto.fitted_reports)
                           if self.veto is not None else frozenset())
 
-        # A clinician's message is read with the file's words for how clinicians name the
-        # patient they see ("pt", "49F", "d+8 post CAR-T") as naming someone.
-        self._clinical = self._naming(red_flags.clinician_patient) if red_flags.clinician_patient else None
+        self._clinical: tuple[RedFlags, Triager] | None = None  # `_for_clinicians`, for these red flags
 
     def _read_once(self) -> None:
         """Per Triager (not per class): a clause's verdict reads only this file's cues, symptom
@@ -498,15 +496,22 @@ class Triager:
         self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
         self._near_symptom = functools.lru_cache(maxsize=4096)(self._near_symptom_uncached)
 
-    def _naming(self, also: re.Pattern) -> "Triager":
-        """This triager (its examples, vectors and classifiers shared) with `also` read as naming
-        someone, as the file's person cues are."""
-        other = copy.copy(self)
+    def _for_clinicians(self) -> "Triager | None":
+        """This triager (its examples, vectors and classifiers shared) with the file's words for
+        how clinicians name the patient they see ("pt", "49F", "d+8") read as naming someone, as
+        the person cues are; made again when `red_flags` is replaced (triage-calibrate sweeps it)."""
         flags = self.red_flags
-        other.red_flags = replace(flags, person=re.compile(f"{flags.person.pattern}|{also.pattern}", re.I))
-        other._read_once()
-        other._clinical = None
-        return other
+        if flags.clinician_patient is None:
+            return None
+        made = self._clinical
+        if made is None or made[0] is not flags:
+            other = copy.copy(self)
+            other.red_flags = replace(flags, person=re.compile(f"{flags.person.pattern}|{flags.clinician_patient.pattern}",
+                                                               re.I))
+            other._read_once()
+            other._clinical = None
+            made = self._clinical = (flags, other)
+        return made[1]
 
     @classmethod
     def from_file(cls, path: Path | str = DEFAULT_RED_FLAGS, embedder=None,
@@ -524,10 +529,11 @@ class Triager:
         ("Witnessed seizure at home, post-ictal") is not set aside as only asking (the
         classifier of reports and questions learnt patients' and carers' words), unless it is
         in question form."""
-        if audience == "clinician" and self._clinical is not None:
+        clinical = self._for_clinicians() if audience == "clinician" else None
+        if clinical is not None:
             general = self.red_flags.clinician_general
             message = general.sub(r"\1person", message) if general else message
-            return self._clinical._assess(message, vectors, notes=True)
+            return clinical._assess(message, vectors, notes=True)
         return self._assess(message, vectors)
 
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False) -> Triage:

@@ -67,7 +67,8 @@ def sweep(triager, cases: list[EvalCase], progress=None, grid: dict | None = Non
             if progress:
                 progress("threshold points", n, len(grid))
             triager.red_flags = replace(base, **dict(zip(grid_values, values)))
-            verdicts = {c.id: triager.assess(c.question, vectors=vectors[c.id]) for c in urgent + others}
+            verdicts = {c.id: triager.assess(c.question, vectors=vectors[c.id], audience=c.audience)
+                        for c in urgent + others}
             points.append(Point(*values, missed=sum(not verdicts[c.id].urgent for c in urgent),
                                 emergency_missed=sum(not verdicts[c.id].emergency for c in urgent if c.expected_emergency),
                                 false_alarms=sum(verdicts[c.id].urgent for c in others),

@@ -267,9 +267,9 @@ def test_triage_reads_unadapted_vectors_and_the_answer_adapted_ones(assistant, e
     seen = {}
     assess, search = assistant.triager.assess, assistant.retriever.search
 
-    def spy_assess(question, vectors=None):
+    def spy_assess(question, vectors=None, **kwargs):
         seen["triage"] = vectors
-        return assess(question, vectors=vectors)
+        return assess(question, vectors=vectors, **kwargs)
 
     def spy_search(query, **kwargs):
         seen.setdefault("search", kwargs["query_vector"])

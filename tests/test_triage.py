@@ -200,6 +200,15 @@ def test_a_clinicians_question_about_patients_in_general_is_not_a_report(triager
     assert not triager.assess(message, audience="clinician").urgent
 
 
+def test_a_clinicians_message_is_read_with_the_red_flags_the_triager_has_now():
+    """triage-calibrate replaces `red_flags` to sweep its numbers: a clinician's message reads the new ones."""
+    triager = Triager(RED_FLAGS)
+    message = "pt 3 weeks post CAR-T, T 38.3 at the surgery today"
+    assert triager.assess(message, audience="clinician").urgent
+    triager.red_flags = replace(RED_FLAGS, fever_threshold_c=39.0)
+    assert not triager.assess(message, audience="clinician").urgent
+
+
 def test_the_clinicians_words_for_their_patient_are_the_files_and_read_only_in_a_clinicians_message():
     message = "patient 3 weeks post CAR-T with a fever of 38.3, what should I do?"
     assert RULES.assess(message, audience="clinician").urgent and not RULES.assess(message).urgent
@@ -740,7 +749,7 @@ def test_calibration_sweeps_the_999_number_second_and_marks_every_999_situation_
         def encode(self, message):
             return message
 
-        def assess(self, message, vectors=None):
+        def assess(self, message, vectors=None, audience="patient"):
             over = closeness[message] >= self.red_flags.emergency_over_words
             return SimpleNamespace(urgent=message != "c", emergency=message != "c" and over)
 

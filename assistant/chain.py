@@ -556,30 +556,29 @@ class Assistant:
         patient is not already in emergency care), followed by `then`, the answer to what they
         asked, when the documents answer it."""
         safety = self._safety_for(audience)
-        line = f"the CAR-T 24-hour line on {safety.phone}" if safety.phone else "your CAR-T team's 24-hour line"
+        passages = list(safety.urgent_passages)
         if audience == "clinician":
             team = (f"the CAR-T team on the 24-hour line, {safety.phone}" if safety.phone
                     else "the CAR-T team's 24-hour line")
-            opening = (CLINICIAN_999.format(team=team) if emergency else f"**Contact {team}, now.**")
-        elif emergency:
-            opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "
-                       f"Then call {line}.")
-            action = "call 999"
+            opening = CLINICIAN_999.format(team=team) if emergency else f"**Contact {team}, now.**"
+            # the one sentence that tells clinicians whom to contact
+            grounding = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1).compose(
+                CLINICIAN_CONTACT, passages)
         else:
-            opening = f"**Call {line} now.** {CALL_999}"
-            action = "call the 24-hour line straight away"
-        if audience == "clinician":  # the one sentence that tells clinicians whom to contact
-            answerer = GroundedAnswerer(self.answerer.idf, max_sentences=1, max_passages=1)
-            grounding = answerer.compose(CLINICIAN_CONTACT, list(safety.urgent_passages))
-        else:
-            grounding = self.answerer.compose(f"{question} {action}", list(safety.urgent_passages))
+            line = f"the CAR-T 24-hour line on {safety.phone}" if safety.phone else "your CAR-T team's 24-hour line"
+            if emergency:
+                opening = (f"**Call 999 now.** Tell them about the CAR-T treatment and show the alert card. "
+                           f"Then call {line}.")
+            else:
+                opening = f"**Call {line} now.** {CALL_999}"
+            action = "call 999" if emergency else "call the 24-hour line straight away"
+            grounding = self.answerer.compose(f"{question} {action}", passages)
         body = f"{opening}\n\n{grounding.text}" if grounding.sentences else opening
-        citations, passages = grounding.citations, safety.urgent_passages
-        decision = None
+        citations, decision = grounding.citations, None
         if then is not None and then.status == "answered":
             asked, citations = _appended(citations, then.answer, then.citations)
             body = f"{body}\n\n{CLINICIAN_ASKED if then.sure else CLINICIAN_ASKED_UNSURE}\n\n{asked}"
-            passages, decision = (*passages, *then.passages), then.decision
+            passages, decision = [*passages, *then.passages], then.decision
         return Answer(status="urgent", answer=body, citations=citations, retrieved=_doc_order(passages),
                       passages=tuple(passages), decision=decision)
 

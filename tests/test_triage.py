@@ -191,6 +191,20 @@ def test_a_clinician_naming_the_patient_they_see_tells_of_someone(message):
     assert RULES.assess(message, audience="clinician").urgent
 
 
+def test_when_the_treatment_was_says_nothing_of_when_the_symptom_was_however_it_is_written():
+    """"CAR-T therapy 2 weeks ago", "CAR-T 3 wks ago": the treatment's date, set aside before
+    looking for an episode placed in the past (cues.treatment); the symptom is told now."""
+    collapse = "man just collapsed in our waiting area, card in his wallet says CAR-T therapy 2 weeks ago"
+    assert RULES.assess(collapse, audience="clinician").emergency
+    assert RULES.assess("she's been breathless walking to the car since yesterday, had CAR-T 3 wks ago").urgent
+    # a symptom's own date still places it in the past
+    assert not RULES.assess("he collapsed 2 wks ago on the ward, can he drive now?").urgent
+
+
+def test_clinicians_words_for_severe_breathing_are_read():
+    assert RULES.assess("72M d+9 post CAR-T, tripoding. ?T2 resp failure", audience="clinician").emergency
+
+
 @pytest.mark.parametrize("message", ["what CRS grade is it if a patient is febrile on one vasopressor?",
                                      "what ICANS grade is it if the pt can't be roused?",
                                      "what should our receptionists tell a patient who rings with a fever?",

@@ -131,6 +131,9 @@ _LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
 _POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|one|another|same|more|worse|again|back)\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
+# Something changed, said beside "no different" or "for years" (`Triager._as_ever`).
+_CHANGE = re.compile(r"\b(worse|worsening|new|newly|more|different|differently|changed?|changing|started|starting|"
+                     r"suddenly|again|but|except|although|though|now also|also now|getting)\b", re.I)
 # Anything of the writer's: "I", "me", "my speech" ("us" and "we" take in the family too).
 _FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|ive|i'd|i'll|me|my|mine|myself)\b", re.I)
 # A sentence's clauses: where one says someone is well, or quotes a leaflet, the rest may not.
@@ -250,6 +253,9 @@ class RedFlags:
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
+    # As it has long been ("no different", "unchanged", "nothing new"): with `long_standing`, a
+    # condition someone has had for years and that has not changed is history, not a red flag.
+    unchanged: re.Pattern | None = None
     # How a clinician names the patient they are seeing ("pt", "the patient", "49F"): in a
     # clinician's message it names someone, as the person cues do (None: not read).
     clinician_patient: re.Pattern | None = None
@@ -300,7 +306,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals", "clinician_patient")}
+                               "long_ago", "animals", "clinician_patient", "unchanged")}
         general = _texts(cues.get("clinician_general"))
         others["clinician_general"] = (
             re.compile(r"\b((?:%s)\s+(?:[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b" % "|".join(map(re.escape, general)), re.I)
@@ -540,7 +546,7 @@ class Triager:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         text = " ".join(message.split())
         parts = sentences(message)
-        others = [o or e for o, e in zip(self._someone_elses(parts), self._ended_next(parts))]
+        others = [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         # Whether the message names someone, or says now: both nets read a question by it.
         # A sentence that only says someone is well ("I'm fine now.") says nothing of a symptom now.
@@ -854,6 +860,33 @@ class Triager:
             if self._plain(clause) and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
                     and (self._looks_back(parts[i]) or self._looks_back(after)) and not self._says_now(current, parts[i]):
                 out[i] = True
+        return out
+
+    def _as_ever(self, parts: list[str]) -> list[bool]:
+        """Per sentence: it tells of a condition someone has long had, said to be as it always
+        was (cues.long_standing or long_ago, with cues.unchanged: "I've been breathless on hills for
+        years with my asthma and it's no different now"; "Known BPPV for years. Nothing different
+        since her CAR-T."): the one that says it is unchanged, and the one before it that says it
+        is long-standing; or, when one sentence says both, the one before it that it explains, if
+        that one does not say now (cues.time: "He gets breathless on the stairs. He's had COPD for
+        years, nothing new."; not "He's breathless tonight."). Not when either says something
+        changed, outside the cue's own words ("for years, but worse today", "the same tremor, and
+        new twitching"; `_CHANGE`)."""
+        flags = self.red_flags
+        out = [False] * len(parts)
+        if flags.unchanged is None or flags.long_standing is None:
+            return out
+        long = [bool(flags.long_standing.search(p) or (flags.long_ago is not None and flags.long_ago.search(p)))
+                for p in parts]
+        same = [bool(flags.unchanged.search(p)) for p in parts]
+        steady = [not _CHANGE.search(flags.unchanged.sub(" ", p)) for p in parts]
+        for i in range(len(parts)):
+            if same[i] and steady[i] and (long[i] or (i and long[i - 1] and steady[i - 1])):
+                out[i] = True
+                if not long[i]:
+                    out[i - 1] = True
+                elif i and steady[i - 1] and not flags.time.search(parts[i - 1]):
+                    out[i - 1] = True  # what it explains, told with no "now": "gets breathless on the stairs - he's had COPD for years, nothing new"
         return out
 
     def _placed_before_now(self, text: str) -> bool:

@@ -201,6 +201,41 @@ def test_when_the_treatment_was_says_nothing_of_when_the_symptom_was_however_it_
     assert not RULES.assess("he collapsed 2 wks ago on the ward, can he drive now?").urgent
 
 
+AS_EVER = [
+    "My wheeze with the asthma has been there for years and it is no different since the cells.",
+    "Her hand tremor has been there for years, same as ever.",
+    "I bruise easily on my blood thinner, have done for ages, no more than usual.",
+    "Known essential tremor for 10 yrs, tremor same as ever at today's review.",
+    "He gets breathless on the stairs. He has had COPD for years, nothing new.",  # what the second explains
+]
+CHANGED = [
+    "My wheeze with the asthma has been there for years but it is much worse since this morning.",
+    "Mum has had a shake in her right hand for as long as I can remember. It's the same, but now she is confused too.",
+    "I bruise easily on my blood thinner, have done for ages, and there are new big bruises on my legs today.",
+    "He is breathless tonight. He has had COPD for years, nothing new.",  # told now: urgent wins
+]
+
+
+@pytest.mark.parametrize("message", AS_EVER)
+def test_a_condition_long_had_and_unchanged_is_history_not_a_red_flag(message):
+    assert not RULES.assess(message).urgent
+    assert rules_without("unchanged").assess(message).urgent  # the file's cue decides
+
+
+@pytest.mark.parametrize("message", CHANGED)
+def test_a_long_standing_condition_that_changed_is_still_a_report(message):
+    assert RULES.assess(message).urgent
+
+
+@pytest.mark.parametrize("message", ["GP: 70F, d+12, new petechiae on both shins and haematuria since last night",
+                                     "pt d+6, expressive dysphasia on ward round, ICE 8",
+                                     "3/52 post CAR-T, more somnolent today, rousable to voice",
+                                     "d+40 cilta-cel, micrographia noted in clinic today",
+                                     "pt 1/52 post CAR-T, myoclonic jerks in both arms this afternoon"])
+def test_clinicians_words_for_the_24_hour_symptoms_are_read(message):
+    assert RULES.assess(message, audience="clinician").urgent
+
+
 def test_clinicians_words_for_severe_breathing_are_read():
     assert RULES.assess("72M d+9 post CAR-T, tripoding. ?T2 resp failure", audience="clinician").emergency
 

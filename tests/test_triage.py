@@ -236,6 +236,21 @@ def test_clinicians_words_for_the_24_hour_symptoms_are_read(message):
     assert RULES.assess(message, audience="clinician").urgent
 
 
+@pytest.mark.parametrize("message", ["In the soap last night one of the characters had a fit in the pub. Could that happen after CAR-T?",
+                                     "Somebody in a facebook group said she had hallucinations after her cells. How common is that?"])
+def test_someone_in_a_story_or_met_only_online_is_never_the_patient(message):
+    assert not RULES.assess(message).urgent
+    assert rules_without("strangers").assess(message).urgent  # the file's cue decides
+
+
+def test_an_episode_looked_after_by_the_team_said_either_way_round_is_over():
+    """"the team reviewed her" and "reviewed by the team": an episode looked after (cues.over)."""
+    for message in ("She had a bad nosebleed on Monday, reviewed by the team that afternoon. No bleeding since.",
+                    "She had a bad nosebleed on Monday, the team reviewed her that afternoon. No bleeding since."):
+        assert not RULES.assess(message).urgent, message
+    assert RULES.assess("She has had a bad nosebleed since lunch and has not been seen by the team.").urgent
+
+
 def test_clinicians_words_for_severe_breathing_are_read():
     assert RULES.assess("72M d+9 post CAR-T, tripoding. ?T2 resp failure", audience="clinician").emergency
 

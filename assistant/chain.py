@@ -513,11 +513,12 @@ class Assistant:
         """The refusal when a question asks for a value of one kind (a dose, a price) and the answer
         quoted for it, on its topic, holds none (values.py); None when every answer holds what it
         was asked for. `decision` is logged with the kind that is missing."""
-        lacking = next((kind for question, composition in asked
-                        if (kind := values.missing(question, composition.text)) is not None), None)
+        lacking, composition = next(((kind, composition) for question, composition in asked
+                                     if (kind := values.missing(question, composition.text)) is not None), (None, None))
         if lacking is None:
             return None
-        refusal = self._refusal(REFUSAL_VALUE.format(what=lacking.label), audience, passages=passages, unwell_now=now)
+        refusal = self._refusal(REFUSAL_VALUE.format(what=lacking.label), audience, passages=passages, unwell_now=now,
+                                general=composition if lacking.explains else None)
         if decision is None:
             return refusal
         decision["missing_value"] = lacking.id

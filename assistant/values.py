@@ -17,9 +17,10 @@ documents hold, only what a reply must hold to answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .text import does_for_dose
+from .text import does_for_dose, english_word
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,13 @@ class Kind:
     held: re.Pattern
     about: re.Pattern | None = None  # the measure the value is of, which the answer must name too
     brief: re.Pattern | None = None  # also asked by a note with no verb of asking ("anakinra dosing?")
+    # Judged by the question's own words rather than a pattern: (question, answer) -> the answer
+    # holds it; only asked when the question names what it is about (`names`).
+    holds: Callable[[str, str], bool] | None = None
+    names: Callable[[str], list[str]] | None = None
+    # The section on the topic still helps and is shown as general information beside the refusal:
+    # "what does HLH stand for?" is answered in part by what HLH is.
+    explains: bool = False
 
 
 _W = r"(?:[\w'/-]+\s+)"  # one word and the space after it
@@ -38,6 +46,47 @@ _W = r"(?:[\w'/-]+\s+)"  # one word and the space after it
 _DOSE = (r"(?<!\bsplit )(?<!\bsplit-)(?<!\bsingle )(?<!\bboth )(?<!\bone )(?<!\ba )(?<!\beach )(?<!\bevery )"
          r"(?<!\banother )(?<!\bsecond )(?<!\bfirst )(?<!\bmissed )(?<!\bextra )(?<!\bmany )(?:doses?|dosing|dosage)\b"
          r"(?!\s+(?:interval|intervals|schedule|schedules|timing|regimen|gap|split))")
+# What letters stand for: "what does CRS stand for?", "ICANS - what's it short for?". The answer
+# must spell the letters out: words whose first letters are the letters asked about, in order
+# (one word may be passed over: "Immune Effector Cell-Associated Neurotoxicity Syndrome" for
+# ICANS), or say what they stand for. A question naming no letters is not judged.
+_STANDS = re.compile(r"\bstands? for\b|\bshort for\b|\babbreviation\b|\bacronym\b", re.I)
+_LETTERS = re.compile(r"(?<![\w-])([A-Z]{2,6})(?=[-\s?.,!:;)'\"]|$)")
+def letters_asked(question: str) -> list[str]:
+    """The letters a question asks the meaning of: its capitals ("CAR", "ICE"), or, in a question
+    typed in lower case, its short words that are no English word ("cdf", "icans")."""
+    capitals = [m.group(1) for m in _LETTERS.finditer(question)]
+    if capitals:
+        return capitals
+    return [w.upper() for w in re.findall(r"(?<![\w-])[a-z]{2,6}(?![\w-])", question.lower()) if not english_word(w)]
+
+
+def spells_out(letters: str, text: str) -> bool:
+    """The text has words whose first letters are `letters`, in order, passing over at most one
+    word ("immune effector cell-associated neurotoxicity syndrome" for ICANS)."""
+    initials = [w[0].upper() for w in re.findall(r"[A-Za-z][A-Za-z']*", text)]
+    n = len(letters)
+    for start in range(len(initials)):
+        if initials[start] != letters[0]:
+            continue
+        i, skipped, k = start + 1, 0, 1
+        while k < n and i < len(initials) and i - start <= n:
+            if initials[i] == letters[k]:
+                k += 1
+            elif skipped:
+                break
+            else:
+                skipped = 1
+            i += 1
+        if k == n:
+            return True
+    return False
+
+
+def _holds_letters(question: str, answer: str) -> bool:
+    return any(spells_out(letters, answer) for letters in letters_asked(question))
+
+
 KINDS = (
     Kind("money", "costs or prices",
          re.compile(rf"\bhow much\s+{_W}{{0,7}}?(?:cost|costs|costing|charge|charges|charged|pay|paying|paid)\b"
@@ -83,6 +132,8 @@ KINDS = (
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"
                     r"\bmidnight\b|\b24 hours\b|\bday or night\b|\bany time\b", re.I)),
+    Kind("letters", "what those letters stand for", _STANDS, re.compile(r"(?!x)x"),
+         holds=_holds_letters, names=letters_asked, explains=True),
     Kind("email", "an email address",
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
          re.compile(r"\S+@\S+\.\w+")),
@@ -101,8 +152,9 @@ def asked_kind(question: str) -> Kind | None:
     question = does_for_dose(question.strip())  # also done to every question the chain reads
     if _ASKS_WHO.search(question):
         return None
-    return next((kind for kind in KINDS if kind.asked.search(question) or (
-        kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question))), None)
+    return next((kind for kind in KINDS if (kind.asked.search(question) or (
+        kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question)))
+        and (kind.names is None or kind.names(question))), None)
 
 
 def missing(question: str, answer: str) -> Kind | None:
@@ -110,5 +162,7 @@ def missing(question: str, answer: str) -> Kind | None:
     kind = asked_kind(question)
     if kind is None:
         return None
+    if kind.holds is not None:
+        return None if kind.holds(question, answer) else kind
     held = kind.held.search(answer) and (kind.about is None or kind.about.search(answer))
     return None if held else kind

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.chain import GENERAL_INFO
 from assistant.loading import load_corpus
 from assistant.records import Turn
 from assistant.retrieval import HybridRetriever
@@ -269,6 +270,19 @@ def test_a_question_asking_a_value_the_documents_do_not_give_is_refused_so(assis
     topic = {"clinician": "which lymphodepleting chemotherapy is given before CAR-T?",
              "patient": "is there somewhere my carer can stay near the centre?"}[audience]
     assert assistant.ask(topic, audience).status == "answered"
+
+
+def test_letters_the_documents_do_not_spell_out_are_said_so_with_what_they_do_say(assistant):
+    """values.py "letters": the documents name the ICE test but never spell out its letters, so
+    "what does ICE stand for" is refused saying so, and what they say of the test is still shown
+    as general information; letters they do spell out are answered."""
+    answer = assistant.ask("What does ICE stand for in the ICE score?", "patient")
+    assert answer.status == "refused" and answer.decision["missing_value"] == "letters"
+    assert "does not give what those letters stand for" in answer.answer
+    assert GENERAL_INFO in answer.answer and "ICE" in answer.answer.split(GENERAL_INFO)[1]
+    assert len(answer.citations) >= 2  # where to ask, then the general information
+    spelt = assistant.ask("what does CRS stand for?", "patient")
+    assert spelt.status == "answered" and "cytokine release syndrome" in spelt.answer.lower()
 
 
 def test_an_answer_below_an_even_chance_is_marked_unsure_and_shown_with_a_note(assistant):

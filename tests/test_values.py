@@ -29,6 +29,9 @@ from assistant import values
     ("what time should we arrive for the collection", "time"),
     ("what are the day unit's opening hours", "time"),
     ("whats the email adress for the ward", "email"),
+    ("what does CRS stand for?", "letters"),
+    ("what's ICE short for", "letters"),
+    ("what does cdf stand for, it's on my letter", "letters"),  # typed in lower case: no English word
 ])
 def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     assert values.asked_kind(question).id == kind
@@ -59,6 +62,8 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "car t can give you another cancer? how often does that actually happen",
     "what time of year is best for the flu jab",
     "can I email my questions to the team",  # whether, not the address
+    "what does it stand for?",  # names no letters: not judged
+    "what does car t stand for",  # "car" is an English word: no letters named
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None
@@ -80,6 +85,12 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("EFS in ZUMA-7?", "ZUMA-7 compared axi-cel with standard care in early relapse.", "figures"),
     ("EFS in ZUMA-7?", "Event-free survival at 2 years was 41% against 16%.", None),
     ("what is CRS?", "CRS is an inflammatory reaction.", None),  # asks no value: nothing is judged
+    ("what does CRS stand for?", "Cytokine release syndrome (CRS) is common.", None),
+    ("what does cdf stand for", "The Cancer Drugs Fund pays for some medicines.", None),
+    # one word passed over: Immune Effector Cell-Associated Neurotoxicity Syndrome
+    ("icans, what is that short for", "It stands for immune effector cell-associated neurotoxicity syndrome.", None),
+    ("what does the CAR in CAR-T stand for?", "CAR-T is a treatment made from your own T cells.", "letters"),
+    ("what does ICE stand for", "The ICE score checks writing, naming and attention.", "letters"),
 ])
 def test_an_answer_without_the_value_asked_for_is_missing_it(question, answer, lacking):
     found = values.missing(question, answer)

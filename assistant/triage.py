@@ -103,7 +103,12 @@ _FEW_WORDS = 8
 # 38.2" is a reading).
 _NUMBER = r"\d{2}(?:[.,]\d)?\s*(?:[°º]\s*)?(?:c\b|degrees?\b)?"
 _THRESHOLD_TALK = re.compile(rf"\b{_NUMBER}\s*(?:is|counts as|means)\s+(?:a |the )?fever\b"
-                             rf"|\bfever\s+(?:is|means|starts at|counts from)\s+(?:over |above )?{_NUMBER}", re.I)
+                             rf"|\bfever\s+(?:is|means|starts at|counts from)\s+(?:over |above )?{_NUMBER}"
+                             # what a document says ("our acute oncology leaflet says 38"), not a person reading it off
+                             rf"|\b(?:leaflet|booklet|guidance|guideline|policy|protocol|card|website|sheet|handbook)s?\s+"
+                             rf"(?:says?|said|uses?|used|gives?)\s+(?:it'?s\s+|it is\s+)?{_NUMBER}", re.I)
+# Two numbers offered as alternatives: "is it 37.5 or 38?" (`Triager._offers_threshold`).
+_ALTERNATIVES = re.compile(r"\b(\d{2}(?:[.,]\d)?)\s*(?:[°º]\s*)?(?:c\b)?\s*(?:or|/)\s*(\d{2}(?:[.,]\d)?)\b", re.I)
 # Said in the present: "a man has collapsed", "there's a woman on the floor", "still", "now".
 _PRESENT = re.compile(r"\b(is|are|am|has|have|isn'?t|aren'?t|hasn'?t|haven'?t|now|still|keeps?)\b|'s\b|'re\b", re.I)
 # Words that say an episode ended, and a sentence told in the past: `_ended_next`.
@@ -1120,7 +1125,7 @@ class Triager:
             # In a question, a number is a reading only in a message about someone ("is 38.1 too
             # high? had my cells friday"), and the threshold itself only when read off someone.
             asked = any(_QUESTION_FORM.search(c) for c in _CLAUSE.split(sentence) if c)
-            quoting = asked and all(abs(t - threshold) < 0.05 for t in high)
+            quoting = asked and (all(abs(t - threshold) < 0.05 for t in high) or self._offers_threshold(sentence))
             someone = message_person or message_time
             # A reading flags the sentence; its words are still read ("T 38.4, no response to
             # sternal rub" is also a 999 situation).
@@ -1146,6 +1151,13 @@ class Triager:
                 if match:
                     hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
+
+    def _offers_threshold(self, sentence: str) -> bool:
+        """The sentence offers the fever threshold as one of two numbers ("is it 37.5 or 38?",
+        "38 or 37.5?"): it asks which number is the threshold, it reads no one's temperature."""
+        threshold = self.red_flags.fever_threshold_c
+        return any(abs(float(n.replace(",", ".")) - threshold) < 0.05
+                   for m in _ALTERNATIVES.finditer(sentence) for n in m.groups())
 
     def _read_now(self, sentence: str) -> bool:
         """A reading at or above the fever threshold read off in the present, in a clause that

@@ -163,6 +163,10 @@ def test_rules_net_alone_reads_temperatures_and_symptom_words():
     assert RULES.assess("thermometer says 101 F").symptoms[0].startswith("temperature 38.3")
     assert not RULES.assess("my temperature is 36.9, is that normal?").urgent
     assert not RULES.assess("is 37.5 the temperature you ring at?").urgent
+    # the threshold offered as one of two numbers, or a document's number: no one's reading
+    assert not RULES.assess("I'm home on Friday. Which is it I ring at, 38 or 37.5?").urgent
+    assert not RULES.assess("Our ward protocol says 38 for post-chemo patients.", audience="clinician").urgent
+    assert RULES.assess("I'm home on Friday. My temp is 38 or 38.1, is that too high?").urgent
     assert not RULES.assess("what should I do if I get a fever?").urgent
     assert RULES.assess("he collapsed in the kitchen").emergency
 
@@ -207,6 +211,7 @@ AS_EVER = [
     "I bruise easily on my blood thinner, have done for ages, no more than usual.",
     "Known essential tremor for 10 yrs, tremor same as ever at today's review.",
     "He gets breathless on the stairs. He has had COPD for years, nothing new.",  # what the second explains
+    "I've had a slight tremor for about 20 years. It's exactly the same as it's always been.",
 ]
 CHANGED = [
     "My wheeze with the asthma has been there for years but it is much worse since this morning.",

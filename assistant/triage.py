@@ -150,6 +150,8 @@ _WRITER = re.compile(r"\b(myself|my own)\b", re.I)
 # An aside in brackets does not change whose a sentence is: "My son (16, he's helping me look
 # after his dad) has had a cold all week with shivers".
 _ASIDE = re.compile(r"\([^()]*\)")
+# Who is writing, before the message proper: "Practice nurse: ", "GP here - ".
+_WHO_WRITES = re.compile(r"^\s*[\w &/'-]{2,40}?(?::|\s+-|\s+here[,.:-]?)\s+")
 # Hearing or talking, or saying something is not there: an animal in such a sentence may
 # be one only the patient perceives ("the cat he keeps seeing isn't there").
 # ("the vet is seeing her later" is not: seeing is said of a vet as often as of the patient.)
@@ -261,6 +263,9 @@ class RedFlags:
     # As it has long been ("no different", "unchanged", "nothing new"): with `long_standing`, a
     # condition someone has had for years and that has not changed is history, not a red flag.
     unchanged: re.Pattern | None = None
+    # The patient's relative, as a clinician names them ("the patient's husband", "the wife of one
+    # of our CAR-T patients"): a sentence that opens with one tells of the relative (`_about_patients_kin`).
+    patients_kin: re.Pattern | None = None
     # How a clinician names the patient they are seeing ("pt", "the patient", "49F"): in a
     # clinician's message it names someone, as the person cues do (None: not read).
     clinician_patient: re.Pattern | None = None
@@ -311,10 +316,13 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals", "clinician_patient", "unchanged")}
+                               "long_ago", "animals", "clinician_patient", "unchanged", "patients_kin")}
         general = _texts(cues.get("clinician_general"))
         others["clinician_general"] = (
-            re.compile(r"\b((?:%s)\s+(?:[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b" % "|".join(map(re.escape, general)), re.I)
+            # the words between name the patient ("a febrile post CAR-T patient"), no clause of
+            # their own: not "a fever and the patient is shivering"
+            re.compile(r"\b((?:%s)\s+(?:(?!(?:and|but|or|the|this|that|is|are|was|were|has|had|have|with|who|then)\b)"
+                       r"[\w+/-]+\s+){0,4}?)(?:pts?|patients?)\b" % "|".join(map(re.escape, general)), re.I)
             if general else None)
         symptoms = []
         seen: set[str] = set()
@@ -703,6 +711,10 @@ class Triager:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_other_kin(part, patients):
                     out[i] = True
+        if flags.patients_kin is not None:
+            for i, part in enumerate(parts):
+                if not out[i] and self._about_patients_kin(part):
+                    out[i] = True
         if writer_is_patient and self._tells is not None:
             for i, part in enumerate(parts):
                 # Someone else named, and nothing of the writer's once "my wife" is set aside; not
@@ -722,6 +734,29 @@ class Triager:
                 if not out[i] and self._about_animal(part):
                     out[i] = True
         return out
+
+    def _about_patients_kin(self, part: str) -> bool:
+        """The sentence opens (after a "Practice nurse:" of who is writing) with the patient's
+        relative (cues.patients_kin: "The patient's husband (her main carer) has a cold and a temp
+        of 37.9", "the wife of one of our CAR-T patients came in with her own breathlessness") and
+        names no one else who may be the patient: no he, him or his when the relative is a woman
+        (nor she or her for a man; either, when the relative could be either), no "pt" or "the
+        patient" again, not the writer, and is not the relative telling of the patient ("the
+        patient's wife says he is confused")."""
+        flags = self.red_flags
+        body = _ASIDE.sub(" ", _WHO_WRITES.sub("", part, count=1))
+        found = flags.patients_kin.match(body.strip())
+        if found is None or (self._tells is not None and self._tells.search(body)):
+            return False
+        rest = body.strip()[found.end():]
+        if _FIRST_PERSON.search(rest) or (flags.clinician_patient is not None and flags.clinician_patient.search(rest)):
+            return False
+        sex = _GENDER.get(next((w for w in re.findall(r"[a-z-]+", found.group(0).lower()) if w in _GENDER), ""))
+        for named in flags.someone_else.finditer(rest):
+            other = _GENDER.get(named.group(0).lower().replace("'", ""))
+            if sex is None or other is None or other != sex:
+                return False  # may be the patient
+        return True
 
     def _about_animal(self, part: str) -> bool:
         """The sentence tells of an animal ("Our dog has been shivering all morning"), never the

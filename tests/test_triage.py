@@ -256,6 +256,19 @@ def test_an_episode_looked_after_by_the_team_said_either_way_round_is_over():
     assert RULES.assess("She has had a bad nosebleed since lunch and has not been seen by the team.").urgent
 
 
+@pytest.mark.parametrize("message, urgent", [
+    ("The patient's husband (her main carer) has a streaming cold and a temp of 38.1. Should he stay away?", False),
+    ("Practice nurse: the wife of one of our CAR-T patients came in with her own breathlessness today.", False),
+    ("The patient's wife rang: he has a temp of 38.5 and is shivering.", True),  # "he" may be the patient
+    ("The patient's wife says he is confused today.", True),  # the relative telling of the patient
+    ("The patient's husband has a fever and the patient is shivering too.", True),  # the patient named again
+])
+def test_a_clinicians_sentence_about_the_patients_relative_tells_of_the_relative(message, urgent):
+    assert RULES.assess(message, audience="clinician").urgent == urgent
+    if not urgent:
+        assert rules_without("patients_kin").assess(message, audience="clinician").urgent  # the file's cue decides
+
+
 def test_clinicians_words_for_severe_breathing_are_read():
     assert RULES.assess("72M d+9 post CAR-T, tripoding. ?T2 resp failure", audience="clinician").emergency
 

@@ -79,6 +79,11 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*"
 # ("can't stop shivering", "isn't eating" open a statement: a question they start ends with "?".)
 _QUESTION_FORM = re.compile(r"\?\s*$|^\s*(what|why|how|when|which|who|where|whats|what's|hows|how's|whys|why's|wheres|where's|whos|who's|is|are|does|do|did|can|could|should|will|would|explain|tell me|define|describe)\b(?!n?['’]t\b)", re.I)
 _IF = re.compile(r"\bif\b", re.I)
+# A symptom word in a clause that opens with "if" or "in case" is supposed ("I worry I won't hear
+# him if he collapses at night"), unless the "if" asks whether it is so now ("not sure if he's
+# confused", "can you tell if she's drowsy": an indirect question about someone now).
+_IF_CLAUSE = re.compile(r"(?<!\bsure )(?<!\bknow )(?<!\bwonder )(?<!\bwondering )(?<!\btell )(?<!\bsee )(?<!\bcheck )"
+                        r"(?<!\bask )(?<!\basking )(?<!\bcertain )(?<!\bunsure )(?<!\bnoticed )(?<!\bmatter )\b(?:if|in case)\b", re.I)
 # A text message's statement that leaves out "I": "hearing music...", "cant stop shaking".
 _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
 # A verb in the present progressive says it is happening now, whatever else the sentence
@@ -87,8 +92,13 @@ _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt
 _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\w+ing\b"
                        r"(?!\s+(?:got|gets|was|were|is|has|had|went|goes|became|looks?|looked|seems?|seemed)\b)", re.I)
 # A symptom word said to be absent, just before it: "no fever", "no more shivering since",
-# "no sign of bleeding" (not "without": "can't go an hour without shivering" is a report).
-_ABSENT = re.compile(r"\b(?:no|no more|no further|no signs? of|not any)\s+$", re.I)
+# "no sign of bleeding", "no new bruises", "not breathless", "never had any confusion" (not
+# "without": "can't go an hour without shivering" is a report).
+_ABSENT = re.compile(r"\b(?:no|no more|no further|no new|no other|no obvious|no signs? of|not any|not|nor|"
+                     r"never(?: had| felt| been| noticed)?(?: any)?)\s+$", re.I)
+# ... but a 999 word is read after "not" or "never" ("can't get a proper breath, not gasping though
+# so prob can wait?" still tells of the breathing): only "no" and its like set one aside.
+_ABSENT_999 = re.compile(r"\b(?:no|no more|no further|no new|no other|no obvious|no signs? of|not any)\s+$", re.I)
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
@@ -136,6 +146,8 @@ _LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
 _POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|one|another|same|more|worse|again|back)\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
+# "the same as before the treatment": had before it, so long-standing (`Triager._as_ever`).
+_AS_BEFORE = re.compile(r"\bbefore (?:the |my |his |her |their )?(?:treatment|car-?t|cells|infusion|chemo)\b", re.I)
 # Something changed, said beside "no different" or "for years" (`Triager._as_ever`).
 _CHANGE = re.compile(r"\b(worse|worsening|new|newly|more|different|differently|changed?|changing|started|starting|"
                      r"suddenly|again|but|except|although|though|now also|also now|getting)\b", re.I)
@@ -744,7 +756,7 @@ class Triager:
         patient" again, not the writer, and is not the relative telling of the patient ("the
         patient's wife says he is confused")."""
         flags = self.red_flags
-        body = _ASIDE.sub(" ", _WHO_WRITES.sub("", part, count=1))
+        body = " ".join(_ASIDE.sub(" ", _WHO_WRITES.sub("", part, count=1)).split())
         found = flags.patients_kin.match(body.strip())
         if found is None or (self._tells is not None and self._tells.search(body)):
             return False
@@ -916,7 +928,8 @@ class Triager:
         out = [False] * len(parts)
         if flags.unchanged is None or flags.long_standing is None:
             return out
-        long = [bool(flags.long_standing.search(p) or (flags.long_ago is not None and flags.long_ago.search(p)))
+        long = [bool(flags.long_standing.search(p) or (flags.long_ago is not None and flags.long_ago.search(p))
+                     or (same_before := _AS_BEFORE.search(p)) and flags.unchanged.search(p[same_before.start() - 40:same_before.end()]))
                 for p in parts]
         same = [bool(flags.unchanged.search(p)) for p in parts]
         steady = [not _CHANGE.search(flags.unchanged.sub(" ", p)) for p in parts]
@@ -1208,10 +1221,13 @@ class Triager:
 
     def _told(self, symptom: Symptom, sentence: str) -> re.Match | None:
         """The first of the symptom's words in the sentence that is not quoted, not said to be
-        absent ("No bleeding since.", "no fever"; `_ABSENT`) and not in a number's definition
-        ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
+        absent ("No bleeding since.", "no fever", "not breathless"; `_ABSENT`, `_ABSENT_999` for a
+        999 symptom), not supposed in an "if" clause (`_IF_CLAUSE`) and not in a number's
+        definition ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
         told = [m for m in symptom.terms.finditer(sentence)
-                if not self._quoted(sentence, m.start()) and not _ABSENT.search(sentence, 0, m.start())]
+                if not self._quoted(sentence, m.start())
+                and not (_ABSENT_999 if symptom.emergency else _ABSENT).search(sentence, 0, m.start())
+                and not _IF_CLAUSE.search(_CLAUSE.split(sentence[:m.start()])[-1])]
         if not told:
             return None
         defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]  # only where a word was told

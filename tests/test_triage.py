@@ -212,6 +212,8 @@ AS_EVER = [
     "Known essential tremor for 10 yrs, tremor same as ever at today's review.",
     "He gets breathless on the stairs. He has had COPD for years, nothing new.",  # what the second explains
     "I've had a slight tremor for about 20 years. It's exactly the same as it's always been.",
+    "My hands have had a fine tremor since my fifties, no different now.",
+    "I get a bit wheezy on hills with my asthma, just the same as before treatment.",  # had before the treatment
 ]
 CHANGED = [
     "My wheeze with the asthma has been there for years but it is much worse since this morning.",
@@ -868,6 +870,28 @@ def test_a_symptom_word_said_to_be_absent_or_defined_is_not_a_report():
     assert RULES.assess("no response when I shake him").urgent  # "no" inside a symptom's own words
     assert not RULES.assess("Why does the leaflet say 37.5 when my GP says a fever is 38?").urgent
     assert RULES.assess("my GP says it's a fever and I'm shaking").urgent
+
+
+@pytest.mark.parametrize("message", ["Temp fine, no chills, not breathless, slept well.",
+                                     "Six months out and never had any confusion after the cells.",
+                                     "Pulse 70, no bleeding gums and no new bruises today."])
+def test_symptoms_listed_as_absent_are_not_reports(message):
+    assert not RULES.assess(message).urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("I'm scared I won't notice if she collapses in the night.", False),
+    ("Ring the line in case he gets the shivers, they said.", False),
+    ("I'm not sure if he's confused or just half asleep.", True),  # whether it is so now: asked of someone now
+    ("Can you tell if she is drowsy? She keeps nodding off.", True),
+])
+def test_a_symptom_in_an_if_clause_is_supposed_unless_it_asks_whether_it_is_so_now(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
+def test_an_episode_placed_in_a_season_or_a_month_is_looked_back_on():
+    assert not RULES.assess("I felt faint a few times back in the spring, my blood pressure tablets were changed.").urgent
+    assert RULES.assess("I felt faint in the garden this morning.").urgent
 
 
 def test_a_worry_about_what_may_come_or_what_others_may_think_supposes():

@@ -596,6 +596,15 @@ class Triager:
             meaning = [h for h in meaning if h.symptom is not self._fever]
         if self._pulse is not None:  # ...and a normal pulse reading the heart symptom, where it is read
             meaning = [h for h in meaning if h.symptom is not self._pulse or not self._normal_pulse(h.sentence)]
+        # MiniLM does not read "no" or "not": a sentence whose every symptom word is said to be
+        # absent ("No temperature, no chills, not breathless, slept right through.") is not a
+        # report by meaning either (a 999 hit is kept).
+        # The whole message read as one, when its only such sentences deny and no other sentence
+        # is a report by meaning, is no report either.
+        denied = {p for p in parts if self._denies(p)}
+        if denied and len(parts) > 1 and not any(h.sentence in parts and h.sentence not in denied for h in meaning):
+            denied.add(" ".join(message.split()))
+        meaning = [h for h in meaning if h.sentence not in denied or h.emergency(self.red_flags)]
         hits = rules + meaning
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
@@ -757,10 +766,10 @@ class Triager:
         patient's wife says he is confused")."""
         flags = self.red_flags
         body = " ".join(_ASIDE.sub(" ", _WHO_WRITES.sub("", part, count=1)).split())
-        found = flags.patients_kin.match(body.strip())
+        found = flags.patients_kin.match(body)
         if found is None or (self._tells is not None and self._tells.search(body)):
             return False
-        rest = body.strip()[found.end():]
+        rest = body[found.end():]
         if _FIRST_PERSON.search(rest) or (flags.clinician_patient is not None and flags.clinician_patient.search(rest)):
             return False
         sex = _GENDER.get(next((w for w in re.findall(r"[a-z-]+", found.group(0).lower()) if w in _GENDER), ""))
@@ -928,9 +937,8 @@ class Triager:
         out = [False] * len(parts)
         if flags.unchanged is None or flags.long_standing is None:
             return out
-        long = [bool(flags.long_standing.search(p) or (flags.long_ago is not None and flags.long_ago.search(p))
-                     or (same_before := _AS_BEFORE.search(p)) and flags.unchanged.search(p[same_before.start() - 40:same_before.end()]))
-                for p in parts]
+        long = [bool(flags.long_standing.search(p) or (flags.long_ago is not None and flags.long_ago.search(p)))
+                or self._same_as_before(p) for p in parts]
         same = [bool(flags.unchanged.search(p)) for p in parts]
         steady = [not _CHANGE.search(flags.unchanged.sub(" ", p)) for p in parts]
         for i in range(len(parts)):
@@ -941,6 +949,12 @@ class Triager:
                 elif i and steady[i - 1] and not flags.time.search(parts[i - 1]):
                     out[i - 1] = True  # what it explains, told with no "now": "gets breathless on the stairs - he's had COPD for years, nothing new"
         return out
+
+    def _same_as_before(self, sentence: str) -> bool:
+        """"exactly the same as before treatment": a cues.unchanged phrase ending just before
+        `_AS_BEFORE`, so the condition was there before the treatment (long-standing)."""
+        found = _AS_BEFORE.search(sentence)
+        return bool(found and self.red_flags.unchanged.search(sentence[max(0, found.start() - 40):found.end()]))
 
     def _placed_before_now(self, text: str) -> bool:
         """The text places an episode before now: looked after by the team, before the treatment,
@@ -1199,6 +1213,25 @@ class Triager:
                 if match:
                     hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
+
+    def _denies(self, sentence: str) -> bool:
+        """The sentence names symptoms by their words, and says each one is absent (`_told` finds
+        none told): "no chills, not breathless"."""
+        if self._any_term is None or not self._any_term.search(sentence):
+            return False
+        if any(self._absent_all(s, sentence) is False for s in self.red_flags.symptoms if s.terms):
+            return False
+        return True
+
+    @staticmethod
+    def _absent_all(symptom: Symptom, sentence: str) -> bool | None:
+        """None: the symptom's words are not in the sentence; True: each is said to be absent;
+        False: one is not."""
+        found = list(symptom.terms.finditer(sentence))
+        if not found:
+            return None
+        absent = _ABSENT_999 if symptom.emergency else _ABSENT
+        return all(absent.search(sentence, 0, m.start()) for m in found)
 
     def _offers_threshold(self, sentence: str) -> bool:
         """The sentence offers the fever threshold as one of two numbers ("is it 37.5 or 38?",

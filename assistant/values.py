@@ -49,9 +49,11 @@ _DOSE = (r"(?<!\bsplit )(?<!\bsplit-)(?<!\bsingle )(?<!\bboth )(?<!\bone )(?<!\b
 # What letters stand for: "what does CRS stand for?", "ICANS - what's it short for?". The answer
 # must spell the letters out: words whose first letters are the letters asked about, in order
 # (one word may be passed over: "Immune Effector Cell-Associated Neurotoxicity Syndrome" for
-# ICANS), or say what they stand for. A question naming no letters is not judged.
+# ICANS). A question naming no letters is not judged.
 _STANDS = re.compile(r"\bstands? for\b|\bshort for\b|\babbreviation\b|\bacronym\b", re.I)
 _LETTERS = re.compile(r"(?<![\w-])([A-Z]{2,6})(?=[-\s?.,!:;)'\"]|$)")
+
+
 def letters_asked(question: str) -> list[str]:
     """The letters a question asks the meaning of: its capitals ("CAR", "ICE"), or, in a question
     typed in lower case, its short words that are no English word ("cdf", "icans")."""
@@ -132,7 +134,7 @@ KINDS = (
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"
                     r"\bmidnight\b|\b24 hours\b|\bday or night\b|\bany time\b", re.I)),
-    Kind("letters", "what those letters stand for", _STANDS, re.compile(r"(?!x)x"),
+    Kind("letters", "what those letters stand for", _STANDS, re.compile(r"(?!x)x"),  # no pattern: `holds` judges
          holds=_holds_letters, names=letters_asked, explains=True),
     Kind("email", "an email address",
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),

@@ -894,6 +894,16 @@ def test_an_episode_placed_in_a_season_or_a_month_is_looked_back_on():
     assert RULES.assess("I felt faint in the garden this morning.").urgent
 
 
+@pytest.mark.slow
+def test_a_sentence_denying_each_symptom_it_names_is_no_report_by_meaning(triager):
+    """MiniLM does not read "no" or "not": the rules say which words are denied, and the meaning
+    net's closeness on such a sentence (or on the whole message it alone makes) is set aside."""
+    assert triager._denies("No temperature, no shivers, not breathless, slept all night.")
+    assert not triager._denies("No temperature, but shivering and can't get warm.")
+    assert not triager.assess("No temperature, no shivers, not breathless, slept all night. Can I walk to the shops now?").urgent
+    assert triager.assess("No temperature, but I'm shivering and can't get warm tonight.").urgent
+
+
 def test_a_worry_about_what_may_come_or_what_others_may_think_supposes():
     assert not RULES.assess("I'm scared he'll get confused after the infusion").urgent
     assert not RULES.assess("The nurses might think she's drowsy when she's just shy.").urgent

@@ -199,3 +199,16 @@ def test_close_all_closes_every_client_and_skips_missing_ones():
     sessions = [Session(), None, Session(), Session()]
     close_all(sessions)
     assert [s.closed for s in sessions if s is not None] == [1, 1, 1]
+
+
+def test_the_triage_benchmarks_no_triage_arm_takes_what_the_chain_passes():
+    """The chain calls `Triager.assess(message, vectors=..., audience=...)`: the benchmark's
+    stand-in must take the same, or its arm fails (as it did when clinicians' triage came)."""
+    import inspect
+
+    from assistant.triage import DEFAULT_RED_FLAGS, Triager
+    from bench.triage import _no_triage
+
+    stand_in = _no_triage(DEFAULT_RED_FLAGS)
+    assert list(inspect.signature(stand_in.assess).parameters) == list(inspect.signature(Triager(stand_in.red_flags).assess).parameters)
+    assert not stand_in.assess("he collapsed", vectors=None, audience="clinician").urgent

@@ -94,11 +94,11 @@ _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\
 # A symptom word said to be absent, just before it: "no fever", "no more shivering since",
 # "no sign of bleeding", "no new bruises", "not breathless", "never had any confusion" (not
 # "without": "can't go an hour without shivering" is a report).
-_ABSENT = re.compile(r"\b(?:no|no more|no further|no new|no other|no obvious|no signs? of|not any|not|nor|"
-                     r"never(?: had| felt| been| noticed)?(?: any)?)\s+$", re.I)
+_NO = r"no|no more|no further|no new|no other|no obvious|no signs? of|not any"
+_ABSENT = re.compile(rf"\b(?:{_NO}|not|nor|never(?: had| felt| been| noticed)?(?: any)?)\s+$", re.I)
 # ... but a 999 word is read after "not" or "never" ("can't get a proper breath, not gasping though
 # so prob can wait?" still tells of the breathing): only "no" and its like set one aside.
-_ABSENT_999 = re.compile(r"\b(?:no|no more|no further|no new|no other|no obvious|no signs? of|not any)\s+$", re.I)
+_ABSENT_999 = re.compile(rf"\b(?:{_NO})\s+$", re.I)
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
@@ -601,7 +601,7 @@ class Triager:
         # report by meaning either (a 999 hit is kept).
         # The whole message read as one, when its only such sentences deny and no other sentence
         # is a report by meaning, is no report either.
-        denied = {p for p in parts if self._denies(p)}
+        denied = {p for p in parts if self._denies(p)} if meaning else set()
         if denied and len(parts) > 1 and not any(h.sentence in parts and h.sentence not in denied for h in meaning):
             denied.add(" ".join(message.split()))
         meaning = [h for h in meaning if h.sentence not in denied or h.emergency(self.red_flags)]
@@ -1215,23 +1215,12 @@ class Triager:
         return hits
 
     def _denies(self, sentence: str) -> bool:
-        """The sentence names symptoms by their words, and says each one is absent (`_told` finds
-        none told): "no chills, not breathless"."""
+        """The sentence names symptoms by their words, and says each one is absent: "no chills,
+        not breathless" (`_said_absent`)."""
         if self._any_term is None or not self._any_term.search(sentence):
             return False
-        if any(self._absent_all(s, sentence) is False for s in self.red_flags.symptoms if s.terms):
-            return False
-        return True
-
-    @staticmethod
-    def _absent_all(symptom: Symptom, sentence: str) -> bool | None:
-        """None: the symptom's words are not in the sentence; True: each is said to be absent;
-        False: one is not."""
-        found = list(symptom.terms.finditer(sentence))
-        if not found:
-            return None
-        absent = _ABSENT_999 if symptom.emergency else _ABSENT
-        return all(absent.search(sentence, 0, m.start()) for m in found)
+        return all(_said_absent(s, sentence, m.start()) for s in self.red_flags.symptoms if s.terms
+                   for m in s.terms.finditer(sentence))
 
     def _offers_threshold(self, sentence: str) -> bool:
         """The sentence offers the fever threshold as one of two numbers ("is it 37.5 or 38?",
@@ -1258,8 +1247,7 @@ class Triager:
         999 symptom), not supposed in an "if" clause (`_IF_CLAUSE`) and not in a number's
         definition ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
         told = [m for m in symptom.terms.finditer(sentence)
-                if not self._quoted(sentence, m.start())
-                and not (_ABSENT_999 if symptom.emergency else _ABSENT).search(sentence, 0, m.start())
+                if not self._quoted(sentence, m.start()) and not _said_absent(symptom, sentence, m.start())
                 and not _IF_CLAUSE.search(_CLAUSE.split(sentence[:m.start()])[-1])]
         if not told:
             return None
@@ -1377,6 +1365,12 @@ _GENDER = {**dict.fromkeys("he him his hes himself husband hubby dad father son 
                            "grandfather grandson uncle nephew father-in-law brother-in-law".split(), "m"),
            **dict.fromkeys("she her hers shes herself wife mum mom mam mother daughter girl sister nan nana gran granny "
                            "grandma grandmother granddaughter aunt auntie niece mother-in-law sister-in-law".split(), "f")}
+
+
+def _said_absent(symptom: Symptom, sentence: str, start: int) -> bool:
+    """The symptom's word at `start` is said to be absent just before it (`_ABSENT`; for a 999
+    symptom only "no" and its like, `_ABSENT_999`)."""
+    return bool((_ABSENT_999 if symptom.emergency else _ABSENT).search(sentence, 0, start))
 
 
 def _word(relation: str) -> str:

@@ -13,12 +13,11 @@ from assistant.settings import load_settings
 from eval.report import documents_section
 from eval.runner import corpus_documents
 
-TODAY = dt.date.today()
-
-
 def due_in(corpus, name: str, days: int) -> str:
+    """Set a document's review date `days` from today (read now: a date read when the module was
+    imported is yesterday's for a run that passes midnight)."""
     path = corpus / name
-    due = (TODAY + dt.timedelta(days=days)).isoformat()
+    due = (dt.date.today() + dt.timedelta(days=days)).isoformat()
     path.write_text(re.sub(r"^review_due: .*$", f"review_due: {due}", path.read_text(), count=1, flags=re.M))
     return due
 

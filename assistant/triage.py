@@ -107,6 +107,9 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
 _TREATED_WITHIN = 4
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
+# The writer saying the same of themselves: "so was I", "me too", "same here".
+_SO_DID_I = re.compile(r"\b(so (was|am|did|do|have|had|has) (i|my)|me too|same (here|with me)|(i|i've|i'm|i was|i have) too|as (was|did) i|and me)\b", re.I)
+_THEIRS = re.compile(r"(his|her|their)\b", re.I)  # someone else's relative: "her mum", "his wife"
 # At most this many words, with no symptom word: where or when, beside a clause that says someone is well.
 _FEW_WORDS = 8
 # A number that defines a fever, not a reading: "38 is a fever", "a fever is 38" ("my temp is
@@ -170,6 +173,10 @@ _WHO_WRITES = re.compile(r"^\s*[\w &/'-]{2,40}?(?::|\s+-|\s+here[,.:-]?)\s+")
 _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
+# A clause with no subject of its own goes on from the one before ("our dog has been shaking and
+# trembling all evening"): it opens with a verb.
+_NO_SUBJECT = re.compile(r"(?:(?!\w*thing\b)\w+ing|is|are|was|were|has|have|had|keeps?|kept|can'?t|cannot|won'?t|will|would|"
+                         r"seems?|looks?|went|goes|got|gets?|started|stopped)\b", re.I)
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
 _OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"
@@ -271,6 +278,7 @@ class RedFlags:
     therapy: re.Pattern | None = None  # the treatment's names: a relative named with it is the patient
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
+    things: re.Pattern | None = None  # "the washing machine", "our fax machine": never the patient
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
     # As it has long been ("no different", "unchanged", "nothing new"): with `long_standing`, a
     # condition someone has had for years and that has not changed is history, not a red flag.
@@ -328,7 +336,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals", "clinician_patient", "unchanged", "patients_kin")}
+                               "long_ago", "animals", "things", "clinician_patient", "unchanged", "patients_kin")}
         general = _texts(cues.get("clinician_general"))
         others["clinician_general"] = (
             # the words between name the patient ("a febrile post CAR-T patient"), no clause of
@@ -488,6 +496,9 @@ class Triager:
         # "my wife says ...", "my husband just checked ...": someone telling of the writer.
         self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
                        if red_flags.relations is not None else None)
+        # What is never the patient, opening a clause: an animal, a machine (cues.animals, things).
+        held = [c.pattern for c in (red_flags.animals, red_flags.things) if c is not None]
+        self._not_people = re.compile("|".join(f"(?:{p})" for p in held), re.I) if held else None
         self._read_once()
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
@@ -750,7 +761,7 @@ class Triager:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_stranger(part):
                     out[i] = True
-        if flags.animals is not None:
+        if self._not_people is not None:
             for i, part in enumerate(parts):
                 if not out[i] and self._about_animal(part):
                     out[i] = True
@@ -780,24 +791,42 @@ class Triager:
         return True
 
     def _about_animal(self, part: str) -> bool:
-        """The sentence tells of an animal ("Our dog has been shivering all morning"), never the
-        patient: each clause that names a symptom opens with the animal (cues.animals: "our dog
-        is barking, he won't wake up" has none in the clause that tells of someone not waking;
-        "hubby says theres a cat on the bed" tells of what he sees), and the sentence names
-        neither the writer (I, me, my) nor a relative. A he or she may be the animal. Not when
-        the sentence tells of hearing or talking, or says the animal is not there (`_PERCEIVED`):
-        "the cat he keeps seeing on the bed isn't there", "our cat is talking to him" are what
-        the patient perceives. Told now or before: no animal's symptom calls for the CAR-T line
-        or 999."""
-        flags = self.red_flags
+        """The sentence tells of an animal ("Our dog has been shivering all morning") or a thing
+        ("the washing machine is shaking", "our fax machine keeps twitching"; cues.things), never
+        the patient: each clause that names a symptom opens with the animal or thing, or goes on
+        from one that does with no subject of its own ("our dog has been shaking and trembling
+        all evening": `_NO_SUBJECT`), (cues.animals: "our dog is barking, he won't wake up" has
+        none in the clause that tells of someone not waking; "hubby says theres a cat on the bed"
+        tells of what he sees), and the sentence names neither the writer (I, me, my) nor a
+        relative. A he or she may be the animal. Not when the sentence tells of hearing or
+        talking, or says the animal is not there (`_PERCEIVED`): "the cat he keeps seeing on the
+        bed isn't there", "our cat is talking to him" are what the patient perceives. Told now
+        or before: no animal's or machine's symptom calls for the CAR-T line or 999."""
+        flags, holder = self.red_flags, self._not_people
         # "my dog" names the animal's owner, not the writer as the one the sentence tells of.
-        rest = flags.animals.sub(" ", part)
-        if not flags.animals.search(part) or _FIRST_PERSON.search(rest) or _PERCEIVED.search(part) or (
+        rest = holder.sub(" ", part)
+        if not holder.search(part) or self._writer_in_it(rest) or _PERCEIVED.search(part) or (
                 flags.relations is not None and flags.relations.search(rest)):
             return False
-        clauses = [c for c in _HOLDER_CLAUSE.split(part) if c and c.strip()]
-        named = [c for c in clauses if self._any_term is not None and self._any_term.search(c)] or [part]
-        return all(flags.animals.match(c.strip()) for c in named)
+        # A he or she is never a machine: "the monitor says his heart rate is 130" tells of him.
+        if flags.things is not None and not (flags.animals is not None and flags.animals.search(part)) \
+                and flags.someone_else is not None and flags.someone_else.search(rest):
+            return False
+        clauses = [c.strip() for c in _HOLDER_CLAUSE.split(part) if c and c.strip()]
+        opens = []  # per clause: it opens with the animal or thing, or goes on from one that does
+        for c in clauses:
+            opens.append(bool(holder.match(c)) or bool(opens and opens[-1] and _NO_SUBJECT.match(c)))
+        named = [k for k, c in enumerate(clauses) if self._any_term is not None and self._any_term.search(c)]
+        return all(opens[k] for k in named) if named else bool(holder.match(part.strip()))
+
+    def _writer_in_it(self, text: str) -> bool:
+        """The writer is in what a sentence tells of a stranger, an animal or a machine: named in a
+        clause that names a symptom ("... and I feel faint"), or saying the same of themselves ("and
+        so was I"). Named in a clause with none, the writer tells what they made of it ("it kept
+        me awake", "made me think about the leaflet")."""
+        return bool(_SO_DID_I.search(text)) or any(
+            _FIRST_PERSON.search(c) and (self._any_term is None or self._any_term.search(c) or self._any_term.search(self.mend(c)))
+            for c in _HOLDER_CLAUSE.split(text) if c)
 
     def _writers_own(self, part: str) -> bool:
         """Where the writer cares for the patient: every clause of the sentence that names a
@@ -830,8 +859,14 @@ class Triager:
         if stranger is None or _PRESENT.search(part) or _NOW_VERB.search(part):
             return False
         before, rest = part[:stranger.start()], part[stranger.end():]
-        named = [_FIRST_PERSON] + [flags.relations] * (flags.relations is not None)
-        return not flags.person.search(before) and not any(p.search(before) or p.search(rest) for p in named)
+        if flags.person.search(before) or _FIRST_PERSON.search(before):
+            return False
+        if self._writer_in_it(rest):
+            return False
+        # A relative of theirs ("shouting for her mum", "his wife was with him") is the stranger's
+        # kin, not someone the writer cares for: only the writer's or an unowned one counts.
+        return flags.relations is None or not any(
+            not _THEIRS.match(m.group(0)) for text in (before, rest) for m in flags.relations.finditer(text))
 
     def _treated(self, parts: list[str]) -> list[str]:
         """Relatives named with their treatment: a relation (cues.relations), then within

@@ -1011,3 +1011,93 @@ def test_back_to_a_symptom_after_an_episode_looked_after_reports(triager, messag
     to ...ing" as well (tried in the twenty-fifth session against the fifteenth set's look-alikes)
     missed all three of these."""
     assert triager.assess(message).urgent
+
+
+# -- the twenty-fourth blind set's look-alikes, read as mechanisms (red-flag file 1.15) ---------
+@pytest.mark.parametrize("message, urgent", [
+    ("the tumble dryer keeps trembling and banging, it's driving me mad", False),
+    ("our office printer is twitching and chewing up every page", False),
+    # what measures someone tells of them, and a he or she is never the machine
+    ("the monitor says his heart rate is 130", True),
+    ("the car broke down and he's shaking all over, can't get warm", True),
+])
+def test_a_machine_is_never_the_patient(message, urgent):
+    """cues.things, read as cues.animals are: a symptom word whose clause opens with a machine."""
+    assert RULES.assess(message).urgent == urgent
+
+
+def test_the_machines_are_the_files_cue_not_code():
+    assert not RULES.assess("the tumble dryer keeps trembling and banging").urgent
+    assert rules_without("things").assess("the tumble dryer keeps trembling and banging").urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("our cat has been shaking and trembling since the vet", False),
+    ("our cat is on the bed and trembling all over", False),
+    ("our cat is on the bed and he is trembling all over", True),  # he: the cat or the patient
+])
+def test_a_clause_with_no_subject_goes_on_from_the_animal_before_it(message, urgent):
+    """"trembling since the vet" has no subject of its own: it is the cat's, as the clause before."""
+    assert RULES.assess(message).urgent == urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("the gentleman in the next bay was confused in the night, calling for his wife", False),
+    ("the gentleman in the next bay was confused in the night, and so was my dad", True),
+    ("the lady opposite was confused in the night, it kept me awake", False),
+    ("the lady opposite was confused in the night and so was I", True),
+])
+def test_a_strangers_own_kin_and_the_writers_reaction_leave_it_the_strangers(message, urgent):
+    """"his wife" in a stranger's sentence is the stranger's kin, not someone the writer cares
+    for; the writer in a clause naming no symptom tells what they made of it, unless "so was I"."""
+    assert RULES.assess(message).urgent == urgent
+
+
+def test_someone_on_the_screen_is_a_stranger():
+    assert not RULES.assess("We were watching a hospital drama and someone had a seizure on it").urgent
+    assert RULES.assess("We were watching a hospital drama and he had a seizure on the sofa").urgent
+
+
+@pytest.mark.slow
+def test_the_patients_relative_saying_so_is_the_writer_who_cares(triager):
+    """"I'm his wife": the writer's own tummy bug is the carer's, as "I'm his carer" makes it (the
+    meaning net read it as close to breathing reports)."""
+    assert not triager.assess("My husband had CAR-T in May. I'm his wife and I've come down with a tummy bug.").urgent
+    assert triager.assess("My husband had CAR-T in May. He's come down with a tummy bug and the shivers.").urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("I'm confused by the consent form, which page do I sign?", False),
+    ("honestly confused about the parking at the new building", False),
+    ("dad is confused about where he is tonight", True),
+    ("she's confused by the simplest things today", True),
+])
+def test_confused_by_paperwork_is_another_sense(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
+@pytest.mark.parametrize("message", ["going a bit stir crazy with cabin fever at home",
+                                     "the excitement in the house is at fever pitch"])
+def test_a_fever_idiom_is_no_temperature(message):
+    assert not RULES.assess(message).urgent
+
+
+def test_severely_short_of_breath_in_clinicians_words_is_999():
+    triage = Triager(RED_FLAGS).assess("pt d+6, RR 32, severely SOB at rest", audience="clinician")
+    assert triage.urgent and triage.emergency
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    ("Ten days ago she was seeing people who weren't there and was kept in for it. Since coming home she's been "
+     "totally clear. Can she go back to choir?", False),
+    ("Ten days ago she was seeing people who weren't there and was kept in for it. The team told us she's "
+     "recovered. Can she go back to choir?", False),
+    ("Ten days ago she was seeing people who weren't there and was kept in for it. Tonight she's seeing them "
+     "again.", True),
+    ("he's recovered from the fit but now he's confused", True),
+])
+def test_recovered_or_clear_since_says_someone_is_well(triager, message, urgent):
+    """"recovered" and "been totally clear" say someone is well (cues.well_now), so a sentence
+    saying only that is no report by meaning (it stood 0.43 from collapse reports)."""
+    assert triager.assess(message).urgent == urgent

@@ -1101,3 +1101,15 @@ def test_recovered_or_clear_since_says_someone_is_well(triager, message, urgent)
     """"recovered" and "been totally clear" say someone is well (cues.well_now), so a sentence
     saying only that is no report by meaning (it stood 0.43 from collapse reports)."""
     assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    ("Week three at home. Breathing much better on the stairs since I got back.", False),
+    ("Thermometer says 36.3, seems low. He's otherwise fine and went out for a walk today.", False),
+    ("Week three at home. Breathing much harder on the stairs since this morning.", True),
+])
+def test_doing_better_or_otherwise_fine_says_someone_is_well(triager, message, urgent):
+    """cues.well_now (1.15): "breathing much better" stood 0.55 from breathing reports by meaning,
+    "otherwise fine" with a walk 0.44 from collapse reports."""
+    assert triager.assess(message).urgent == urgent

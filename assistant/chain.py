@@ -31,7 +31,7 @@ from . import values
 from .answer_model import SURE_PROBABILITY, AnswerModel
 from .answering import MIN_EVIDENCE, Composition, GroundedAnswerer, SectionAnswerer, combine, idf_table
 from .boundaries import Boundaries
-from .embedding import build_embedder, read_message
+from .embedding import build_embedder, read_message, whole_encoded
 from .errors import UsageError
 from .records import Answer, Passage, Triage, Turn
 from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_query, in_date, leaning_query,
@@ -264,7 +264,10 @@ class Assistant:
         else:
             meaning, layers = self.embedder.encode(texts[-1:]), None
         search_text, vector = self._searched(query, meaning)
-        triage = self.triager.assess(question, vectors=meaning if reads else None, audience=audience)
+        # The whole message's own layers (not pooled) are what triage's message classifier reads:
+        # passed on, they spare it a second pass over the message.
+        own = (texts[-1], layers) if layers is not None and whole_encoded(self.embedder, texts) else None
+        triage = self.triager.assess(question, vectors=meaning if reads else None, audience=audience, layers=own)
         if triage.urgent and audience == "patient":
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)
         reply = self._reply(question, audience, turns, query, search_text, vector, meaning, layers)

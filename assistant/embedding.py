@@ -214,6 +214,13 @@ def encode_message(embedder, texts: Sequence[str]) -> np.ndarray:
     return read_message(embedder, texts, layers=False)[0]
 
 
+def whole_encoded(embedder, texts: Sequence[str]) -> bool:
+    """Whether `read_message` encodes the whole message itself (one sentence, or a short
+    message), so that its layers row is the whole's own, as `layer_means` gives it; a longer
+    message's row is pooled from its sentences'."""
+    return len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS
+
+
 def read_message(embedder, texts: Sequence[str], *, layers: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """`encode_message`'s vectors and, with `layers`, the whole message's `layer_means` row from
     the same pass (what the scope classifier reads, scope.py): the whole's own when it is
@@ -226,7 +233,7 @@ def read_message(embedder, texts: Sequence[str], *, layers: bool = True) -> tupl
     else:
         def encode(batch):
             return embedder.encode(batch), None
-    if len(texts) < 2 or embedder.count_tokens(texts[-1]) <= WHOLE_TOO_MAX_TOKENS:
+    if whole_encoded(embedder, texts):
         vectors, rows = encode(texts)
         return np.asarray(vectors, dtype=np.float32), None if rows is None else rows[-1]
     sentences = texts[:-1]

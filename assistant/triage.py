@@ -563,8 +563,11 @@ class Triager:
         return cls(RedFlags.load(path), embedder, Veto.load(veto_file) if embedder is not None and veto_file else None)
 
     # -- public ----------------------------------------------------------------------
-    def assess(self, message: str, vectors: np.ndarray | None = None, audience: str = "patient") -> Triage:
-        """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already.
+    def assess(self, message: str, vectors: np.ndarray | None = None, audience: str = "patient",
+               layers: tuple[str, np.ndarray] | None = None) -> Triage:
+        """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already;
+        `layers`: a text and its `layer_means` row, if the caller has them (the message
+        classifier reads them when the text is the message it reads, else encodes it).
         `audience` "clinician": the patient the clinician names ("pt d+9, T 38.4", "49F post
         CAR-T") is someone the writer tells of, as a carer's "my husband" is
         (`cues.clinician_patient`); in a message that names one, a note without a subject
@@ -575,10 +578,11 @@ class Triager:
         if clinical is not None:
             general = self.red_flags.clinician_general
             message = general.sub(r"\1person", message) if general else message
-            return clinical._assess(message, vectors, notes=True)
-        return self._assess(message, vectors)
+            return clinical._assess(message, vectors, notes=True, layers=layers)
+        return self._assess(message, vectors, layers=layers)
 
-    def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False) -> Triage:
+    def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False,
+                layers: tuple[str, np.ndarray] | None = None) -> Triage:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         text = " ".join(message.split())
         parts = sentences(message)
@@ -630,7 +634,7 @@ class Triager:
             h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
         if (not emergency or self._weak_emergency(hits)) and self._may_set_aside(hits):
-            p = self.veto_probability(message)
+            p = self.veto_probability(message, layers)
             if p < self.veto.threshold:
                 return Triage(False, reason=f"set aside by the message classifier ({p:.3f} that the message tells "
                                             f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
@@ -661,9 +665,14 @@ class Triager:
         return (f"on (fitted {fitted}); {len(self._unfitted)} report example(s) of the red-flag file came after it and "
                 "are never set aside near: run `python -m eval triage-veto` to fit it again")
 
-    def veto_probability(self, message: str) -> float:
-        """The message classifier's probability that `message` tells of a symptom now."""
-        return float(self.veto.probability(self.embedder.layer_means([message_text(message)]))[0])
+    def veto_probability(self, message: str, layers: tuple[str, np.ndarray] | None = None) -> float:
+        """The message classifier's probability that `message` tells of a symptom now; from
+        `layers` (a text and its `layer_means` row) when that text is the message as it reads it."""
+        text = message_text(message)
+        row = layers[1] if layers is not None and message_text(layers[0]) == text else None
+        if row is None:
+            row = self.embedder.layer_means([text])[0]
+        return float(self.veto.probability(np.asarray(row, dtype=np.float32)[None, :])[0])
 
     def encode(self, message: str) -> np.ndarray:
         """The vectors of `meaning_texts(message)`, in one encode."""

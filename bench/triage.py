@@ -38,7 +38,7 @@ def _no_triage(red_flags_file):
     from assistant.triage import Triager
 
     class NoTriage(Triager):
-        def assess(self, message, vectors=None, audience="patient"):
+        def assess(self, message, vectors=None, audience="patient", layers=None):
             return Triage(False, reason="triage off (benchmark)")
 
         def describes_now(self, message):

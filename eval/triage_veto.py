@@ -157,7 +157,7 @@ def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np
     from assistant.triage_veto import Veto, example_key
 
     class _Doubting(Triager):
-        def veto_probability(self, message: str) -> float:
+        def veto_probability(self, message: str, layers=None) -> float:
             return 0.0
 
     without = Triager(flags, embedder)

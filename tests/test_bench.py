@@ -202,7 +202,7 @@ def test_close_all_closes_every_client_and_skips_missing_ones():
 
 
 def test_the_triage_benchmarks_no_triage_arm_takes_what_the_chain_passes():
-    """The chain calls `Triager.assess(message, vectors=..., audience=...)`: the benchmark's
+    """The chain calls `Triager.assess(message, vectors=..., audience=..., layers=...)`: the benchmark's
     stand-in must take the same, or its arm fails (as it did when clinicians' triage came)."""
     import inspect
 

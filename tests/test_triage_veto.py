@@ -133,7 +133,7 @@ def test_a_999_the_meaning_net_alone_only_just_reads_may_be_set_aside(embedder, 
 def test_a_classifier_sure_of_everything_still_leaves_rules_flags_and_999(embedder, veto, monkeypatch):
     """It may set aside only a flag of the meaning net alone, never a rule's 999 situation."""
     triager = Triager(RED_FLAGS, embedder, veto)
-    monkeypatch.setattr(triager, "veto_probability", lambda message: 0.0)
+    monkeypatch.setattr(triager, "veto_probability", lambda message, layers=None: 0.0)
     assert triager.assess("I'm freezing cold and can't stop shivering").urgent  # a rules flag
     for message in ("he collapsed in the bathroom", "I can't wake my husband up", "she's gasping and can't breathe"):
         verdict = triager.assess(message)
@@ -174,3 +174,26 @@ def test_no_urgent_message_of_the_data_caught_without_it_is_set_aside(embedder, 
     served = Triager(RED_FLAGS, embedder, veto)
     set_aside = [m for m in urgent if served.assess(m).reason.startswith(SET_ASIDE)]
     assert not set_aside, set_aside[:5]
+
+
+@pytest.mark.slow
+def test_the_chain_passes_the_messages_own_layers_and_the_classifier_reads_them_without_a_second_pass(
+        assistant, monkeypatch):
+    """The chain's one pass gives the whole message's layers (a one-sentence or short message's
+    own, as `layer_means` gives them): the classifier reads those and encodes nothing more, with
+    the same verdict. A text that is not the message read (a clinician's rewritten one, a long
+    message's pooled row) is encoded as before."""
+    message = SIDE_SENTENCE_QUESTIONS[1]
+    triager = assistant.triager
+    alone = triager.veto_probability(message)
+    calls = []
+    real = assistant.embedder.layer_means
+    monkeypatch.setattr(assistant.embedder, "layer_means", lambda texts: calls.append(texts) or real(texts))
+    row = real([message])[0]
+    assert triager.veto_probability(message, (message, row)) == pytest.approx(alone, abs=1e-6)
+    assert not calls
+    assert triager.veto_probability(message, ("another text", row)) == pytest.approx(alone, abs=1e-6)
+    assert calls == [[message]]
+    calls.clear()
+    answer = assistant.ask(message)
+    assert answer.triage is not None and answer.triage.reason.startswith(SET_ASIDE) and not calls

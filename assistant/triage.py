@@ -772,7 +772,7 @@ class Triager:
                     out[i] = True
         if self._not_people is not None:
             for i, part in enumerate(parts):
-                if not out[i] and self._about_animal(part):
+                if not out[i] and self._about_animal_or_thing(part):
                     out[i] = True
         return out
 
@@ -799,15 +799,16 @@ class Triager:
                 return False  # may be the patient
         return True
 
-    def _about_animal(self, part: str) -> bool:
-        """The sentence tells of an animal ("Our dog has been shivering all morning") or a thing
-        ("the washing machine is shaking", "our fax machine keeps twitching"; cues.things), never
-        the patient: each clause that names a symptom opens with the animal or thing, or goes on
-        from one that does with no subject of its own ("our dog has been shaking and trembling
-        all evening": `_NO_SUBJECT`), (cues.animals: "our dog is barking, he won't wake up" has
-        none in the clause that tells of someone not waking; "hubby says theres a cat on the bed"
-        tells of what he sees), and the sentence names neither the writer (I, me, my) nor a
-        relative. A he or she may be the animal. Not when the sentence tells of hearing or
+    def _about_animal_or_thing(self, part: str) -> bool:
+        """The sentence tells of an animal ("Our dog has been shivering all morning") or a machine
+        ("the washing machine is shaking", "our fax machine keeps twitching"; cues.animals,
+        cues.things), never the patient: each clause that names a symptom opens with it, or goes
+        on from one that does with no subject of its own (`_NO_SUBJECT`: "our dog has been
+        shaking and trembling all evening"). "our dog is barking, he won't wake up" has none in
+        the clause that tells of someone not waking; "hubby says theres a cat on the bed" tells of
+        what he sees. The sentence names no relative, and the writer only in a clause with no
+        symptom, saying what they made of it (`_writer_in_it`: "it's driving me mad"). A he or
+        she may be the animal, never the machine. Not when the sentence tells of hearing or
         talking, or says the animal is not there (`_PERCEIVED`): "the cat he keeps seeing on the
         bed isn't there", "our cat is talking to him" are what the patient perceives. Told now
         or before: no animal's or machine's symptom calls for the CAR-T line or 999."""
@@ -860,17 +861,17 @@ class Triager:
     def _about_stranger(self, part: str) -> bool:
         """The sentence tells of a stranger ("An old gentleman collapsed in the car park and the
         staff helped him"), never the patient: a stranger (cues.strangers) is the first person it
-        names, and it names no one else, neither the writer nor a relative (a he or she is the
-        stranger). Not when it tells of now ("a man has collapsed outside and isn't breathing"):
+        names, and it names no one else: no relative but the stranger's own ("shouting for her
+        mum", `_THEIRS`), and the writer only in a clause with no symptom, saying what they made
+        of it (`_writer_in_it`: "it kept me awake"; not "and so was I"). A he or she is the
+        stranger. Not when it tells of now ("a man has collapsed outside and isn't breathing"):
         then 999 is the right answer whoever it is."""
         flags = self.red_flags
         stranger = flags.strangers.search(part)
         if stranger is None or _PRESENT.search(part) or _NOW_VERB.search(part):
             return False
         before, rest = part[:stranger.start()], part[stranger.end():]
-        if flags.person.search(before) or _FIRST_PERSON.search(before):
-            return False
-        if self._writer_in_it(rest):
+        if flags.person.search(before) or _FIRST_PERSON.search(before) or self._writer_in_it(rest):
             return False
         # A relative of theirs ("shouting for her mum", "his wife was with him") is the stranger's
         # kin, not someone the writer cares for: only the writer's or an unowned one counts.

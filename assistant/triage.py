@@ -84,7 +84,8 @@ _IF = re.compile(r"\bif\b", re.I)
 # confused", "can you tell if she's drowsy": an indirect question about someone now).
 _IF_CLAUSE = re.compile(r"(?<!\bsure )(?<!\bknow )(?<!\bwonder )(?<!\bwondering )(?<!\btell )(?<!\bsee )(?<!\bcheck )"
                         r"(?<!\bask )(?<!\basking )(?<!\bcertain )(?<!\bunsure )(?<!\bnoticed )(?<!\bmatter )\b(?:if|in case)\b", re.I)
-# A text message's statement that leaves out "I": "hearing music...", "cant stop shaking".
+# A text message's statement that leaves out "I" ("hearing music...", "cant stop shaking"), or a
+# clause that goes on from the one before it ("our dog has been shaking and trembling all evening").
 _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
 # A verb in the present progressive says it is happening now, whatever else the sentence
 # looks back at ("mum is talking to her sister who died years ago").
@@ -173,10 +174,6 @@ _WHO_WRITES = re.compile(r"^\s*[\w &/'-]{2,40}?(?::|\s+-|\s+here[,.:-]?)\s+")
 _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
-# A clause with no subject of its own goes on from the one before ("our dog has been shaking and
-# trembling all evening"): it opens with a verb.
-_NO_SUBJECT = re.compile(r"(?:(?!\w*thing\b)\w+ing|is|are|was|were|has|have|had|keeps?|kept|can'?t|cannot|won'?t|will|would|"
-                         r"seems?|looks?|went|goes|got|gets?|started|stopped)\b", re.I)
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
 _OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"

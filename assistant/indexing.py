@@ -33,7 +33,7 @@ from .store import IndexStore
 from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_generation_files, read_units, units_path
 
-CHUNKER_VERSION = "7"  # bump when loading or chunking output changes (7: a wrapped line starting "789)" continues its sentence)
+CHUNKER_VERSION = "8"  # bump when loading or chunking output changes (8: a PDF paragraph set straight after a list is not its last item)
 STORE_VERSION = "2"  # bump when how a generation is stored changes (2: exact dense search, store.search_breadth)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

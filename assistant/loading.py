@@ -286,7 +286,8 @@ def _pdf_blocks(path: Path, title: str) -> tuple[str, list[Block]]:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise Rejected("PDF is encrypted: save an unencrypted copy")
-        pages = [(page.extract_text() or "").replace("\r\n", "\n") for page in reader.pages]
+        pages = [_list_ends_marked((page.extract_text() or "").replace("\r\n", "\n"),
+                                   page.extract_text(extraction_mode="layout")) for page in reader.pages]
         outline = _flatten_outline(reader)
     except Rejected:
         raise
@@ -322,6 +323,39 @@ def _pdf_blocks(path: Path, title: str) -> tuple[str, list[Block]]:
         text_parts.append(page_text)
         offset += len(page_text) + 2
     return "\n\n".join(text_parts), blocks
+
+
+# A line that opens a list item, as the chunker reads one ("- ", "* ", "1. ", "2) ").
+_ITEM = re.compile(r"(?:[-*+\u2022]|\d+[.)])\s")
+
+
+def _list_ends_marked(plain: str, layout: str) -> str:
+    """A page's text with a blank line where a list ends and a paragraph begins.
+
+    pypdf's plain text drops indentation, so a paragraph set straight after a list reads as the
+    last item's wrapped line: the leaving-hospital guide's checklist ended "...and know how to take
+    them You still come back to the centre every day...", one quoted sentence. The same page
+    laid out keeps the indents: a wrapped line of an item stands under the item's text, a new
+    paragraph further left. Where the two texts' lines correspond one to one (words alike, blank
+    lines aside), each line further left than the list item above it starts a paragraph; where
+    they do not (a page laid out in columns or tables), the plain text is kept as it is."""
+    lines = plain.split("\n")
+    shown = [i for i, line in enumerate(lines) if line.strip()]
+    laid = [line for line in layout.split("\n") if line.strip()]
+    if [" ".join(lines[i].split()) for i in shown] != [" ".join(line.split()) for line in laid]:
+        return plain
+    starts, item_indent = set(), None
+    for i, line in zip(shown, laid):
+        indent = len(line) - len(line.lstrip())
+        if _ITEM.match(line.lstrip()):
+            item_indent = indent
+        elif item_indent is not None:
+            if indent < item_indent:
+                starts.add(i)
+                item_indent = None
+    if not starts:
+        return plain
+    return "\n".join(("\n" + line) if i in starts else line for i, line in enumerate(lines))
 
 
 def _normalise_line(line: str) -> str:

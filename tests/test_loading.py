@@ -167,3 +167,36 @@ def test_pdf_problems(tmp_path):
     assert rejected["locked.pdf"] == "PDF is encrypted: save an unencrypted copy"
     assert rejected["nosidecar.pdf"] == "missing metadata: write nosidecar.pdf.yaml beside the PDF with the required fields"
     assert result.documents == []
+
+
+def test_pdf_paragraph_straight_after_a_list_is_not_its_last_item(tmp_path):
+    """Plain PDF text drops indentation, so a paragraph set right under a list read as the last
+    item's wrapped line (one quoted sentence: "...how to take them You still come back...").
+    The page's layout tells them apart; an item's own wrapped line stays with it."""
+    from fpdf import FPDF
+
+    from assistant.chunking import split_sentences
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    pdf.multi_cell(width, 6, "Before you go, make sure:")
+    pdf.ln(2)
+    for item in ("- you have your alert card",
+                 "- you have a thermometer and a way to write down every reading you take, morning and evening, "
+                 "for the whole of the first four weeks after your infusion",
+                 "- you have your medicines, and know how to take them"):
+        pdf.set_x(pdf.l_margin + 4)
+        pdf.multi_cell(width - 4, 6, item)
+        pdf.ln(1)  # back to the left margin, as pdf_sources/build.py sets a list
+    pdf.multi_cell(width, 6, "You still come back to the centre every day for the first 10 days.")
+    pdf.output(str(tmp_path / "guide.pdf"))
+    _pdf_meta(tmp_path, "guide")
+
+    document = load_corpus(tmp_path, today=TODAY).documents[0]
+    units = [document.text[s:e] for s, e in split_sentences(document.text)]
+    assert "- you have your medicines, and know how to take them" in units
+    assert "You still come back to the centre every day for the first 10 days." in units
+    wrapped = next(u for u in units if u.startswith("- you have a thermometer"))
+    assert wrapped.endswith("after your infusion")  # its second line is still the item's

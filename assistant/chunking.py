@@ -178,10 +178,12 @@ def _pack(units, max_tokens: int, overlap_tokens: int,
 def _make_chunk(doc: Document, section: str, page: int | None, start: int, end: int) -> Chunk:
     text = doc.text[start:end]
     questions = "\n".join(doc.meta.questions_for(section))
-    digest = hashlib.sha256(f"{doc.meta.id}\0{section}\0{page}\0{text}\0{questions}".encode()).hexdigest()
+    audience = doc.meta.audience_for(section)
+    narrowed = f"\0{audience}" if audience != doc.meta.audience else ""  # a section for one audience of a document for all
+    digest = hashlib.sha256(f"{doc.meta.id}\0{section}\0{page}\0{text}\0{questions}{narrowed}".encode()).hexdigest()
     return Chunk(
         id=f"{doc.meta.id}:{digest[:16]}", doc_id=doc.meta.id, title=doc.meta.title,
-        section=section, page=page, audience=doc.meta.audience, version=doc.meta.version,
+        section=section, page=page, audience=audience, version=doc.meta.version,
         review_due=doc.meta.review_due.isoformat(), source=doc.source, start=start, end=end,
         text=text, doc_hash=doc.content_hash, questions=questions,
     )

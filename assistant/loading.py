@@ -188,13 +188,14 @@ def parse_meta(data: dict) -> DocumentMeta:
         raise Rejected(f"invalid status '{data['status']}': use one of {', '.join(STATUSES)}")
     approved_on, review_due = _date(data, "approved_on"), _date(data, "review_due")
     questions = _questions(data.get("questions"))
+    section_audience = _section_audience(data.get("section_audience"), audience)
     if review_due < approved_on:
         raise Rejected(f"review_due {review_due} is before approved_on {approved_on}")
     return DocumentMeta(
         id=doc_id, title=str(data["title"]).strip(), audience=audience,
         owner=str(data["owner"]).strip(), version=str(data["version"]).strip(),
         approved_by=str(data["approved_by"]).strip(), approved_on=approved_on,
-        review_due=review_due, status=status, questions=questions,
+        review_due=review_due, status=status, questions=questions, section_audience=section_audience,
     )
 
 
@@ -228,17 +229,41 @@ def _questions(value) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _section_audience(value, audience: str) -> dict[str, str]:
+    """`section_audience:` maps a heading of a document for all to the one audience it is for."""
+    if value is None:
+        return {}
+    example = "write `section_audience:` then, indented, `\"Heading\": clinician` (or patient)"
+    if not isinstance(value, dict) or not value:
+        raise Rejected(f"section_audience must map section headings to an audience: {example}")
+    if audience != "all":
+        raise Rejected(f"section_audience narrows a document for all to one audience per section, but this document "
+                       f"is for {audience} only: leave section_audience out, or set audience: all")
+    out: dict[str, str] = {}
+    for heading, who in value.items():
+        if not isinstance(heading, str) or not heading.strip():
+            raise Rejected(f"section_audience: '{heading}' is not a section heading: {example}")
+        who = str(who).strip().lower()
+        if who not in ("patient", "clinician"):
+            raise Rejected(f"section_audience: '{heading}' is for '{who}': use patient or clinician")
+        out[" ".join(heading.split())] = who
+    return out
+
+
 def _check_questions(meta: DocumentMeta, blocks) -> None:
-    """Every `questions:` key names a section of the document (its path or its own heading)."""
+    """Every `questions:` and `section_audience:` key names a section of the document (its path
+    or its own heading)."""
     known = {meta.title}
     for block in blocks:
-        known.add(block.section)
-        known.add(block.section.rsplit(" > ", 1)[-1])
-    unknown = [h for h in meta.questions if h not in known]
-    if unknown:
-        headings = sorted({b.section.rsplit(" > ", 1)[-1] for b in blocks} - {meta.title})
-        raise Rejected(f"questions: no section headed '{unknown[0]}' in the document; use a heading as written, "
-                       f"e.g. '{headings[0] if headings else meta.title}'")
+        parts = block.section.split(" > ")
+        known.update(" > ".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+        known.update(parts)  # a heading with only subsections under it is still a heading
+    for field_name, keys in (("questions", meta.questions), ("section_audience", meta.section_audience)):
+        unknown = [h for h in keys if h not in known]
+        if unknown:
+            headings = sorted({b.section.rsplit(" > ", 1)[-1] for b in blocks} - {meta.title})
+            raise Rejected(f"{field_name}: no section headed '{unknown[0]}' in the document; use a heading as written, "
+                           f"e.g. '{headings[0] if headings else meta.title}'")
 
 
 def _check_governance(meta: DocumentMeta, today: dt.date) -> None:

@@ -24,6 +24,19 @@ class DocumentMeta:
     status: Literal["approved", "draft", "withdrawn"]
     # How readers ask what a section answers: {heading: (phrasing, ...)} (CORPUS_FORMAT.md).
     questions: dict = field(default_factory=dict, compare=False, hash=False)
+    # Sections of a document for all that are for one audience only: {heading: audience}.
+    section_audience: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def audience_for(self, section: str) -> Audience:
+        """Who a section is for: the audience its heading (or a heading above it) is given in
+        `section_audience`, else the document's."""
+        if self.section_audience:
+            parts = section.split(" > ")
+            for depth in range(len(parts), 0, -1):
+                for key in (" > ".join(parts[:depth]), parts[depth - 1]):
+                    if key in self.section_audience:
+                        return self.section_audience[key]
+        return self.audience
 
     def questions_for(self, section: str) -> tuple[str, ...]:
         """The phrasings of a section, keyed by its whole path or its own heading."""

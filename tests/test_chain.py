@@ -558,3 +558,14 @@ def test_the_section_quoted_is_the_one_the_decision_reads_best_among_the_first_f
     assert {c.doc_id for c in answer.citations} == {doc_id}
     assert answer.decision["chosen"]["doc_id"] == doc_id
     assert_grounded(answer)
+
+
+def test_a_section_for_clinicians_is_never_quoted_to_a_patient(assistant):
+    """The contacts sheet is for all, its referrals section for clinicians only
+    (`section_audience:`): a patient asking for the email is not given the referral address."""
+    asked = "can i email my questions to the day unit? whats the email address"
+    patient = assistant.ask(asked, audience="patient")
+    assert all(c.section != "Referrals (clinicians)" for c in patient.citations)
+    assert "cart-referrals@example.org" not in patient.answer
+    clinician = assistant.ask("what's the email address for CAR-T referrals?", audience="clinician")
+    assert clinician.status == "answered" and "cart-referrals@example.org" in clinician.answer

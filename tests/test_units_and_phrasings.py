@@ -519,3 +519,47 @@ def test_check_lists_a_phrasing_asking_a_value_its_section_does_not_give(tmp_pat
     path = corpus / "patient-driving.md"
     path.write_text(path.read_text().replace("power tools for 8 weeks.", "power tools for 8 weeks. An assessment costs £40."))
     assert value_phrasings(load_corpus(corpus).documents) == []
+
+
+# -- Sections for one audience of a document for all (front matter `section_audience:`) ------
+
+def write_for_all(folder: Path, block: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "all-contacts.md"
+    head = HEAD.format(id="all-contacts", questions=block).replace("audience: patient", "audience: all")
+    path.write_text(head + BODY.replace("## Heavy machinery", "## Referrals (clinicians)\n\nEmail referrals to the coordinator.\n\n### Forms\n\nSend the form.\n\n"
+                                        "## Heavy machinery"), encoding="utf-8")
+    return path
+
+
+def test_a_section_for_clinicians_of_a_document_for_all_is_a_clinician_passage(tmp_path):
+    chunks = chunks_of(write_for_all(tmp_path, 'section_audience:\n  "Referrals (clinicians)": clinician\n'))
+    audience = {c.section: c.audience for c in chunks}
+    assert audience["Referrals (clinicians)"] == "clinician"
+    assert audience["Referrals (clinicians) > Forms"] == "clinician"  # a subsection is for whom its section is
+    assert audience["How long you cannot drive"] == audience["Heavy machinery"] == "all"
+    plain = {c.section: c.id for c in chunks_of(write_for_all(tmp_path / "plain", ""))}
+    assert all(plain[c.section] != c.id for c in chunks if c.audience == "clinician")  # indexed again
+    assert all(plain[c.section] == c.id for c in chunks if c.audience == "all")  # the rest keeps its vectors
+
+
+@pytest.mark.parametrize("block, reason", [
+    ('section_audience:\n  "Referals (clinicians)": clinician\n',
+     "section_audience: no section headed 'Referals (clinicians)' in the document; use a heading as written"),
+    ('section_audience:\n  "Referrals (clinicians)": doctors\n',
+     "section_audience: 'Referrals (clinicians)' is for 'doctors': use patient or clinician"),
+    ("section_audience:\n  - Referrals (clinicians)\n",
+     "section_audience must map section headings to an audience"),
+])
+def test_a_bad_section_audience_is_rejected_with_what_to_fix(tmp_path, block, reason):
+    write_for_all(tmp_path / "corpus", block)
+    result = load_corpus(tmp_path / "corpus")
+    assert not result.documents
+    assert result.rejections[0].reason.startswith(reason), result.rejections[0].reason
+
+
+def test_section_audience_is_only_for_a_document_for_all(tmp_path):
+    write(tmp_path / "corpus", 'section_audience:\n  "Heavy machinery": clinician\n')
+    reason = load_corpus(tmp_path / "corpus").rejections[0].reason
+    assert reason.startswith("section_audience narrows a document for all to one audience per section, but this "
+                             "document is for patient only")

@@ -75,7 +75,7 @@ def shared_questions(documents) -> list[SharedQuestion]:
             for phrasing in phrasings:
                 key = " ".join(re.findall(r"\w+", phrasing.casefold()))  # any script: "¿cuándo?" keeps its letters
                 first.setdefault(key, phrasing)
-                place = (doc.meta.id, heading, doc.meta.audience)
+                place = (doc.meta.id, heading, doc.meta.audience_for(heading))
                 if place not in places.setdefault(key, []):
                     places[key].append(place)
     shared = []

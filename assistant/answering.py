@@ -278,6 +278,9 @@ class SectionUnit:
     is_item: bool
     similarity: float  # cosine to the question
     overlap: float  # idf-weighted share of the question's words in it
+    # A later sentence of the list item before it ("- Myeloma. There is no NICE-recommended
+    # route... Do not refer... on the basis of those appraisals."): quoted only with its item.
+    continues_item: bool = False
 
 
 @dataclass(frozen=True)
@@ -396,6 +399,7 @@ class SectionAnswerer:
             asked = max(asked, heading, float(np.max(units.phrase_vectors[phrases] @ vector)) if len(phrases) else heading)
             rows = units.rows_of(urow)
             sims = units.vectors[rows] @ vector if len(rows) else []
+            items = [(s, e) for s, e in split_sentences(part.text, whole_items=True) if _LIST_MARKER.match(part.text[s:e])]
             for u, sim in zip(rows, sims):
                 offset = part.start + int(units.starts[u])
                 if offset in found:
@@ -409,7 +413,10 @@ class SectionAnswerer:
                 own = set(terms(body))
                 section_terms |= own
                 overlap = sum(w for t, w in query.items() if t in own) / total
-                found[offset] = SectionUnit(row, offset, body, bool(_LIST_MARKER.match(raw)), float(sim), overlap)
+                start = int(units.starts[u])
+                continues = not _LIST_MARKER.match(raw) and any(s < start < e for s, e in items)
+                found[offset] = SectionUnit(row, offset, body, bool(_LIST_MARKER.match(raw)), float(sim), overlap,
+                                            continues_item=continues)
                 unit_vectors.append(units.vectors[u])
         if not found:
             return None
@@ -436,7 +443,10 @@ class SectionAnswerer:
                 chunk_rows.append(unit.row)
             line = " ".join(unit.text.split())
             sentences.append((line, 1))
-            lines.append(("- " if unit.is_item else "") + f"{line} [1]")
+            if unit.continues_item and lines and lines[-1].startswith("- "):
+                lines[-1] += f" {line} [1]"  # the item's next sentence, on its line
+            else:
+                lines.append(("- " if unit.is_item else "") + f"{line} [1]")
         citation = self._citation(chunk_rows)
         return Composition(_join(lines), (citation,), tuple(sentences))
 
@@ -501,15 +511,19 @@ class SectionAnswerer:
             if len(keep) >= self.max_units or relevance[i] < best - 0.12:
                 break
             keep.add(i)
-        # A list item pulls in its lead-in and its list; a lead-in pulls in its items.
+        # A list item pulls in its lead-in and its list; a lead-in pulls in its items. An item
+        # is quoted whole: all its sentences, whichever of them bore on the question.
+        def listed(k: int) -> bool:
+            return units[k].is_item or units[k].continues_item
+
         for i in list(keep):
             start = i
-            while start > 0 and units[start].is_item:
+            while start > 0 and listed(start):
                 start -= 1
-            if units[i].is_item or units[i].text.endswith(":"):
+            if listed(i) or units[i].text.endswith(":"):
                 keep.add(start)
-                j = start + 1
-                while j < len(units) and units[j].is_item and j - start <= 8:
+                j, items = start + 1, 0
+                while j < len(units) and listed(j) and (items := items + units[j].is_item) <= 8:
                     keep.add(j)
                     j += 1
         return keep

@@ -34,11 +34,12 @@ def words_counter(text: str) -> int:
     return len(text.split())
 
 
-def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
+def split_sentences(text: str, base: int = 0, *, whole_items: bool = False) -> list[tuple[int, int]]:
     """Sentence and list-item spans (start, end) in `text`, shifted by `base`.
 
     List items and table rows stand alone (with their wrapped continuation lines); other
     lines join into paragraphs that split after ., ! or ? followed by a capital or a digit.
+    An item of several sentences is split as a paragraph is, unless `whole_items`.
     """
     spans: list[tuple[int, int]] = []
     paragraph: tuple[int, int] | None = None
@@ -54,7 +55,7 @@ def split_sentences(text: str, base: int = 0) -> list[tuple[int, int]]:
     def close_item():
         nonlocal item
         if item:
-            spans.extend(_sentences_in(text, *item))
+            spans.extend(_trimmed(text, *item) if whole_items else _sentences_in(text, *item))
             item = None
 
     position = 0

@@ -421,7 +421,11 @@ SECTION_DOCS = {
                         "## What to bring\n\nBring these things:\n\n- your alert card\n- a thermometer\n- your medicines\n"),
     "clin-driving": ("clinician", "# Driving advice for referrers\n\n## Driving restrictions\n\n"
                      "Do not tell patients that they may drive before 8 weeks.\n\n"
-                     "The restriction lasts 8 weeks from the infusion.\n"),
+                     "The restriction lasts 8 weeks from the infusion.\n\n"
+                     "## Who to refer\n\nPoints to think about:\n\n- Fitness. Centres look for good performance status.\n"
+                     "- Myeloma. Both appraisals for myeloma were terminated. Do not refer myeloma patients on the basis "
+                     "of those appraisals.\n\nSend the form by email. Call the coordinator with questions. Book a slot "
+                     "at the meeting. Keep a copy of the letter.\n"),
 }
 
 
@@ -563,3 +567,21 @@ def test_section_audience_is_only_for_a_document_for_all(tmp_path):
     reason = load_corpus(tmp_path / "corpus").rejections[0].reason
     assert reason.startswith("section_audience narrows a document for all to one audience per section, but this "
                              "document is for patient only")
+
+
+def test_a_list_item_of_several_sentences_is_quoted_whole_on_its_line(section_index):
+    """An item is one criterion: "- Myeloma. There is no route... Do not refer..." quoted as
+    its last sentence alone lost what "those appraisals" were, and its first alone said nothing."""
+    from assistant.answering import SectionAnswerer
+
+    answerer = SectionAnswerer(section_index, max_units=3)  # the section is longer: it is trimmed
+    question = "can I refer myeloma patients?"
+    vector = section_index.embedder.encode([question])[0]
+    sections = answerer.candidates(question, vector, section_index.search(question, audience="clinician"),
+                                   audience="clinician")
+    refer = next(s for s in sections if s.key == ("clin-driving", "Who to refer"))
+    text = answerer.compose(refer, question).text
+    assert ("- Myeloma. [1] Both appraisals for myeloma were terminated. [1] "
+            "Do not refer myeloma patients on the basis of those appraisals. [1]") in text.splitlines()
+    assert "- Fitness. [1] Centres look for good performance status. [1]" in text.splitlines()  # the list, whole
+    assert "Keep a copy of the letter." not in text  # the rest of the section is trimmed away

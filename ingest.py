@@ -80,6 +80,14 @@ def print_summary(report: IngestReport, *, strict: bool) -> None:
         for item in report.value_phrasings:
             asking.add_row(item.phrasing, f"{item.doc_id} > {item.section}", item.kind)
         console.print(asking)
+    if report.pointing_back:
+        back = Table(title=f"A section that opens by pointing back ({len(report.pointing_back)}): an answer quotes one "
+                           "section on its own; name what it is about in its first sentence", title_style="bold yellow")
+        for name in ("section", "first sentence"):
+            back.add_column(name)
+        for item in report.pointing_back:
+            back.add_row(f"{item.doc_id} > {item.section}", item.opening)
+        console.print(back)
     console.print(f"done in {report.seconds:.1f} s" + (" (--strict: rejections fail the run)" if strict and report.rejected else ""))
 
 

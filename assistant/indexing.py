@@ -23,12 +23,12 @@ from typing import Callable
 import numpy as np
 
 from .adapter import Adapter, AdaptedEmbedder, BaseVectors, adapter_for, adapter_path, read_adapter, save_adapter
-from .chunking import chunk_document
+from .chunking import chunk_document, split_sentences
 from .embedding import Embedder, build_embedder
 from .errors import AssistantError, UsageError
 from .loading import load_corpus
 from . import values
-from .records import Chunk, Document, DueSoon, IngestReport, SharedQuestion, ValuePhrasing
+from .records import Chunk, Document, DueSoon, IngestReport, PointingBack, SharedQuestion, ValuePhrasing
 from .store import IndexStore
 from .snapshot import build_search, collect_snapshots, save_search, search_key
 from .units import build_units, collect_generation_files, read_units, units_path
@@ -99,6 +99,30 @@ def value_phrasings(documents) -> list[ValuePhrasing]:
     return found
 
 
+# A first sentence that opens with a word pointing back to what came before it: "These signs",
+# "It is given", "This chemo", "They will". "This leaflet", "this guide" name the document itself.
+_POINTS_BACK = re.compile(r"^(?:[-*+]\s+)?(?:\*\*)?(?:this|these|that|those|it|its|they|their|them|such|both)\b"
+                          r"(?!\s+(?:leaflet|guide|handbook|document|sheet|page|summary|section)\b)", re.I)
+
+
+def pointing_back(documents) -> list[PointingBack]:
+    """Sections (other than a document's opening, under its title) whose first sentence opens by
+    pointing back to something before the section: quoted alone, as an answer quotes a section,
+    it does not say what it is about."""
+    found = []
+    for doc in documents:
+        seen: set[str] = set()
+        for block in doc.blocks:
+            if block.section in seen or block.section == doc.meta.title:
+                continue
+            seen.add(block.section)
+            spans = split_sentences(block.text)
+            opening = block.text[spans[0][0]:spans[0][1]].strip() if spans else ""
+            if _POINTS_BACK.match(opening):
+                found.append(PointingBack(doc.meta.id, block.section, " ".join(opening.split())))
+    return found
+
+
 def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | None = None,
            check: bool = False, rebuild: bool = False, today: dt.date | None = None,
            progress: Progress | None = None) -> IngestReport:
@@ -112,7 +136,8 @@ def ingest(settings, *, embedder: Embedder | None = None, store: IndexStore | No
     report = IngestReport(rejected=list(loaded.rejections), checked_only=check,
                           due_soon=due_soon(loaded.documents, settings.review_warning_days, today=today),
                           shared_questions=shared_questions(loaded.documents),
-                          value_phrasings=value_phrasings(loaded.documents))
+                          value_phrasings=value_phrasings(loaded.documents),
+                          pointing_back=pointing_back(loaded.documents))
     embedder = embedder or build_embedder(settings)
     chunks_by_doc = chunk_documents(loaded.documents, settings, embedder)
     report.chunks = sum(len(c) for c in chunks_by_doc.values())

@@ -159,6 +159,20 @@ class ValuePhrasing:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class PointingBack:
+    """A section whose first sentence opens by pointing back ("These signs may not appear...",
+    "It gets your body ready..."): an answer quotes one section on its own, so its reader never
+    sees what "these" or "it" was. A warning only: name the thing in the section's first sentence."""
+
+    doc_id: str
+    section: str
+    opening: str  # the first sentence, as written
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -169,6 +183,7 @@ class IngestReport:
     due_soon: list[DueSoon] = field(default_factory=list)
     shared_questions: list[SharedQuestion] = field(default_factory=list)
     value_phrasings: list[ValuePhrasing] = field(default_factory=list)
+    pointing_back: list[PointingBack] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
     remapped: int = 0  # unchanged chunks whose vectors a new adapter mapped again (adapter.py)
@@ -187,6 +202,7 @@ class IngestReport:
             "due_soon": [d.to_json() for d in self.due_soon],
             "shared_questions": [q.to_json() for q in self.shared_questions],
             "value_phrasings": [q.to_json() for q in self.value_phrasings],
+            "pointing_back": [q.to_json() for q in self.pointing_back],
             "chunks": self.chunks,
             "embedded": self.embedded,
             "remapped": self.remapped,

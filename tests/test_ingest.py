@@ -104,7 +104,7 @@ def test_cli_json_check_strict_and_usage(starter_corpus, tmp_path):
     strict = run_cli(["--corpus", str(starter_corpus), "--strict", "--json"], env)
     assert strict.returncode == 1
     result = json.loads(strict.stdout)
-    assert set(result) == {"documents", "rejected", "due_soon", "shared_questions", "value_phrasings", "chunks",
+    assert set(result) == {"documents", "rejected", "due_soon", "shared_questions", "value_phrasings", "pointing_back", "chunks",
                            "embedded", "remapped", "seconds"}
     assert result["remapped"] == 0  # a first build: nothing to re-map
     assert result["rejected"] == [{"path": "corpus/notes.docx",

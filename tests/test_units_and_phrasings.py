@@ -525,6 +525,29 @@ def test_check_lists_a_phrasing_asking_a_value_its_section_does_not_give(tmp_pat
     assert value_phrasings(load_corpus(corpus).documents) == []
 
 
+def test_check_lists_a_section_that_opens_by_pointing_back(tmp_path):
+    """An answer quotes one section on its own: `ingest.py --check` lists a section whose first
+    sentence opens with "these", "it"... (what they point to is in another section), not one
+    that names its subject or the document itself, nor the opening under the title."""
+    from assistant.indexing import pointing_back
+
+    corpus = tmp_path / "corpus"
+    path = write(corpus)
+    path.write_text(path.read_text().replace("This leaflet is about driving.", "It is about driving.")
+                    .replace("Do not use heavy machinery", "These rules also cover heavy machinery. Do not use it"))
+    [listed] = pointing_back(load_corpus(corpus).documents)
+    assert (listed.doc_id, listed.section, listed.opening) == (
+        "patient-driving", "Heavy machinery", "These rules also cover heavy machinery.")
+    path.write_text(path.read_text().replace("These rules also cover", "The driving rules also cover"))
+    assert pointing_back(load_corpus(corpus).documents) == []
+
+
+def test_the_approved_corpus_has_no_section_that_opens_by_pointing_back():
+    from assistant.indexing import pointing_back
+
+    assert pointing_back(load_corpus(Path("corpus")).documents) == []
+
+
 # -- Sections for one audience of a document for all (front matter `section_audience:`) ------
 
 def write_for_all(folder: Path, block: str) -> Path:

@@ -84,6 +84,28 @@ _IF = re.compile(r"\bif\b", re.I)
 # confused", "can you tell if she's drowsy": an indirect question about someone now).
 _IF_CLAUSE = re.compile(r"(?<!\bsure )(?<!\bknow )(?<!\bwonder )(?<!\bwondering )(?<!\btell )(?<!\bsee )(?<!\bcheck )"
                         r"(?<!\bask )(?<!\basking )(?<!\bcertain )(?<!\bunsure )(?<!\bnoticed )(?<!\bmatter )\b(?:if|in case)\b", re.I)
+# Where an "if" clause's condition ends: "If it's night and the thermometer says 37.6, do I wait?"
+_CONDITION_END = re.compile(r"[,;:?!]|\s-\s|\bthen\b", re.I)
+
+
+def _conditions(sentence: str) -> list[tuple[int, int]]:
+    """The spans of a sentence's "if" conditions: from the "if" (`_IF_CLAUSE`: not "not sure if")
+    to the comma, "then" or question mark that ends the condition, whatever "and" joins inside
+    it ("if it's the middle of the night and the thermometer says 37.6, ...": both are supposed)."""
+    spans = []
+    for match in _IF_CLAUSE.finditer(sentence):
+        end = _CONDITION_END.search(sentence, match.end())
+        spans.append((match.start(), end.start() if end else len(sentence)))
+    return spans
+
+
+def _outside_conditions(sentence: str) -> str:
+    """The sentence with its "if" conditions blanked out (offsets kept)."""
+    for start, end in _conditions(sentence):
+        sentence = sentence[:start] + " " * (end - start) + sentence[end:]
+    return sentence
+
+
 # A text message's statement that leaves out "I" ("hearing music...", "cant stop shaking"), or a
 # clause that goes on from the one before it ("our dog has been shaking and trembling all evening").
 _NO_SUBJECT = re.compile(r"\s*(\w+ing|can'?t|cannot|keep|kept|been|got|feel|felt)\b(?<!\bthing)(?<!\bsomething)(?<!\beverything)(?<!\banything)(?<!\bnothing)", re.I)
@@ -1276,7 +1298,7 @@ class Triager:
         supposes nothing and places nothing before now: what the rest of the sentence says
         ("like they said", "we rang the line on Sunday") does not make the reading a past one."""
         threshold = self.red_flags.fever_threshold_c
-        for clause in _CLAUSE.split(sentence):
+        for clause in _CLAUSE.split(_outside_conditions(sentence)):
             if clause and _READS_NOW.search(clause) and any(
                     t >= threshold for t in self.temperatures_c(_THRESHOLD_TALK.sub(" ", clause), context=sentence)) \
                     and not self._supposes(clause):
@@ -1288,9 +1310,11 @@ class Triager:
         absent ("No bleeding since.", "no fever", "not breathless"; `_ABSENT`, `_ABSENT_999` for a
         999 symptom), not supposed in an "if" clause (`_IF_CLAUSE`) and not in a number's
         definition ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
+        supposed = _conditions(sentence)
         told = [m for m in symptom.terms.finditer(sentence)
                 if not self._quoted(sentence, m.start()) and not _said_absent(symptom, sentence, m.start())
-                and not _IF_CLAUSE.search(_CLAUSE.split(sentence[:m.start()])[-1])]
+                and not _IF_CLAUSE.search(_CLAUSE.split(sentence[:m.start()])[-1])
+                and not any(start < m.start() < end for start, end in supposed)]
         if not told:
             return None
         defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]  # only where a word was told

@@ -171,6 +171,19 @@ def test_rules_net_alone_reads_temperatures_and_symptom_words():
     assert RULES.assess("he collapsed in the kitchen").emergency
 
 
+def test_an_if_condition_is_supposed_whatever_and_joins_inside_it():
+    """A condition runs from its "if" to the comma or "then" that ends it: a reading or a symptom
+    word joined into it by "and" is supposed too. What follows the condition, and an "if" that
+    asks whether something is so, are read."""
+    assert not RULES.assess("If it's the middle of the night and the thermometer says 37.6, "
+                            "is it alright to wait until the morning?").urgent
+    assert not RULES.assess("if it's late at night and she's shivering, do we still ring?").urgent
+    assert RULES.assess("If it helps, her temp is 38.5 now").urgent
+    assert RULES.assess("not sure if it matters but the thermometer says 38.3").urgent
+    assert RULES.assess("If it's the middle of the night and the thermometer says 37.6, is it alright to wait? "
+                        "Because it says 37.9 right now.").urgent
+
+
 def test_rules_net_reads_a_fast_heart_rate_as_it_reads_a_temperature():
     fast = RULES.assess("hubby's fitbit has said 128 all evening and he is lying on the sofa")
     assert fast.urgent and "reading 128 beats a minute" in fast.reason

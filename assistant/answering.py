@@ -11,6 +11,7 @@ instructions) is reviewed data judged in boundaries.py.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -270,6 +271,12 @@ def idf_table(corpus: CorpusTerms) -> dict[str, float]:
 _ABOUT_PATIENTS = re.compile(r"\b(patients?|referr\w*|clinicians?|prescrib\w*|the team should)\b", re.I)
 
 
+@functools.lru_cache(maxsize=4096)
+def _item_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """The list items of a chunk's text, each whole (start, end): read once per chunk."""
+    return tuple((s, e) for s, e in split_sentences(text, whole_items=True) if _LIST_MARKER.match(text[s:e]))
+
+
 @dataclass(frozen=True)
 class SectionUnit:
     row: int  # chunk row in the retriever
@@ -399,7 +406,7 @@ class SectionAnswerer:
             asked = max(asked, heading, float(np.max(units.phrase_vectors[phrases] @ vector)) if len(phrases) else heading)
             rows = units.rows_of(urow)
             sims = units.vectors[rows] @ vector if len(rows) else []
-            items = [(s, e) for s, e in split_sentences(part.text, whole_items=True) if _LIST_MARKER.match(part.text[s:e])]
+            items = _item_spans(part.text)
             for u, sim in zip(rows, sims):
                 offset = part.start + int(units.starts[u])
                 if offset in found:

@@ -288,6 +288,7 @@ class SectionUnit:
     # A later sentence of the list item before it ("- Myeloma. There is no NICE-recommended
     # route... Do not refer... on the basis of those appraisals."): quoted only with its item.
     continues_item: bool = False
+    item: int = -1  # where the list item it is part of starts, in the document (-1: none)
 
 
 @dataclass(frozen=True)
@@ -421,9 +422,10 @@ class SectionAnswerer:
                 section_terms |= own
                 overlap = sum(w for t, w in query.items() if t in own) / total
                 start = int(units.starts[u])
-                continues = not _LIST_MARKER.match(raw) and any(s < start < e for s, e in items)
+                item = next((s for s, e in items if s <= start < e), -1)
                 found[offset] = SectionUnit(row, offset, body, bool(_LIST_MARKER.match(raw)), float(sim), overlap,
-                                            continues_item=continues)
+                                            continues_item=item >= 0 and item != start,
+                                            item=part.start + item if item >= 0 else -1)
                 unit_vectors.append(units.vectors[u])
         if not found:
             return None
@@ -444,16 +446,18 @@ class SectionAnswerer:
         chunk_rows: list[int] = []
         lines: list[str] = []
         sentences: list[tuple[str, int]] = []
+        last: SectionUnit | None = None
         for i in sorted(keep):
             unit = units[i]
             if unit.row not in chunk_rows:
                 chunk_rows.append(unit.row)
             line = " ".join(unit.text.split())
             sentences.append((line, 1))
-            if unit.continues_item and lines and lines[-1].startswith("- "):
+            if unit.continues_item and last is not None and last.item == unit.item:
                 lines[-1] += f" {line} [1]"  # the item's next sentence, on its line
             else:
-                lines.append(("- " if unit.is_item else "") + f"{line} [1]")
+                lines.append(("- " if unit.is_item or unit.continues_item else "") + f"{line} [1]")
+            last = unit
         citation = self._citation(chunk_rows)
         return Composition(_join(lines), (citation,), tuple(sentences))
 

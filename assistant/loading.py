@@ -350,7 +350,7 @@ def _pdf_blocks(path: Path, title: str) -> tuple[str, list[Block]]:
     return "\n\n".join(text_parts), blocks
 
 
-# A line that opens a list item, as the chunker reads one ("- ", "* ", "1. ", "2) ").
+# A line that opens a list item ("- ", "* ", "1. ", "2) ", a bullet "\u2022 ").
 _ITEM = re.compile(r"(?:[-*+\u2022]|\d+[.)])\s")
 
 

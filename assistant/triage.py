@@ -1308,7 +1308,8 @@ class Triager:
     def _told(self, symptom: Symptom, sentence: str) -> re.Match | None:
         """The first of the symptom's words in the sentence that is not quoted, not said to be
         absent ("No bleeding since.", "no fever", "not breathless"; `_ABSENT`, `_ABSENT_999` for a
-        999 symptom), not supposed in an "if" clause (`_IF_CLAUSE`) and not in a number's
+        999 symptom), not supposed in an "if" clause (`_IF_CLAUSE`) or anywhere in an "if"
+        condition (`_conditions`: "if it's late and she's shivering, ...") and not in a number's
         definition ("my GP says a fever is 38"; `_THRESHOLD_TALK`)."""
         supposed = _conditions(sentence)
         told = [m for m in symptom.terms.finditer(sentence)

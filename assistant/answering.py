@@ -285,10 +285,13 @@ class SectionUnit:
     is_item: bool
     similarity: float  # cosine to the question
     overlap: float  # idf-weighted share of the question's words in it
-    # A later sentence of the list item before it ("- Myeloma. There is no NICE-recommended
-    # route... Do not refer... on the basis of those appraisals."): quoted only with its item.
-    continues_item: bool = False
     item: int = -1  # where the list item it is part of starts, in the document (-1: none)
+
+    @property
+    def continues_item(self) -> bool:
+        """A later sentence of its list item ("- Myeloma. There is no NICE-recommended route...
+        Do not refer... on the basis of those appraisals."): quoted only with its item."""
+        return self.item >= 0 and not self.is_item
 
 
 @dataclass(frozen=True)
@@ -424,7 +427,6 @@ class SectionAnswerer:
                 start = int(units.starts[u])
                 item = next((s for s, e in items if s <= start < e), -1)
                 found[offset] = SectionUnit(row, offset, body, bool(_LIST_MARKER.match(raw)), float(sim), overlap,
-                                            continues_item=item >= 0 and item != start,
                                             item=part.start + item if item >= 0 else -1)
                 unit_vectors.append(units.vectors[u])
         if not found:

@@ -17,7 +17,7 @@ from .records import Chunk, Document
 
 TokenCounter = Callable[[str], int]
 
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)]|\|)\s+")
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)]|\|)\s+")
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]\s+")
 # A paragraph line that stops mid-sentence (no closing punctuation) is continued by the next
 # one, even when that begins like a numbered item: PDF text wraps where the page is full, so a
@@ -71,7 +71,7 @@ def split_sentences(text: str, base: int = 0, *, whole_items: bool = False) -> l
         if not stripped or set(stripped) <= set("-|: "):
             close_item()
             close_paragraph()
-        elif (_LIST_ITEM.match(line) and not wraps) or stripped.startswith("#"):
+        elif (LIST_ITEM.match(line) and not wraps) or stripped.startswith("#"):
             close_item()
             close_paragraph()
             item = (start, end)

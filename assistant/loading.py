@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from .chunking import LIST_ITEM
 from .records import Block, Document, DocumentMeta, Rejection
 
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".pdf": "pdf"}
@@ -132,7 +133,7 @@ def load_document(path: Path, *, source: str) -> Document:
         blocks = _markdown_blocks(text, body_start, meta.title)
     if not blocks:
         raise Rejected("no text after the metadata: the document is empty")
-    _check_questions(meta, blocks)
+    _check_headings(meta, blocks)
     return Document(meta=meta, source=source, format=kind, text=text, blocks=tuple(blocks),
                     content_hash=content_hash)
 
@@ -250,7 +251,7 @@ def _section_audience(value, audience: str) -> dict[str, str]:
     return out
 
 
-def _check_questions(meta: DocumentMeta, blocks) -> None:
+def _check_headings(meta: DocumentMeta, blocks) -> None:
     """Every `questions:` and `section_audience:` key names a section of the document (its path
     or its own heading)."""
     known = {meta.title}
@@ -350,10 +351,6 @@ def _pdf_blocks(path: Path, title: str) -> tuple[str, list[Block]]:
     return "\n\n".join(text_parts), blocks
 
 
-# A line that opens a list item ("- ", "* ", "1. ", "2) ", a bullet "\u2022 ").
-_ITEM = re.compile(r"(?:[-*+\u2022]|\d+[.)])\s")
-
-
 def _list_ends_marked(plain: str, layout: str) -> str:
     """A page's text with a blank line where a list ends and a paragraph begins.
 
@@ -372,7 +369,7 @@ def _list_ends_marked(plain: str, layout: str) -> str:
     starts, item_indent = set(), None
     for i, line in zip(shown, laid):
         indent = len(line) - len(line.lstrip())
-        if _ITEM.match(line.lstrip()):
+        if LIST_ITEM.match(line):  # a list item as the chunker reads one
             item_indent = indent
         elif item_indent is not None:
             if indent < item_indent:

@@ -77,6 +77,15 @@ def test_changing_a_phrasing_changes_the_chunk_id_so_its_vectors_are_made_again(
     assert before["Heavy machinery"] == after["Heavy machinery"]
 
 
+def write_for_all(folder: Path, block: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "all-contacts.md"
+    head = HEAD.format(id="all-contacts", questions=block).replace("audience: patient", "audience: all")
+    path.write_text(head + BODY.replace("## Heavy machinery", "## Referrals (clinicians)\n\nEmail referrals to the coordinator.\n\n### Forms\n\nSend the form.\n\n"
+                                        "## Heavy machinery"), encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize("questions, reason", [
     ('questions:\n  "How long you cant drive":\n    - when can i drive\n',
      "questions: no section headed 'How long you cant drive' in the document; use a heading as written, e.g. 'Heavy machinery'"),
@@ -88,9 +97,16 @@ def test_changing_a_phrasing_changes_the_chunk_id_so_its_vectors_are_made_again(
      "questions: 'Heavy machinery' has an empty or non-text phrasing; write each as text"),
     ('questions:\n  "Heavy machinery":\n    - ' + "x" * 201 + "\n",
      "questions: a phrasing under 'Heavy machinery' is 201 characters; keep each under 200"),
+    # `section_audience:`, in a document for all
+    ('section_audience:\n  "Referals (clinicians)": clinician\n',
+     "section_audience: no section headed 'Referals (clinicians)' in the document; use a heading as written"),
+    ('section_audience:\n  "Referrals (clinicians)": doctors\n',
+     "section_audience: 'Referrals (clinicians)' is for 'doctors': use patient or clinician"),
+    ("section_audience:\n  - Referrals (clinicians)\n",
+     "section_audience must map section headings to an audience"),
 ])
-def test_a_bad_questions_block_is_rejected_with_what_to_fix(tmp_path, questions, reason):
-    write(tmp_path / "corpus", questions)
+def test_a_bad_questions_or_section_audience_block_is_rejected_with_what_to_fix(tmp_path, questions, reason):
+    (write_for_all if questions.startswith("section_audience") else write)(tmp_path / "corpus", questions)
     result = load_corpus(tmp_path / "corpus")
     assert not result.documents
     assert result.rejections[0].reason.startswith(reason), result.rejections[0].reason
@@ -550,15 +566,6 @@ def test_the_approved_corpus_has_no_section_that_opens_by_pointing_back():
 
 # -- Sections for one audience of a document for all (front matter `section_audience:`) ------
 
-def write_for_all(folder: Path, block: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "all-contacts.md"
-    head = HEAD.format(id="all-contacts", questions=block).replace("audience: patient", "audience: all")
-    path.write_text(head + BODY.replace("## Heavy machinery", "## Referrals (clinicians)\n\nEmail referrals to the coordinator.\n\n### Forms\n\nSend the form.\n\n"
-                                        "## Heavy machinery"), encoding="utf-8")
-    return path
-
-
 def test_a_section_for_clinicians_of_a_document_for_all_is_a_clinician_passage(tmp_path):
     chunks = chunks_of(write_for_all(tmp_path, 'section_audience:\n  "Referrals (clinicians)": clinician\n'))
     audience = {c.section: c.audience for c in chunks}
@@ -568,21 +575,6 @@ def test_a_section_for_clinicians_of_a_document_for_all_is_a_clinician_passage(t
     plain = {c.section: c.id for c in chunks_of(write_for_all(tmp_path / "plain", ""))}
     assert all(plain[c.section] != c.id for c in chunks if c.audience == "clinician")  # indexed again
     assert all(plain[c.section] == c.id for c in chunks if c.audience == "all")  # the rest keeps its vectors
-
-
-@pytest.mark.parametrize("block, reason", [
-    ('section_audience:\n  "Referals (clinicians)": clinician\n',
-     "section_audience: no section headed 'Referals (clinicians)' in the document; use a heading as written"),
-    ('section_audience:\n  "Referrals (clinicians)": doctors\n',
-     "section_audience: 'Referrals (clinicians)' is for 'doctors': use patient or clinician"),
-    ("section_audience:\n  - Referrals (clinicians)\n",
-     "section_audience must map section headings to an audience"),
-])
-def test_a_bad_section_audience_is_rejected_with_what_to_fix(tmp_path, block, reason):
-    write_for_all(tmp_path / "corpus", block)
-    result = load_corpus(tmp_path / "corpus")
-    assert not result.documents
-    assert result.rejections[0].reason.startswith(reason), result.rejections[0].reason
 
 
 def test_section_audience_is_only_for_a_document_for_all(tmp_path):

@@ -55,6 +55,8 @@ def combine(compositions: list[Composition]) -> Composition:
     citations: list[Citation] = []
     sentences: list[tuple[str, int]] = []
     for composition in compositions:
+        if not composition.sentences:
+            continue  # a section that only repeated what was already quoted
         offset = len(citations)
         numbers = {c.n: c.n + offset for c in composition.citations}
         citations.extend(replace(c, n=numbers[c.n]) for c in composition.citations)
@@ -232,6 +234,48 @@ def _answer_type_bonus(question: str, sentence: str) -> float:
     if _ASKS_DEFINITION.search(question) and _DEFINES.search(sentence):
         bonus += 0.05
     return bonus
+
+
+# A sentence repeats one already quoted when nearly all the words of the shorter of the two are
+# in the other: "heart tests: an ECG and a heart scan called an echocardiogram" (the handbook) and
+# "heart tests: an ECG (a trace of your heart beat) and an echocardiogram (a scan of your heart)"
+# (the leaflet). A section is trimmed of its repeats only when at least half of what it would
+# quote repeats: product pages written to one pattern share a sentence ("What it replaced: no
+# earlier appraisal is recorded ...") that says something of each product. A list is left out
+# only whole (its lead-in and every item): a list quoted in part reads as the whole list.
+REPEAT_CONTAINMENT = 0.8
+REPEATING_SHARE = 0.5
+
+
+def _words(text: str) -> set[str]:
+    """A sentence's words as the word search reads them, each once ("CAR-T" is one word here,
+    not also "car", "t" and "cart")."""
+    return {found[0] for word in text.split() if (found := terms(word))}
+
+
+def _repeats(units: list, keep: set[int], said: tuple[str, ...]) -> set[int]:
+    """Which of the kept units to leave out as already said (`said`): none unless at least
+    half of them repeat a sentence of it; then each sentence, and each list, that does."""
+    if not said or not keep:
+        return set()
+    earlier = [e for e in map(_words, said) if e]
+
+    def repeated(i: int) -> bool:
+        own = _words(units[i].text)
+        return not own or any(len(own & e) >= REPEAT_CONTAINMENT * min(len(own), len(e)) for e in earlier)
+
+    kept = sorted(keep)
+    if sum(repeated(i) and bool(_words(units[i].text)) for i in kept) < REPEATING_SHARE * len(kept):
+        return set()
+    blocks: list[list[int]] = []  # a sentence alone, or a list with its lead-in
+    for i in kept:
+        in_list = units[i].is_item or units[i].continues_item
+        if blocks and in_list and (units[blocks[-1][-1]].is_item or units[blocks[-1][-1]].continues_item
+                                   or units[blocks[-1][-1]].text.rstrip().endswith(":")):
+            blocks[-1].append(i)
+        else:
+            blocks.append([i])
+    return {i for block in blocks if all(repeated(i) for i in block) for i in block}
 
 
 def _join(lines: list[str]) -> str:
@@ -442,9 +486,16 @@ class SectionAnswerer:
                             coverage, heading_overlap, chunk.audience in ("all", audience), centroid=centroid,
                             asked=asked, asking=0.0 if asking is None or first_row is None else units.asking.of_row(asking, first_row))
 
-    def compose(self, section: SectionScore, question: str) -> Composition:
+    def compose(self, section: SectionScore, question: str, said: tuple[str, ...] = ()) -> Composition:
+        """The section's sentences for the question, in document order, lists kept whole.
+        `said`: the sentences already quoted in this reply (another question of the same message,
+        the section this one continues); a section that mostly repeats them is quoted only for what
+        it adds (`_repeats`), and not at all when it adds nothing (a composition with no sentences)."""
         units = list(section.units)
         keep = self._trim(units, question) if len(units) > self.max_units else set(range(len(units)))
+        keep -= _repeats(units, keep, said)
+        if not keep:
+            return Composition("", (), ())
         chunk_rows: list[int] = []
         lines: list[str] = []
         sentences: list[tuple[str, int]] = []

@@ -362,13 +362,19 @@ class Assistant:
         if len(parts) >= 2 and len({section.key for _, _, section in parts}) == len(parts):
             # Two questions in one message, each answered by its own section: both, in the order asked.
             decision["parts"] = [{"question": q, **p.decision(self.model.threshold)} for q, p, _ in parts]
-            quoted = [(section, *self._quote(section, p.ranked, q, p.vector, audience)) for q, p, section in parts]
+            quoted, said = [], ()
+            for q, p, section in parts:  # in turn: a later section is not quoted for what an earlier one said
+                composition, then = self._quote(section, p.ranked, q, p.vector, audience, said)
+                quoted.append((section, composition, then))
+                said += tuple(sentence for sentence, _ in composition.sentences)
             for logged, (_, _, then) in zip(decision["parts"], quoted):
                 if then is not None:
                     logged["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
             compositions = [composition for _, composition, _ in quoted]
-            lacking = self._lacks_value([(q, c) for (q, _, _), (_, c, _) in zip(parts, quoted)], audience, passages,
-                                        now, decision)
+            # Each question is judged by all that was quoted up to its own answer, which leaves out
+            # what an earlier one already said.
+            lacking = self._lacks_value([(q, combine(compositions[: i + 1])) for i, (q, _, _) in enumerate(parts)],
+                                        audience, passages, now, decision)
             if lacking is not None:
                 return lacking
             if self.model.out_of_scope(refuse_like):
@@ -456,14 +462,16 @@ class Assistant:
             self._answered(text, passages, composition, own), decision=decision)
 
     def _quote(self, section, ranked: list, question: str, vector: np.ndarray,
-               audience: str) -> tuple[Composition, object]:
+               audience: str, said: tuple[str, ...] = ()) -> tuple[Composition, object]:
         """The chosen section quoted, followed by its best-ranked subsection when it is only a
-        short opening (`SectionAnswerer.continuation`); and that subsection, or None."""
-        composition = self.sections.compose(section, question)
+        short opening (`SectionAnswerer.continuation`); and that subsection, or None. `said`:
+        what this reply already quoted (for another question of the message), not said again."""
+        composition = self.sections.compose(section, question, said)
         then = self.sections.continuation(section, ranked, question=question, vector=vector, audience=audience)
         if then is None:
             return composition, None
-        return combine([composition, self.sections.compose(then, question)]), then
+        more = said + tuple(sentence for sentence, _ in composition.sentences)
+        return combine([composition, self.sections.compose(then, question, more)]), then
 
     def _pick(self, question: str, vector: np.ndarray, passages: list[Passage], evidence: "Evidence", context: str,
               audience: str, *, follow_up: bool) -> "_Pick":

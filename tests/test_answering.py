@@ -158,6 +158,49 @@ def test_answers_to_two_questions_are_joined_with_their_citations_numbered_in_tu
     assert joined.sentences == (("Do not drive for 8 weeks.", 1), ("Never donate blood.", 2))
 
 
+def _units(*texts: str):
+    from assistant.answering import SectionUnit
+
+    return [SectionUnit(row=0, offset=i, text=t.removeprefix("- "), is_item=t.startswith("- "), similarity=0.5,
+                        overlap=0.5) for i, t in enumerate(texts)]
+
+
+def test_a_section_that_mostly_repeats_what_was_quoted_is_quoted_only_for_what_it_adds():
+    """Two questions of one message can choose two sections saying the same (a leaflet and the
+    handbook): the second is quoted only for what it adds, a list only whole, and a section
+    that repeats little is quoted whole."""
+    from assistant.answering import _repeats
+
+    said = ("Once you are accepted, the centre checks that treatment is safe for you.", "You may have:",
+            "heart tests: an ECG (a trace of your heart beat) and an echocardiogram (a scan of your heart)",
+            "blood tests: blood counts, and tests of how your kidneys and liver are working")
+    units = _units("Before treatment, we check that it is safe for you.", "You may have:",
+                   "- heart tests: an ECG and a heart scan called an echocardiogram",
+                   "- blood tests, including blood counts and tests of your kidneys and liver",
+                   "Write each reading down.")
+    assert _repeats(units, set(range(5)), said) == {0, 1, 2, 3}
+    # One item is new: the list stays whole, its lead-in with it.
+    units[3] = _units("- breathing tests to check how well your lungs work")[0]
+    assert _repeats(units, set(range(5)), said) == {0}
+    # Less than half repeats (product pages written to one pattern): nothing is left out.
+    pattern = _units("- Appraisal: NICE TA893.", "- Commissioning route: Cancer Drugs Fund (CDF).",
+                     "- What it replaced: no earlier appraisal is recorded.")
+    assert _repeats(pattern, {0, 1, 2}, ("What it replaced: no earlier appraisal is recorded.",)) == set()
+    assert _repeats(units, set(range(5)), ()) == set()
+
+
+def test_a_composition_with_nothing_left_to_say_is_left_out_of_the_joined_answer():
+    from assistant.answering import Composition, combine, citation_for
+
+    first = Composition("Do not drive for 8 weeks. [1]", (citation_for(1, passage("Do not drive for 8 weeks.", "Driving", "patient-driving")),),
+                        (("Do not drive for 8 weeks.", 1),))
+    then = Composition("- Never donate blood. [1]", (citation_for(1, passage("Never donate blood.", "Donation", "patient-donation")),),
+                       (("Never donate blood.", 1),))
+    joined = combine([first, Composition("", (), ()), then])
+    assert joined.text == "Do not drive for 8 weeks. [1]\n\n- Never donate blood. [2]"
+    assert [c.n for c in joined.citations] == [1, 2]
+
+
 def _section(doc_id: str, name: str, units: int, row: int, best: float = 0.5, asked: float = 0.5):
     from assistant.answering import SectionScore, SectionUnit
 

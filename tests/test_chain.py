@@ -104,6 +104,22 @@ def test_a_question_wrapped_in_what_the_message_tells_is_asked_alone_when_the_wh
     assert unsupported.status == "refused" and "asked_alone" not in unsupported.decision
 
 
+def test_a_second_question_answered_by_a_section_saying_the_same_does_not_repeat_it(assistant):
+    """The tests before treatment are listed in the assessment leaflet and again in the handbook:
+    each of two questions chose one of them, and the reply listed the same tests twice. What is
+    already quoted is not quoted again (answering._repeats)."""
+    from assistant.answering import _words
+
+    answer = assistant.ask("what will they test before my car t? will they scan my heart?", "patient")
+    assert answer.status == "answered" and len(answer.decision["parts"]) == 2
+    chosen = {(p["chosen"]["doc_id"], p["chosen"]["section"]) for p in answer.decision["parts"]}
+    assert len(chosen) == 2 and len(answer.citations) == 1  # the second section added nothing
+    lines = [_words(line) for line in answer.answer.splitlines() if line.strip()]
+    assert len(lines) == len({frozenset(words) for words in lines})
+    assert "echocardiogram" in answer.answer
+    assert_grounded(answer)
+
+
 def test_a_question_like_those_the_documents_are_not_for_is_refused_whatever_section_is_found(assistant):
     """The scope classifier (scope.py) reads the message as a whole: another hospital's details
     are refused with where to ask, though the search finds the contacts sheet; a question the

@@ -119,6 +119,12 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     ("after the infusion how long must we stay near the centre, and when can I drive my car again?",
      ["after the infusion how long must we stay near the centre", "when can I drive my car again?"]),
     ("after the infusion we stay near the centre, and when can I drive my car again?", []),  # tells, then asks
+    # a fragment asking only by its question mark says what the question before it means
+    ("How is Kymriah paid for - routine commissioning or the Cancer Drugs Fund?", []),
+    ("what do they mean by a fit? shaking all over, or staring blankly?", []),
+    # ... but one with a verb of asking is a question of its own
+    ("How is Kymriah paid for? Does the panel have to approve it first?",
+     ["How is Kymriah paid for?", "Does the panel have to approve it first?"]),
 ])
 def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
     from assistant.retrieval import question_parts

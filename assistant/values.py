@@ -129,7 +129,7 @@ KINDS = (
                     r"|\b(?:once|twice|three times|four times|\d+ times)\b|\b(?:daily|weekly|fortnightly|monthly|yearly|"
                     r"annually|hourly)\b|\b(?:a|per) (?:day|week|month|year)\b"
                     # the leaflets' own answer, when they give no number: "we check your counts often"
-                    r"|\boften\b|\bmany times\b|\bregular(?:ly)?\b", re.I)),
+                    r"|(?<!\bhow )\boften\b|\bmany times\b|\bregular(?:ly)?\b", re.I)),
     Kind("time", "a time of day",
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"

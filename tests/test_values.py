@@ -75,6 +75,8 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("how often is the temperature checked at home", "Check your temperature twice a day.", None),
     ("how often is the temperature checked at home", "We check it often.", None),  # the leaflets' own answer
     ("how often is the temperature checked at home", "Use a digital thermometer under the tongue.", "frequency"),
+    # "how often" in the answer is what the team will say, not how often
+    ("how often are the antibody drips given", "Your team will tell you if you need them and how often.", "frequency"),
     ("what time do I arrive", "Come to the day unit at 8am.", None),
     ("what time do I arrive", "Come to the day unit on the morning of your collection.", "time"),
     ("what is the email address for referrals", "Email cart.referrals@example.nhs.uk.", None),

@@ -149,14 +149,24 @@ _ASKING_VERB = re.compile(r"\b(?:is|are|was|were|do|does|did|can|could|will|woul
 _ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nurse|consultant|pharmacist)\b", re.I)
 
 
+# Where one question ends and another begins: "what time do I need to get there, and where do I
+# go when I arrive?" asks for a time in its first question, whoever or wherever the second asks about.
+_CLAUSES = re.compile(r"[?!;]+|\.(?:\s+|$)|,?\s+(?:and|or|but|also)\s+(?=(?:who|whom|where|what|when|how|which|is|are|do|does|"
+                      r"can|could|will|would|should)\b)", re.I)
+
+
 def asked_kind(question: str) -> Kind | None:
-    """The kind of value the question asks for, or None."""
+    """The kind of value the question asks for, or None. Each of its questions is read alone."""
     question = does_for_dose(question.strip())  # also done to every question the chain reads
-    if _ASKS_WHO.search(question):
-        return None
-    return next((kind for kind in KINDS if (kind.asked.search(question) or (
-        kind.brief is not None and kind.brief.search(question) and not _ASKING_VERB.search(question)))
-        and (kind.names is None or kind.names(question))), None)
+    for clause in filter(str.strip, _CLAUSES.split(question)):
+        if _ASKS_WHO.search(clause):
+            continue
+        kind = next((kind for kind in KINDS if (kind.asked.search(clause) or (
+            kind.brief is not None and kind.brief.search(clause) and not _ASKING_VERB.search(clause)))
+            and (kind.names is None or kind.names(clause))), None)
+        if kind is not None:
+            return kind
+    return None
 
 
 def missing(question: str, answer: str) -> Kind | None:

@@ -28,6 +28,8 @@ from assistant import values
     ("how frequently does the panel sit?", "frequency"),
     ("what time should we arrive for the collection", "time"),
     ("what are the day unit's opening hours", "time"),
+    # each question of a message read alone: the second asks where, the first still asks when
+    ("what time should we arrive for the collection, and where do we go when we get there", "time"),
     ("whats the email adress for the ward", "email"),
     ("what does CRS stand for?", "letters"),
     ("what's ICE short for", "letters"),

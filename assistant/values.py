@@ -95,7 +95,12 @@ KINDS = (
                     rf"|\bhow much (?:is|are|was|would be)\s+{_W}{{0,5}}?(?:per|a|an|each) "
                     r"(?:day|week|night|hour|month|visit|session|infusion|patient|person)\b"
                     rf"|\bwhat (?:does|do|did|will|would)\s+{_W}{{1,6}}?cost\b"
-                    r"|\b(?:list )?prices?\b|\bprice tag\b|\bfees?\b", re.I),
+                    r"|\b(?:list )?prices?\b|\bprice tag\b|\bfees?\b"
+                    # whether it costs anything: "is the accommodation free?", "will we have to pay?"
+                    # (not free of or from something: "is the cancer free of disease?")
+                    r"|\b(?:is|are|was|will|would) (?:it|that|this|they|the [\w-]+(?: [\w-]+){0,4}) (?:be )?free\b"
+                    r"(?!\s+(?:of|from)\b(?!\s+charge))"
+                    r"|\b(?:have|need|got) to pay\b|\bfree of charge\b|\b(?:cost|charge) (?:us|me|him|her|them|anything)\b", re.I),
          re.compile(r"[£$€]\s?\d|\b\d[\d,.]*\s?(?:pounds?|pence|dollars?|euros?)\b|\bfree\b"
                     r"|\bno (?:cost|charge|fee)s?\b|\bat no cost\b|\bnothing to pay\b", re.I)),
     Kind("dose", "doses",

@@ -13,6 +13,9 @@ from assistant import values
     ("what would the whole treatment cost privately", "money"),
     ("list price of tisa-cel?", "money"),
     ("are there any fees for the carer's room", "money"),
+    # whether it costs anything at all
+    ("is the flat near the centre free for carers?", "money"),
+    ("will we need to pay for the sperm storage ourselves", "money"),
     ("Flu/Cy doses in mg/m2 before axi-cel?", "dose"),
     ("tocilizumab dosing for grade 2 CRS", "dose"),
     ("how many mg of dexamethasone for ICANS", "dose"),
@@ -47,6 +50,7 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "where can I find out about prices",  # a place
     "how long is the follow up, os it 15 years",  # "os", a slip, not overall survival
     "how much will I have to rest after",  # an amount, not of money
+    "will the scan show if the cancer is free of disease",  # free of something, not of charge
     # a number of doses, or when they are given, not the amount of a medicine
     "obe-cel dose interval?",
     "what's the dosing schedule for obe-cel",
@@ -74,6 +78,8 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
 @pytest.mark.parametrize("question, answer, lacking", [
     ("how much does parking cost per day", "Ask the team about parking, and about any help with travel costs.", "money"),
     ("how much does parking cost per day", "Parking is £4 a day for patients.", None),
+    ("is the flat free for carers?", "Ask the team about places to stay.", "money"),
+    ("is the flat free for carers?", "The flat is free for one carer.", None),
     ("how often is the temperature checked at home", "Check your temperature twice a day.", None),
     ("how often is the temperature checked at home", "We check it often.", None),  # the leaflets' own answer
     ("how often is the temperature checked at home", "Use a digital thermometer under the tongue.", "frequency"),

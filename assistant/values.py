@@ -89,6 +89,39 @@ def _holds_letters(question: str, answer: str) -> bool:
     return any(spells_out(letters, answer) for letters in letters_asked(question))
 
 
+# A level a decision turns on: "IgG level at which you start IVIG?", "what ANC thresholds define
+# ICAHT grades?", "any CD4 cut-off?". The answer must name that measure with a figure in the same
+# sentence ("LVEF above 40%", "ECOG 0-1"); the measure is the word before "level", "threshold" or
+# "cut-off".
+_LEVEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*)\s+(?:levels?|thresholds?|cut-?offs?|cutoffs?)\b", re.I)
+# A measure is a named quantity: an abbreviation ("ANC", "IgG", "CD4", "LVEF", "CrCl") or one of
+# these, not a kind of criteria ("the usual fitness thresholds" asks for the criteria, which give
+# their own figures).
+_MEASURE_WORDS = frozenset("""platelet platelets neutrophil neutrophils lymphocyte lymphocytes haemoglobin hemoglobin
+creatinine bilirubin ferritin albumin oxygen saturation saturations sodium potassium antibody antibodies immunoglobulin
+immunoglobulins""".split())
+
+
+def measures_asked(question: str) -> list[str]:
+    """The measures whose level, threshold or cut-off a question asks for."""
+    return [m.group(1) for m in _LEVEL.finditer(question)
+            if re.search(r"[A-Z].*[A-Z]|\d", m.group(1)) or m.group(1).lower() in _MEASURE_WORDS]
+
+
+def _names_measure(measure: str, sentence: str) -> bool:
+    """The sentence names the measure: as a word, or, a short name in capitals, inside a longer
+    one ("EF" in "LVEF")."""
+    if measure.isupper() and len(measure) <= 4:
+        return measure in sentence
+    return re.search(rf"(?<![\w-]){re.escape(measure)}", sentence, re.I) is not None
+
+
+def _holds_level(question: str, answer: str) -> bool:
+    sentences = re.split(r"(?<=[.!?])\s+|\n", answer)
+    return any(_names_measure(measure, sentence) and re.search(r"\d", sentence)
+               for measure in measures_asked(question) for sentence in sentences)
+
+
 KINDS = (
     Kind("money", "costs or prices",
          re.compile(rf"\bhow much\s+{_W}{{0,7}}?(?:cost|costs|costing|charge|charges|charged|pay|paying|paid)\b"
@@ -141,6 +174,8 @@ KINDS = (
                     r"\bmidnight\b|\b24 hours\b|\bday or night\b|\bany time\b", re.I)),
     Kind("letters", "what those letters stand for", _STANDS, re.compile(r"(?!x)x"),  # no pattern: `holds` judges
          holds=_holds_letters, names=letters_asked, explains=True),
+    Kind("level", "that level or cut-off",
+         _LEVEL, re.compile(r"(?!x)x"), holds=_holds_level, names=measures_asked),
     Kind("email", "an email address",
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
          re.compile(r"\S+@\S+\.\w+")),

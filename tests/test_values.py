@@ -34,6 +34,8 @@ from assistant import values
     # each question of a message read alone: the second asks where, the first still asks when
     ("what time should we arrive for the collection, and where do we go when we get there", "time"),
     ("whats the email adress for the ward", "email"),
+    ("LVEF threshold for CAR-T fitness?", "level"),
+    ("what CD4 cut-off do you use before stopping prophylaxis", "level"),
     ("what does CRS stand for?", "letters"),
     ("what's ICE short for", "letters"),
     ("what does cdf stand for, it's on my letter", "letters"),  # typed in lower case: no English word
@@ -67,6 +69,8 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     # how likely, not how often it is done: "how often does that actually happen?"
     "car t can give you another cancer? how often does that actually happen",
     "what time of year is best for the flu jab",
+    "what levels of CRS are there",  # grades, not a figure of a measure
+    "and the usual centre fitness thresholds on top of that?",  # criteria, which give their own figures
     "can I email my questions to the team",  # whether, not the address
     "what does it stand for?",  # names no letters: not judged
     "what does car t stand for",  # "car" is an English word: no letters named
@@ -79,6 +83,9 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("how much does parking cost per day", "Ask the team about parking, and about any help with travel costs.", "money"),
     ("how much does parking cost per day", "Parking is £4 a day for patients.", None),
     ("is the flat free for carers?", "Ask the team about places to stay.", "money"),
+    ("ANC threshold for starting G-CSF?", "Low blood counts are common. Follow the local protocol.", "level"),
+    ("ANC threshold for starting G-CSF?", "Low counts are common. Neutrophils (ANC) below 0.5 count as severe.", None),
+    ("EF threshold centres use?", "- a left ventricular ejection fraction (LVEF) above 40%", None),  # EF inside LVEF
     ("is the flat free for carers?", "The flat is free for one carer.", None),
     ("how often is the temperature checked at home", "Check your temperature twice a day.", None),
     ("how often is the temperature checked at home", "We check it often.", None),  # the leaflets' own answer

@@ -259,13 +259,12 @@ def _repeats(units: list, keep: set[int], said: tuple[str, ...]) -> set[int]:
     if not said or not keep:
         return set()
     earlier = [e for e in map(_words, said) if e]
-
-    def repeated(i: int) -> bool:
-        own = _words(units[i].text)
-        return not own or any(len(own & e) >= REPEAT_CONTAINMENT * min(len(own), len(e)) for e in earlier)
-
     kept = sorted(keep)
-    if sum(repeated(i) and bool(_words(units[i].text)) for i in kept) < REPEATING_SHARE * len(kept):
+    own = {i: _words(units[i].text) for i in kept}
+    # a unit with no words of its own ("You may have:") goes with what it leads into
+    repeated = {i: not own[i] or any(len(own[i] & e) >= REPEAT_CONTAINMENT * min(len(own[i]), len(e)) for e in earlier)
+                for i in kept}
+    if sum(repeated[i] and bool(own[i]) for i in kept) < REPEATING_SHARE * len(kept):
         return set()
     blocks: list[list[int]] = []  # a sentence alone, or a list with its lead-in
     for i in kept:
@@ -275,7 +274,7 @@ def _repeats(units: list, keep: set[int], said: tuple[str, ...]) -> set[int]:
             blocks[-1].append(i)
         else:
             blocks.append([i])
-    return {i for block in blocks if all(repeated(i) for i in block) for i in block}
+    return {i for block in blocks if all(repeated[i] for i in block) for i in block}
 
 
 def _join(lines: list[str]) -> str:

@@ -26,7 +26,7 @@ from .adapter import Adapter, AdaptedEmbedder, load_adapter
 from .records import Chunk, Passage, Turn
 from .store import IndexStore
 from .snapshot import build_search, load_search, save_search, search_key
-from .text import CorpusTerms, terms
+from .text import ASKING_VERB, CorpusTerms, terms
 from .triage import sentences
 from .units import Units, load_units
 
@@ -102,12 +102,6 @@ _WH = r"what|whats|what's|wot|when|where|who|which|why|how"  # the words that op
 _ASKS = re.compile(rf"\?\s*$|^\s*({_WH}|can|could|should|shall|is|are|do|does|did|will|would|may|am)\b", re.I)
 _QUESTION_WORD = re.compile(rf"\b(?:{_WH})\b", re.I)
 MAX_PARTS = 2
-# A question after another that has neither a question word nor a verb of asking asks only by its
-# question mark: a fragment that says what the question before it means ("How is Breyanzi funded -
-# baseline commissioning or Cancer Drugs Fund?", "What counts as a collapse? Like fainting, or
-# worse?"), not a second question with a topic of its own.
-_AUXILIARY = re.compile(r"\b(?:is|are|was|were|am|do|does|did|can|could|should|shall|will|would|may|might|must|"
-                        r"has|have|had|need|needs)\b", re.I)
 # A second question joined to the first by "and" ("how long is the follow up and is it true it
 # can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
 # joining word, with the question word that opens the second.
@@ -128,8 +122,12 @@ def question_parts(message: str) -> list[str]:
             # own ("once I'm home, how many times a day ..., and what reading ...?"): it asks
             # when it holds a question word.
             first_of_two = i == 0 and len(pieces) > 1 and _ASKS.search(sentence) and _QUESTION_WORD.search(piece)
-            if asking and not _QUESTION_WORD.search(piece) and not _AUXILIARY.search(piece):
-                continue  # "baseline commissioning or Cancer Drugs Fund?": the choices of the question before
+            if asking and not _QUESTION_WORD.search(piece) and not ASKING_VERB.search(piece):
+                # A question after another with neither a question word nor a verb of asking asks
+                # only by its question mark: it says what the question before it means ("How is
+                # Breyanzi funded - baseline commissioning or Cancer Drugs Fund?", "What counts as a
+                # collapse? Like fainting, or worse?"), not a second question of its own.
+                continue
             if (_ASKS.search(piece) or first_of_two) and len(set(terms(piece))) >= 2:
                 asking.append(piece)
     return asking[:MAX_PARTS] if len(asking) >= 2 else []

@@ -30,6 +30,14 @@ _DOES = re.compile(r"(?:^|(?<=[.!?,;:] )|(?<=\bhow )|(?<=\bwhy )|(?<=\bwhen )|(?
                    re.I)
 
 
+# A verb of asking: with one, a question says what it asks ("is CRS monitoring needed after both
+# doses?"); without, a clinician's note names it ("toci dosing for CRS?", values.py), and a
+# fragment after a question only says what that question means ("... - baseline or CDF?",
+# retrieval.question_parts).
+ASKING_VERB = re.compile(r"\b(?:is|are|was|were|am|do|does|did|can|could|will|would|should|shall|may|might|must|"
+                         r"need|needs|has|have|had)\b", re.I)
+
+
 def does_for_dose(text: str) -> str:
     """The verb "does" where "dose" was typed for it (`_DOES`). Every question is read so
     (`chain.normalise_question`): the dose checks (values.py, the personal-advice rules of

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .text import does_for_dose, english_word
+from .text import ASKING_VERB, does_for_dose, english_word
 
 
 @dataclass(frozen=True)
@@ -180,10 +180,6 @@ KINDS = (
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
          re.compile(r"\S+@\S+\.\w+")),
 )
-# A verb of asking: with one, a question says what it asks ("is CRS monitoring needed after both
-# doses?"); without, a clinician's note names it ("toci dosing for CRS?").
-_ASKING_VERB = re.compile(r"\b(?:is|are|was|were|do|does|did|can|could|will|would|should|shall|may|might|must|"
-                          r"need|needs|has|have|had)\b", re.I)
 # A question asking who or where to go about a value asks for a person or a place, not the value:
 # "who do I speak to about a patient's dose?", "where can I find the prices?"
 _ASKS_WHO = re.compile(r"\b(?:who|whom|where)\b|\bwhich (?:person|team|doctor|nurse|consultant|pharmacist)\b", re.I)
@@ -202,7 +198,7 @@ def asked_kind(question: str) -> Kind | None:
         if _ASKS_WHO.search(clause):
             continue
         kind = next((kind for kind in KINDS if (kind.asked.search(clause) or (
-            kind.brief is not None and kind.brief.search(clause) and not _ASKING_VERB.search(clause)))
+            kind.brief is not None and kind.brief.search(clause) and not ASKING_VERB.search(clause)))
             and (kind.names is None or kind.names(clause))), None)
         if kind is not None:
             return kind

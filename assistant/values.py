@@ -157,6 +157,12 @@ KINDS = (
          re.compile(r"\d\s?(?:%|per ?cent)|\b\d+ (?:in|out of) \d+\b|\bhazard ratio\b", re.I),
          # a figure of survival or response, not any percentage ("parkinsonism in about 5% of patients")
          re.compile(r"surviv|respon[sd]|remission|\bcured?\b|\b(?:EFS|PFS|OS|ORR)\b|event[- ]free|progression[- ]free", re.I)),
+    Kind("likelihood", "how likely it is",
+         # how many people it happens to: a share, or the leaflets' words for one
+         re.compile(r"\bwhat (?:percentage|percent|proportion|share|fraction)\b|\bwhat (?:are|is) the (?:chances?|odds|risk)\b"
+                    r"|\bhow (?:likely|common|rare|many (?:people|patients))\b", re.I),
+         re.compile(r"\d\s?(?:%|per ?cent)|\b\d+ (?:in|out of) \d+\b|\b(?:common|commonest|uncommon|rare|rarely|most|many|"
+                    r"some|few|majority|minority|almost all|nearly all|usual|usually|often|likely|unlikely|low|small|high)\b", re.I)),
     Kind("frequency", "how often it happens",
          # how often, not how long or when
          re.compile(r"\bhow (?:often|frequently|regularly)\b(?!\s+(?:does|do|did|will|would|is|can|could|might)\s+"

@@ -27,6 +27,8 @@ from assistant import values
     ("2-year OS and EFS in the trial?", "figures"),
     ("what is the overall survival with liso-cel", "figures"),
     ("what's the response rate in myeloma", "figures"),
+    ("what are the chances of getting ICANS after the cells", "likelihood"),
+    ("how common is a second cancer after car t", "likelihood"),
     ("how often will he need blood tests once he is home", "frequency"),
     ("how frequently does the panel sit?", "frequency"),
     ("what time should we arrive for the collection", "time"),
@@ -70,6 +72,7 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "car t can give you another cancer? how often does that actually happen",
     "what time of year is best for the flu jab",
     "what levels of CRS are there",  # grades, not a figure of a measure
+    "ICE score - how many pts for the naming task?",  # points, not patients
     "and the usual centre fitness thresholds on top of that?",  # criteria, which give their own figures
     "can I email my questions to the team",  # whether, not the address
     "what does it stand for?",  # names no letters: not judged
@@ -83,6 +86,9 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("how much does parking cost per day", "Ask the team about parking, and about any help with travel costs.", "money"),
     ("how much does parking cost per day", "Parking is £4 a day for patients.", None),
     ("is the flat free for carers?", "Ask the team about places to stay.", "money"),
+    # how likely: a share, or the leaflets' words for one
+    ("what are the chances it comes back", "Your team will talk to you about your follow-up.", "likelihood"),
+    ("what are the chances of getting CRS", "CRS is common after CAR-T.", None),
     ("ANC threshold for starting G-CSF?", "Low blood counts are common. Follow the local protocol.", "level"),
     ("ANC threshold for starting G-CSF?", "Low counts are common. Neutrophils (ANC) below 0.5 count as severe.", None),
     ("EF threshold centres use?", "- a left ventricular ejection fraction (LVEF) above 40%", None),  # EF inside LVEF

@@ -47,6 +47,11 @@ class Composition:
     citations: tuple[Citation, ...]
     sentences: tuple[tuple[str, int], ...]  # (sentence verbatim, citation number)
 
+    @property
+    def said(self) -> tuple[str, ...]:
+        """Its sentences, verbatim, without their citation numbers."""
+        return tuple(sentence for sentence, _ in self.sentences)
+
 
 def combine(compositions: list[Composition]) -> Composition:
     """Answers to the separate questions of one message, one after the other, their citations
@@ -268,9 +273,7 @@ def _repeats(units: list, keep: set[int], said: tuple[str, ...]) -> set[int]:
         return set()
     blocks: list[list[int]] = []  # a sentence alone, or a list with its lead-in
     for i in kept:
-        in_list = units[i].is_item or units[i].continues_item
-        if blocks and in_list and (units[blocks[-1][-1]].is_item or units[blocks[-1][-1]].continues_item
-                                   or units[blocks[-1][-1]].text.rstrip().endswith(":")):
+        if blocks and units[i].in_list and (units[blocks[-1][-1]].in_list or units[blocks[-1][-1]].leads_in):
             blocks[-1].append(i)
         else:
             blocks.append([i])
@@ -335,6 +338,16 @@ class SectionUnit:
         """A later sentence of its list item ("- Myeloma. There is no NICE-recommended route...
         Do not refer... on the basis of those appraisals."): quoted only with its item."""
         return self.item >= 0 and not self.is_item
+
+    @property
+    def in_list(self) -> bool:
+        """A list item, or a later sentence of one."""
+        return self.is_item or self.continues_item
+
+    @property
+    def leads_in(self) -> bool:
+        """A list's lead-in ("You may have:")."""
+        return self.text.rstrip().endswith(":")
 
 
 @dataclass(frozen=True)
@@ -508,7 +521,7 @@ class SectionAnswerer:
             if unit.continues_item and last is not None and last.item == unit.item:
                 lines[-1] += f" {line} [1]"  # the item's next sentence, on its line
             else:
-                lines.append(("- " if unit.is_item or unit.continues_item else "") + f"{line} [1]")
+                lines.append(("- " if unit.in_list else "") + f"{line} [1]")
             last = unit
         citation = self._citation(chunk_rows)
         return Composition(_join(lines), (citation,), tuple(sentences))
@@ -576,17 +589,14 @@ class SectionAnswerer:
             keep.add(i)
         # A list item pulls in its lead-in and its list; a lead-in pulls in its items. An item
         # is quoted whole: all its sentences, whichever of them bore on the question.
-        def listed(k: int) -> bool:
-            return units[k].is_item or units[k].continues_item
-
         for i in list(keep):
             start = i
-            while start > 0 and listed(start):
+            while start > 0 and units[start].in_list:
                 start -= 1
-            if listed(i) or units[i].text.endswith(":"):
+            if units[i].in_list or units[i].leads_in:
                 keep.add(start)
                 j, items = start + 1, 0
-                while j < len(units) and listed(j) and (items := items + units[j].is_item) <= 8:
+                while j < len(units) and units[j].in_list and (items := items + units[j].is_item) <= 8:
                     keep.add(j)
                     j += 1
         return keep

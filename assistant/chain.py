@@ -366,7 +366,7 @@ class Assistant:
             for q, p, section in parts:  # in turn: a later section is not quoted for what an earlier one said
                 composition, then = self._quote(section, p.ranked, q, p.vector, audience, said)
                 quoted.append((section, composition, then))
-                said += tuple(sentence for sentence, _ in composition.sentences)
+                said += composition.said
             for logged, (_, _, then) in zip(decision["parts"], quoted):
                 if then is not None:
                     logged["continued"] = {"doc_id": then.key[0], "section": then.key[1]}
@@ -470,8 +470,7 @@ class Assistant:
         then = self.sections.continuation(section, ranked, question=question, vector=vector, audience=audience)
         if then is None:
             return composition, None
-        more = said + tuple(sentence for sentence, _ in composition.sentences)
-        return combine([composition, self.sections.compose(then, question, more)]), then
+        return combine([composition, self.sections.compose(then, question, said + composition.said)]), then
 
     def _pick(self, question: str, vector: np.ndarray, passages: list[Passage], evidence: "Evidence", context: str,
               audience: str, *, follow_up: bool) -> "_Pick":

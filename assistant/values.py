@@ -122,6 +122,8 @@ def _holds_level(question: str, answer: str) -> bool:
                for measure in measures_asked(question) for sentence in sentences)
 
 
+_NEVER = re.compile(r"(?!x)x")  # the held pattern of a kind whose `holds` judges the answer instead
+
 KINDS = (
     Kind("money", "costs or prices",
          re.compile(rf"\bhow much\s+{_W}{{0,7}}?(?:cost|costs|costing|charge|charges|charged|pay|paying|paid)\b"
@@ -178,10 +180,10 @@ KINDS = (
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"
                     r"\bmidnight\b|\b24 hours\b|\bday or night\b|\bany time\b", re.I)),
-    Kind("letters", "what those letters stand for", _STANDS, re.compile(r"(?!x)x"),  # no pattern: `holds` judges
+    Kind("letters", "what those letters stand for", _STANDS, _NEVER,
          holds=_holds_letters, names=letters_asked, explains=True),
     Kind("level", "that level or cut-off",
-         _LEVEL, re.compile(r"(?!x)x"), holds=_holds_level, names=measures_asked),
+         _LEVEL, _NEVER, holds=_holds_level, names=measures_asked),
     Kind("email", "an email address",
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
          re.compile(r"\S+@\S+\.\w+")),

@@ -1126,3 +1126,25 @@ def test_doing_better_or_otherwise_fine_says_someone_is_well(triager, message, u
     """cues.well_now (1.15): "breathing much better" stood 0.55 from breathing reports by meaning,
     "otherwise fine" with a walk 0.44 from collapse reports."""
     assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # "hasn't come back since", said of an episode on the ward or the day unit (cues.ended, 1.16)
+    ("Her nosebleed last Tuesday was sorted at the day unit and it hasn't come back since.", False),
+    ("the team sorted her shaking on the ward and it hasn't come back since", False),
+    ("She had a nosebleed on Saturday and it hasn't stopped since.", True),
+    ("she had the shakes on the ward and they haven't stopped since", True),
+    # back to everyday life (not_red_flags, 1.16): no report by meaning ...
+    ("Grandad's back on his feet now and out walking the dog every morning.", False),
+    # ... unless a symptom is told beside it, or the words say the opposite
+    ("He's back on his feet after the ward, but tonight he's muddled and doesn't know where he is.", True),
+    ("Grandad's been off his feet all day, he can barely stay awake.", True),
+])
+def test_an_episode_over_and_back_to_everyday_life_is_no_report(triager, message, urgent):
+    """Red-flag file 1.16: the shortened "not" in an ending ("it hasn't come back since") reads
+    as "not come back since", and everyday news of someone back to their life after a treated
+    episode stands among the news the meaning net weighs reports against ("back on his feet" stood
+    closer to collapse reports than to any news before). Each of the first, second and fifth was
+    urgent with the file's 1.15."""
+    assert triager.assess(message).urgent == urgent

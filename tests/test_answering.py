@@ -83,6 +83,10 @@ def test_questions_about_one_particular_patient_are_personal_advice(message):
     ("his scan was clear. how many years has he got left?", True),
     ("how many months do I have left if it doesn't work", True),
     ("how many years do I have to be followed up for?", False),  # a rule of the leaflets
+    # taking a reading is not taking a medicine (file 1.6)
+    ("how many times a day do i have to take my temp once im home?", False),
+    ("how often should he take his blood pressure at the flat?", False),
+    ("how many times a day do i have to take my antibiotics?", True),
 ])
 def test_personal_advice_rules_read_what_is_asked(message, advice):
     assert crosses(message, "personal-advice") == advice

@@ -184,6 +184,16 @@ KINDS = (
          holds=_holds_letters, names=letters_asked, explains=True),
     Kind("level", "that level or cut-off",
          _LEVEL, _NEVER, holds=_holds_level, names=measures_asked),
+    # When something happened or was decided: "when did NICE publish TA1116?", "what year was it
+    # approved?". Not when something happens to someone ("when does CRS start?": a time after the
+    # infusion, which the leaflets give in days).
+    Kind("date", "that date",
+         re.compile(r"\bwhen (?:did|was|were)\s+" + _W + r"{0,8}?(?:publish|published|approve|approved|recommend|recommended|"
+                    r"issue|issued|launch|launched|license|licensed|licence|licenced|introduce|introduced|terminate|become|became|"
+                    r"terminated|announce|announced|open|opened|come out|came out)\b"
+                    r"|\b(?:what|which) (?:date|year|month) (?:was|were|did)\b|\bin what year\b", re.I),
+         re.compile(r"\b(?:19|20)\d{2}\b|\b(?:january|february|march|april|may|june|july|august|september|october|"
+                    r"november|december)\b", re.I)),
     Kind("email", "an email address",
          re.compile(r"\be-?mail (?:address|adress|addy)\b|\bwhat(?:'s| is) (?:the|your|their|its) e-?mail\b", re.I),
          re.compile(r"\S+@\S+\.\w+")),

@@ -41,6 +41,9 @@ from assistant import values
     ("what does CRS stand for?", "letters"),
     ("what's ICE short for", "letters"),
     ("what does cdf stand for, it's on my letter", "letters"),  # typed in lower case: no English word
+    ("when was the brexu-cel appraisal published?", "date"),
+    ("when did CAR-T become routine NHS care", "date"),
+    ("what year was Kymriah approved for children", "date"),
 ])
 def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     assert values.asked_kind(question).id == kind
@@ -77,6 +80,9 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "can I email my questions to the team",  # whether, not the address
     "what does it stand for?",  # names no letters: not judged
     "what does car t stand for",  # "car" is an English word: no letters named
+    # when something happens to someone, not a date: the leaflets give days after the infusion
+    "when did the CRS start for most people in the study",
+    "why do the nurses ask him what year it is",
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None
@@ -114,6 +120,8 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("icans, what is that short for", "It stands for immune effector cell-associated neurotoxicity syndrome.", None),
     ("what does the CAR in CAR-T stand for?", "CAR-T is a treatment made from your own T cells.", "letters"),
     ("what does ICE stand for", "The ICE score checks writing, naming and attention.", "letters"),
+    ("when was TA1116 published?", "The appraisal is NICE TA1116.", "date"),
+    ("when was TA1116 published?", "NICE published TA1116 in 2025.", None),
 ])
 def test_an_answer_without_the_value_asked_for_is_missing_it(question, answer, lacking):
     found = values.missing(question, answer)

@@ -189,8 +189,8 @@ KINDS = (
     # infusion, which the leaflets give in days).
     Kind("date", "that date",
          re.compile(r"\bwhen (?:did|was|were)\s+" + _W + r"{0,8}?(?:publish|published|approve|approved|recommend|recommended|"
-                    r"issue|issued|launch|launched|license|licensed|licence|licenced|introduce|introduced|terminate|become|became|"
-                    r"terminated|announce|announced|open|opened|come out|came out)\b"
+                    r"issue|issued|launch|launched|license|licensed|licence|licenced|introduce|introduced|terminate|"
+                    r"terminated|announce|announced|open|opened|become|became|come out|came out)\b"
                     r"|\b(?:what|which) (?:date|year|month) (?:was|were|did)\b|\bin what year\b", re.I),
          re.compile(r"\b(?:19|20)\d{2}\b|\b(?:january|february|march|april|may|june|july|august|september|october|"
                     r"november|december)\b", re.I)),

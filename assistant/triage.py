@@ -320,6 +320,9 @@ class RedFlags:
     # A symptom's closeness counts 0 when the everyday news (`not_red_flags`, `general_questions`)
     # is closer than it by more than this (optional; 0: when it is closer at all).
     neutral_margin: float = 0.0
+    # A symptom of the 24-hour line is as close as its one closest report less this, when that is
+    # closer than the mean of its TOP closest (optional; 0: not read). Never a 999 symptom.
+    single_report_margin: float = 0.0
     path: str = ""
 
     @classmethod
@@ -385,7 +388,7 @@ class RedFlags:
             problems.append("no symptoms: list them under 'symptoms'")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
         optional = {}
-        for name in ("emergency_set_aside_below", "neutral_margin"):
+        for name in ("emergency_set_aside_below", "neutral_margin", "single_report_margin"):
             try:
                 optional[name] = float(semantic.get(name, 0.0))
             except (TypeError, ValueError):
@@ -527,6 +530,7 @@ class Triager:
                                len(self._report_text), dtype=int)
         for j, columns in enumerate(self._columns):
             self._padded[j, :len(columns)] = columns
+        self._line = np.array([not s.emergency for s in self._symptoms], dtype=bool)  # the 24-hour line's symptoms
         self._reports = self._weights = self._neutral = None
         if self.embedder is not None:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
@@ -1352,6 +1356,13 @@ class Triager:
         for j, columns in enumerate(self._columns):
             if len(columns) < TOP:  # fewer reports than TOP: the mean of those it has
                 closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
+        single = self.red_flags.single_report_margin
+        if single:
+            # One report example this close is enough for the line ("he keeps swatting at things
+            # in the air ... theres nothing there" stood 0.58 from one hallucination report, its
+            # three closest 0.39); a 999 needs the agreement of several.
+            closest = np.where(self._line, ordered[:, :, -1] - single, 0.0)
+            closeness = np.maximum(closeness, closest).astype(np.float32)
         if len(self._neutral):
             neutral = np.sort(vectors @ self._neutral.T, axis=1)[:, -min(TOP, len(self._neutral)):].mean(axis=1)
             margin = self.red_flags.neutral_margin

@@ -1148,3 +1148,28 @@ def test_an_episode_over_and_back_to_everyday_life_is_no_report(triager, message
     closer to collapse reports than to any news before). Each of the first, second and fifth was
     urgent with the file's 1.15."""
     assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+def test_one_close_report_is_enough_for_the_line_but_not_for_999(embedder):
+    """semantic.single_report_margin (1.16): a sentence 0.75 from one report of a symptom of the
+    24-hour line is as close to it as 0.75 less the margin, when that is more than the mean of its
+    three closest; a 999 symptom still needs the mean of three."""
+    import numpy as np
+
+    margin = RED_FLAGS.single_report_margin
+    assert margin > 0
+    served, without = Triager(RED_FLAGS, embedder), Triager(replace(RED_FLAGS, single_report_margin=0.0), embedder)
+    rng = np.random.default_rng(0)
+    for symptom_id, counts in (("hallucinations", True), ("seizure", False)):
+        j = next(k for k, s in enumerate(served._symptoms) if s.id == symptom_id)
+        report = served._reports[served._columns[j][0]].astype(np.float64)
+        other = rng.normal(size=report.shape)
+        other -= (other @ report) * report
+        other /= np.linalg.norm(other)
+        vector = (0.75 * report + np.sqrt(1 - 0.75 ** 2) * other).astype(np.float32)[None, :]
+        near, mean = served._judge(vector)[0][0, j], without._judge(vector)[0][0, j]
+        if counts:
+            assert near == pytest.approx(0.75 - margin, abs=1e-3) and near > mean
+        else:
+            assert near == pytest.approx(mean)

@@ -1362,6 +1362,9 @@ class Triager:
             # in the air ... theres nothing there" stood 0.58 from one hallucination report, its
             # three closest 0.39); a 999 needs the agreement of several.
             closest = np.where(self._line, ordered[:, :, -1] - single, 0.0)
+            # ...and it never takes a sentence from a 999 symptom it is already close enough to.
+            emergency = np.where(self._line, -np.inf, closeness).max(axis=1, keepdims=True)
+            closest = np.minimum(closest, np.where(emergency >= self.red_flags.symptom_similarity, emergency - 1e-4, np.inf))
             closeness = np.maximum(closeness, closest).astype(np.float32)
         if len(self._neutral):
             neutral = np.sort(vectors @ self._neutral.T, axis=1)[:, -min(TOP, len(self._neutral)):].mean(axis=1)

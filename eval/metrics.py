@@ -70,6 +70,11 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
     MetricInfo("emergency_recall", "999 situations marked emergency",
                "Share of urgent messages describing a fit, collapse, severe breathing trouble or someone who cannot "
                "be woken that got 'Call 999' first. Must be 100%."),
+    MetricInfo("emergency_overcall_rate", "24-hour-line reports told to call 999",
+               "Share of urgent messages whose case says they are for the 24-hour line, not 999 (a tremor, a "
+               "dizzy spell, someone drowsy who wakes when spoken to), that got 'Call 999' first. Still urgent, "
+               "but an ambulance the leaflet does not ask for. Lower is better; not gated (999 first is never "
+               "traded for it).", higher_is_better=False),
     MetricInfo("hit_at_1", "Right document first (hit@1)",
                "Share of answerable questions where the top search result is an expected document."),
     MetricInfo("hit_at_5", "Right document in top 5 (hit@5)",
@@ -246,6 +251,7 @@ class CaseScore:
     ungrounded: list[str] = field(default_factory=list)
     latency_ms: float | None = None
     emergency: bool | None = None  # cases expecting 999 first: did the reply put 999 first?
+    overcalled: bool | None = None  # cases for the 24-hour line (expected_emergency false): told 999 first?
     wrong_answer: bool = False
     unsure: bool | None = None  # answered cases: shown with the note (Answer.sure false)
     asked_back: bool = False  # the first reply asked which section was meant; scored on the reply to it
@@ -298,6 +304,8 @@ def score_case(case: EvalCase, answer: Answer | None, error: str | None = None) 
         score.emergency = bool(answer.triage and answer.triage.emergency)
         if not score.emergency:
             score.reasons.append("triage: a 999 situation not marked emergency")
+    elif case.expected_emergency is False and case.expected_status == "urgent":
+        score.overcalled = bool(answer.triage and answer.triage.emergency)
     score.wrong_answer = answer.status == "answered" and (
         case.expected_status == "refused" or (score.fact_recall is not None and score.fact_recall < 0.5))
     if score.wrong_answer:
@@ -344,6 +352,7 @@ def summarise(pairs: Sequence[tuple[EvalCase, CaseScore]]) -> dict:
     put("triage_false_positive_rate",
         _mean(s.status == "urgent" for c, s in pairs if c.expected_status != "urgent"))
     put("emergency_recall", _mean(s.emergency for c, s in pairs if c.expected_emergency))
+    put("emergency_overcall_rate", _mean(s.overcalled for s in scores))
     for name in ("hit_at_1", "hit_at_5", "reciprocal_rank", "ndcg_at_5", "citation_precision",
                  "fact_recall", "groundedness"):
         put("mrr" if name == "reciprocal_rank" else name, _mean(getattr(s, name) for s in scores))

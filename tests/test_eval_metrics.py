@@ -257,6 +257,15 @@ def test_wrong_answers_wrongful_refusals_and_999_first():
     assert m["wrongful_refusal_rate"] == pytest.approx(1 / 3)
     assert m["emergency_recall"] == 0.5
     assert "999 situation not marked" in " ".join(pairs[5][1].reasons)
+    assert m["emergency_overcall_rate"] is None  # no case here says it is for the 24-hour line
+
+    line = EvalCase(id="l1", audience="patient", question="q", expected_status="urgent", expected_emergency=False)
+    unsaid = EvalCase(id="l2", audience="patient", question="q", expected_status="urgent")
+    scored = [(line, score_case(line, urgent(True))), (line, score_case(line, urgent(False))),
+              (line, score_case(line, urgent(False))), (unsaid, score_case(unsaid, urgent(True)))]
+    told = summarise(scored)
+    assert told["metrics"]["emergency_overcall_rate"] == pytest.approx(1 / 3)  # only cases that say "not 999"
+    assert told["counts"]["emergency_overcall_rate"] == 3 and told["n_passed"] == 4  # still urgent: passed
 
 
 def test_wrong_answers_shown_with_the_note_are_counted_apart():

@@ -238,9 +238,6 @@ class Symptom:
     terms: re.Pattern | None
     reports: tuple[str, ...]
     questions: tuple[str, ...]
-    # What someone does not do ("cannot be woken"): by meaning, a sentence that says nothing is
-    # not so is read only against the reports that say nothing is not so either (cues.negation).
-    told_by_absence: bool = False
 
     @property
     def emergency(self) -> bool:
@@ -301,7 +298,6 @@ class RedFlags:
     strangers: re.Pattern | None = None  # "an old gentleman", "a lady on the ward": never the patient
     animals: re.Pattern | None = None  # "our dog", "the cat": never the patient
     things: re.Pattern | None = None  # "the washing machine", "our fax machine": never the patient
-    negation: re.Pattern | None = None  # "not", "won't", "no", "unresponsive": says something is not so
     long_ago: re.Pattern | None = None  # "years ago", said in the clause that names the symptom
     # As it has long been ("no different", "unchanged", "nothing new"): with `long_standing`, a
     # condition someone has had for years and that has not changed is history, not a red flag.
@@ -362,8 +358,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals", "things", "clinician_patient", "unchanged", "patients_kin",
-                               "negation")}
+                               "long_ago", "animals", "things", "clinician_patient", "unchanged", "patients_kin")}
         general = _texts(cues.get("clinician_general"))
         others["clinician_general"] = (
             # the words between name the patient ("a febrile post CAR-T patient"), no clause of
@@ -387,15 +382,8 @@ class RedFlags:
             if not reports:
                 problems.append(f"symptom '{sid}': needs at least one example in 'reports'")
             terms = _alternation(item.get("terms"), f"symptom '{sid}' terms", problems, required=False)
-            absence = item.get("told_by_absence", False)
-            if not isinstance(absence, bool):
-                problems.append(f"symptom '{sid}': told_by_absence must be true or false, not {absence!r}")
-                absence = False
-            elif absence and cues.get("negation") is None:
-                problems.append(f"symptom '{sid}': told_by_absence needs the words that say something is not so "
-                                f"in cues.negation")
             symptoms.append(Symptom(sid, str(item.get("label") or sid), str(item.get("action")), _texts(item.get("describes")),
-                                    terms, reports, questions, absence))
+                                    terms, reports, questions))
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
@@ -543,11 +531,6 @@ class Triager:
         for j, columns in enumerate(self._columns):
             self._padded[j, :len(columns)] = columns
         self._line = np.array([not s.emergency for s in self._symptoms], dtype=bool)  # the 24-hour line's symptoms
-        # The reports of a symptom told by what someone does not do that say it with a "not" (or
-        # its like): a sentence with none is not compared with them (`_judge`).
-        negation = red_flags.negation
-        self._said_with_not = np.array([s.told_by_absence and negation is not None and bool(negation.search(t))
-                                        for s, t in zip(self._report_of, self._report_text)], dtype=bool)
         self._reports = self._weights = self._neutral = None
         if self.embedder is not None:
             vectors = encode_cached(self.embedder, self._report_text + self._question_text)  # read, after the first start
@@ -639,7 +622,7 @@ class Triager:
             texts = meaning_texts(message)
             if vectors is None:
                 vectors = self.encode(message)
-            closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32), texts)
+            closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             # A clinician's notes on the patient they name: only a sentence in question form asks.
             notes = notes and bool(self.red_flags.clinician_patient.search(text))
@@ -1132,8 +1115,7 @@ class Triager:
     def _near_symptom_uncached(self, clause: str) -> bool:
         """The clause is as close to some symptom's reports as the meaning net needs to read a
         sentence as one (symptom_similarity), whatever it says of it: MiniLM does not tell "not
-        breathless" from "breathless", so this errs towards now (and so reads every report, those
-        of a symptom told by absence too: `_judge` without the texts)."""
+        breathless" from "breathless", so this errs towards now."""
         vector = np.asarray(self.embedder.encode([clause]), dtype=np.float32)
         closeness, _, _ = self._judge(vector)
         return float(closeness[0].max()) >= self.red_flags.symptom_similarity
@@ -1360,21 +1342,12 @@ class Triager:
 
         return re.sub(r"[A-Za-z]{4,}", fix, text)
 
-    def _judge(self, vectors: np.ndarray, texts: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _judge(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text: closeness to each symptom (mean of its TOP closest reports; a symptom the
         everyday news of `not_red_flags` and the `general_questions` is closer than, by more than
         `neutral_margin`, counts 0),
-        the closest report of each symptom, and the probability that the text reports (not asks).
-        With the `texts` (of `vectors`, in order), a text that says nothing is not so is not
-        compared with the reports of a symptom told by what someone does not do that say it with
-        a "not" (`Symptom.told_by_absence`): MiniLM reads the topic, not the "not", and a dev
-        report of someone drowsy who "does wake up and answer me" stood 0.55 from "shes limp in bed
-        and doesnt wake when i call her name", as close as real reports of it stand."""
+        the closest report of each symptom, and the probability that the text reports (not asks)."""
         sims = vectors @ self._reports.T
-        if texts is not None and self._said_with_not.any():
-            plain = np.array([not self.red_flags.negation.search(t) for t in texts], dtype=bool)
-            if plain.any():
-                sims[np.ix_(plain, self._said_with_not)] = -1.0
         never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
         blocks = np.concatenate([sims, never], axis=1)[:, self._padded]  # (texts, symptoms, reports)
         nearest = self._padded[np.arange(len(self._columns)), np.argmax(blocks, axis=2)]

@@ -133,7 +133,7 @@ def test_a_statement_close_to_reports_is_a_report_unless_the_classifier_is_sure_
     import numpy as np
 
     def judged_as(triager, closeness: float, p: float):
-        def judge(vectors, texts=None):
+        def judge(vectors):
             n = len(vectors)
             close = np.zeros((n, len(triager._symptoms)), dtype=np.float32)
             close[:, [s.id for s in triager._symptoms].index("unwell")] = closeness
@@ -1175,43 +1175,22 @@ def test_one_close_report_is_enough_for_the_line_but_not_for_999(embedder):
             assert near == pytest.approx(mean)
 
 
-def test_a_symptom_told_by_absence_is_checked_data():
-    """`told_by_absence` (1.17) is true or false, and needs the file's words for "not"
-    (cues.negation); the file marks the one symptom that is what someone does not do."""
-    assert [s.id for s in RED_FLAGS.symptoms if s.told_by_absence] == ["cannot-wake"]
-    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
-    wake = next(s for s in data["symptoms"] if s["id"] == "cannot-wake")
-    wake["told_by_absence"] = "yes"
-    with pytest.raises(UsageError, match="symptom 'cannot-wake': told_by_absence must be true or false"):
-        RedFlags.from_data(data)
-    wake["told_by_absence"] = True
-    del data["cues"]["negation"]
-    with pytest.raises(UsageError, match="told_by_absence needs .* cues.negation"):
-        RedFlags.from_data(data)
-    del wake["told_by_absence"]
-    assert not any(s.told_by_absence for s in RedFlags.from_data(data).symptoms)  # optional: false
-
-
 @pytest.mark.slow
-def test_a_sentence_that_says_nothing_is_not_so_is_not_someone_who_cannot_be_woken(embedder, triager):
-    """MiniLM reads the topic, not the "not": someone drowsy who wakes when spoken to stood as
-    close to the reports of someone who cannot be woken as those reports' own paraphrases do, and
-    was told to call 999. Every cannot-wake report says it with a "not" or its like, so a text
-    with none is not compared with them (1.17); a text with one is, as before."""
-    import numpy as np
-
-    served = Triager(RED_FLAGS, embedder)
-    without = Triager(replace(RED_FLAGS, symptoms=tuple(replace(s, told_by_absence=False) for s in RED_FLAGS.symptoms)),
-                      embedder)
-    j = next(k for k, s in enumerate(served._symptoms) if s.id == "cannot-wake")
-    report = served._reports[served._columns[j][:1]]  # the very vector of a cannot-wake report
-    floor = RED_FLAGS.symptom_similarity
-    assert served._judge(report, ["she is so sleepy today"])[0][0, j] < floor <= without._judge(report)[0][0, j]
-    assert served._judge(report, ["she won't wake"])[0][0, j] == pytest.approx(without._judge(report)[0][0, j])
-    drowsy = "dad keeps falling asleep at the table, he wakes when we talk to him but he's very drowsy"
-    told = triager.assess(drowsy)
-    assert told.urgent and not told.emergency, told.reason  # the 24-hour line, for drowsiness
-    assert Triager(without.red_flags, embedder, triager.veto).assess(drowsy).emergency  # 999 without the mark
-    for message in ("he's lying on the sofa and doesn't respond when I shake him",
-                    "I can't wake my wife, she's breathing but won't answer me"):
-        assert triager.assess(message).emergency, message
+@pytest.mark.parametrize("message", [
+    "dad is dead to the world and I've tried everything to rouse him",
+    "I've been trying to wake my husband for ten minutes, he just lies there",
+    "mum is totally out of it, eyes shut, floppy, I've shouted and shaken her",
+    "husbands been asleep since lunch and I can barely rouse him",
+    "mum's eyes roll back when I try to wake her and she goes straight back under",
+    "he woke briefly at lunch, since then he's been out of it and I can barely rouse him",
+    "I'm awake with him all night, he's floppy and totally out of it, I'm shaking him",
+    "mum answered me at breakfast but now she's limp and I'm shouting at her",
+])
+def test_someone_who_cannot_be_woken_is_999_told_without_a_not(triager, message):
+    """Withdrawn in the thirty-eighth session: cannot-wake read by meaning only in a sentence with
+    a "not" or its like (every one of its report examples has one) told 21 fewer dev reports of
+    drowsiness to call 999, but lost the 999 of these fresh wordings, which tell it by what the
+    carer does ("tried everything to rouse him", "I'm shaking him"), not by what the patient does
+    not do. 999 first is never traded for fewer calls."""
+    told = triager.assess(message)
+    assert told.urgent and told.emergency, told.reason

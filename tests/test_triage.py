@@ -1194,3 +1194,28 @@ def test_someone_who_cannot_be_woken_is_999_told_without_a_not(triager, message)
     not do. 999 first is never traded for fewer calls."""
     told = triager.assess(message)
     assert told.urgent and told.emergency, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, emergency", [
+    ("he went down in the kitchen, I thought he might have tripped but he isn't moving", True),
+    ("she fell in the bathroom, might have fainted, she's not answering me", True),
+    ("he might have collapsed, I found him on the floor", True),
+    ("mum might have blacked out, she doesn't remember getting to the floor", True),
+    ("she might have had a fit in the night, the bed is soaked and she's very confused", True),
+    ("dad might have hit his head when he went down, he's not making sense", None),
+    ("I think he might have a temperature, he's burning up", None),
+])
+def test_what_might_have_happened_is_a_report_not_a_supposition(triager, message, emergency):
+    """Red-flag file 1.18: "might have" before what has happened speculates about it ("he might
+    have collapsed, I found him on the floor"): a report. Each of these was not urgent at all with
+    1.16, which read any "might have" as supposing and left the sentence unread by both nets
+    (None: urgent, whichever number comes first)."""
+    told = triager.assess(message)
+    assert told.urgent and (emergency is None or told.emergency == emergency), told.reason
+
+
+@pytest.mark.parametrize("message", ["might I get the shakes after the cells?", "what might happen if I get a fever?",
+                                     "he might have a fit, the leaflet says, what do I do then?"])
+def test_what_might_come_still_supposes(message):
+    assert not RULES.assess(message).urgent

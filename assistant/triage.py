@@ -99,6 +99,28 @@ def _conditions(sentence: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Where what a supposition cue supposes ends: "in case it matters, he's been muddled since lunch",
+# "messaging just in case but he's burning up" (`Triager._set_aside_supposed`).
+_SUPPOSED_END = re.compile(r"[,;:?!]|\s-\s|\b(?:then|but)\b", re.I)
+# A cue that names a time to come supposes only itself: "his clinic is next week".
+_TIME_AHEAD = re.compile(r"next\b", re.I)
+
+
+def _supposed_spans(cue: re.Pattern, sentence: str) -> list[tuple[int, int]]:
+    """The spans of a sentence that its supposition cues (cues.hypothetical) suppose: from each
+    cue to the comma, "but", "then" or question mark that ends it ("if" runs on across "but"); a
+    time to come, only itself."""
+    spans = []
+    for match in cue.finditer(sentence):
+        if _TIME_AHEAD.match(match.group(0)):
+            spans.append((match.start(), match.end()))
+            continue
+        # an "if" condition runs on across "and" and "but", as `_conditions` reads it
+        end = (_CONDITION_END if _IF.match(match.group(0)) else _SUPPOSED_END).search(sentence, match.end())
+        spans.append((match.start(), end.start() if end else len(sentence)))
+    return spans
+
+
 def _outside_conditions(sentence: str) -> str:
     """The sentence with its "if" conditions blanked out (offsets kept)."""
     for start, end in _conditions(sentence):
@@ -607,6 +629,9 @@ class Triager:
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False,
                 layers: tuple[str, np.ndarray] | None = None) -> Triage:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
+        supposed = self._set_aside_supposed(message)
+        if supposed != message:  # both nets read what is left; its vectors are not the caller's
+            message, vectors = supposed, None
         text = " ".join(message.split())
         parts = sentences(message)
         others = [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
@@ -663,6 +688,28 @@ class Triager:
                                             f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
+
+    def _set_aside_supposed(self, message: str) -> str:
+        """The message with what its sentences suppose cut out, where what is left of a sentence
+        tells of a symptom (names one, or at three words or more stands near one): "dad's shaking
+        and shivering tonight and his clinic is next week", "in case it matters, he's been really
+        muddled since lunch" were read as supposing whole, by both nets, and not urgent at all. A
+        sentence whose rest tells of none stays whole, and supposes as before ("what should I do
+        if I get a fever and chills?"). The message itself when nothing is cut."""
+        cue = self.red_flags.hypothetical
+        kept, cut = [], False
+        for part in sentences(message):
+            rest = part
+            for start, end in _supposed_spans(cue, part):
+                rest = rest[:start] + " " * (end - start) + rest[end:]
+            rest = " ".join(rest.split()).strip(" ,;:-")
+            if rest != part.strip() and rest and (self._names_symptom(rest) or (
+                    self.embedder is not None and len(rest.split()) >= 3 and self._near_symptom(rest))):
+                kept.append(rest)
+                cut = True
+            else:
+                kept.append(part)
+        return ". ".join(k.rstrip(".") for k in kept) if cut else message
 
     def _weak_emergency(self, hits: list[_Hit]) -> bool:
         """999 only by meaning, and only just: each hit that says 999 is of the meaning net and

@@ -1219,3 +1219,28 @@ def test_what_might_have_happened_is_a_report_not_a_supposition(triager, message
                                      "he might have a fit, the leaflet says, what do I do then?"])
 def test_what_might_come_still_supposes(message):
     assert not RULES.assess(message).urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", [
+    "dad's shaking and shivering tonight and his clinic is next week",
+    "she's very confused this evening and her appointment is next week, should we wait?",
+    "messaging just in case but he's burning up and shivery",
+    "I suppose she's a bit breathless tonight, puffing after a few steps",
+    "we're off home next week and tonight she's seeing things on the walls",
+    "in case it matters, he's been really muddled since lunch",
+])
+def test_a_supposing_aside_does_not_hide_a_report(triager, message):
+    """What a supposition cue supposes ends at its comma, "but" or "then" ("next week" is only
+    itself): each of these was read as supposing whole, by both nets, and was not urgent at all."""
+    assert triager.assess(message).urgent, message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", [
+    "what should I do if I get a fever and chills?", "What if he gets confused, is that 999?",
+    "I'm starting CAR-T next week, what should I do if I get a temperature?",
+    "in case I get the shakes next week, who do I ring?", "would I need to ring if I felt dizzy after the infusion?",
+])
+def test_a_sentence_that_only_supposes_still_does(triager, message):
+    assert not triager.assess(message).urgent, message

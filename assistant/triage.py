@@ -88,44 +88,52 @@ _IF_CLAUSE = re.compile(r"(?<!\bsure )(?<!\bknow )(?<!\bwonder )(?<!\bwondering 
 _CONDITION_END = re.compile(r"[,;:?!]|\s-\s|\bthen\b", re.I)
 
 
+def _spans(cue: re.Pattern, sentence: str, end_of) -> list[tuple[int, int]]:
+    """The spans of a sentence that `cue`'s matches govern: from each match to where
+    `end_of(match)` (a pattern, searched from the match's end) first matches, or to the end of
+    the sentence; `end_of` None: the match alone."""
+    spans = []
+    for match in cue.finditer(sentence):
+        end_pattern = end_of(match)
+        end = end_pattern.search(sentence, match.end()) if end_pattern is not None else None
+        spans.append((match.start(), end.start() if end else (len(sentence) if end_pattern is not None else match.end())))
+    return spans
+
+
+def _blank(sentence: str, spans: list[tuple[int, int]]) -> str:
+    """The sentence with `spans` blanked out (offsets kept)."""
+    for start, end in spans:
+        sentence = sentence[:start] + " " * (end - start) + sentence[end:]
+    return sentence
+
+
 def _conditions(sentence: str) -> list[tuple[int, int]]:
     """The spans of a sentence's "if" conditions: from the "if" (`_IF_CLAUSE`: not "not sure if")
     to the comma, "then" or question mark that ends the condition, whatever "and" joins inside
     it ("if it's the middle of the night and the thermometer says 37.6, ...": both are supposed)."""
-    spans = []
-    for match in _IF_CLAUSE.finditer(sentence):
-        end = _CONDITION_END.search(sentence, match.end())
-        spans.append((match.start(), end.start() if end else len(sentence)))
-    return spans
+    return _spans(_IF_CLAUSE, sentence, lambda match: _CONDITION_END)
 
 
 # Where what a supposition cue supposes ends: "in case it matters, he's been muddled since lunch",
 # "messaging just in case but he's burning up" (`Triager._set_aside_supposed`).
 _SUPPOSED_END = re.compile(r"[,;:?!]|\s-\s|\b(?:then|but)\b", re.I)
-# A cue that names a time to come supposes only itself: "his clinic is next week".
-_TIME_AHEAD = re.compile(r"next\b", re.I)
 
 
-def _supposed_spans(cue: re.Pattern, sentence: str) -> list[tuple[int, int]]:
+def _supposed_spans(cue: re.Pattern, time_ahead: re.Pattern | None, sentence: str) -> list[tuple[int, int]]:
     """The spans of a sentence that its supposition cues (cues.hypothetical) suppose: from each
-    cue to the comma, "but", "then" or question mark that ends it ("if" runs on across "but"); a
-    time to come, only itself."""
-    spans = []
-    for match in cue.finditer(sentence):
-        if _TIME_AHEAD.match(match.group(0)):
-            spans.append((match.start(), match.end()))
-            continue
-        # an "if" condition runs on across "and" and "but", as `_conditions` reads it
-        end = (_CONDITION_END if _IF.match(match.group(0)) else _SUPPOSED_END).search(sentence, match.end())
-        spans.append((match.start(), end.start() if end else len(sentence)))
-    return spans
+    cue to the comma, "but", "then" or question mark that ends it ("if" runs on across "but", as
+    `_conditions` reads it); a time to come (cues.time_ahead: "his clinic is next week"), only
+    itself."""
+    def end_of(match: re.Match) -> re.Pattern | None:
+        if time_ahead is not None and time_ahead.fullmatch(match.group(0)):
+            return None
+        return _CONDITION_END if _IF.match(match.group(0)) else _SUPPOSED_END
+    return _spans(cue, sentence, end_of)
 
 
 def _outside_conditions(sentence: str) -> str:
     """The sentence with its "if" conditions blanked out (offsets kept)."""
-    for start, end in _conditions(sentence):
-        sentence = sentence[:start] + " " * (end - start) + sentence[end:]
-    return sentence
+    return _blank(sentence, _conditions(sentence))
 
 
 # A text message's statement that leaves out "I" ("hearing music...", "cant stop shaking"), or a
@@ -300,6 +308,8 @@ class RedFlags:
     past: re.Pattern
     treatment: re.Pattern
     symptoms: tuple[Symptom, ...]
+    # A time to come ("next week"): a supposition (in `hypothetical` too) of its own words only.
+    time_ahead: re.Pattern | None = None
     # Someone else's health (cues.not_patient, writer_cares, someone_else, writer_is_patient,
     # relations); each optional, None: not judged.
     not_patient: re.Pattern | None = None
@@ -374,7 +384,10 @@ class RedFlags:
         cues = data.get("cues") or {}
         person = _alternation(cues.get("person"), "cues.person", problems)
         time = _alternation(cues.get("time"), "cues.time", problems)
-        hypothetical = _alternation(cues.get("hypothetical"), "cues.hypothetical", problems)
+        # a time to come supposes too, but only its own words (`_supposed_spans`)
+        hypothetical = _alternation(_texts(cues.get("hypothetical")) + _texts(cues.get("time_ahead")),
+                                    "cues.hypothetical", problems)
+        time_ahead = _alternation(cues.get("time_ahead"), "cues.time_ahead", problems, required=False)
         past = _alternation(cues.get("past"), "cues.past", problems)
         treatment = _alternation(cues.get("treatment"), "cues.treatment", problems)
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
@@ -421,7 +434,7 @@ class RedFlags:
                                                      "review_due", "status")},
                    fever_threshold_c=float(data.get("fever_threshold_c", 37.5)),
                    **numbers, person=person, time=time,
-                   hypothetical=hypothetical, past=past, treatment=treatment, **others,
+                   hypothetical=hypothetical, time_ahead=time_ahead, past=past, treatment=treatment, **others,
                    symptoms=tuple(symptoms), general_questions=_texts(data.get("general_questions")),
                    not_red_flags=_texts(data.get("not_red_flags")), heart_rate=heart_rate,
                    **optional, path=where)
@@ -629,11 +642,12 @@ class Triager:
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False,
                 layers: tuple[str, np.ndarray] | None = None) -> Triage:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
-        supposed = self._set_aside_supposed(message)
-        if supposed != message:  # both nets read what is left; its vectors are not the caller's
-            message, vectors = supposed, None
-        text = " ".join(message.split())
         parts = sentences(message)
+        supposed = self._set_aside_supposed(parts)
+        if supposed is not None:  # both nets read what is left; its vectors are not the caller's
+            message, vectors = supposed, None
+            parts = sentences(message)
+        text = " ".join(message.split())
         others = [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         # Whether the message names someone, or says now: both nets read a question by it.
@@ -689,27 +703,25 @@ class Triager:
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
 
-    def _set_aside_supposed(self, message: str) -> str:
-        """The message with what its sentences suppose cut out, where what is left of a sentence
-        tells of a symptom (names one, or at three words or more stands near one): "dad's shaking
-        and shivering tonight and his clinic is next week", "in case it matters, he's been really
-        muddled since lunch" were read as supposing whole, by both nets, and not urgent at all. A
-        sentence whose rest tells of none stays whole, and supposes as before ("what should I do
-        if I get a fever and chills?"). The message itself when nothing is cut."""
-        cue = self.red_flags.hypothetical
+    def _set_aside_supposed(self, parts: list[str]) -> str | None:
+        """The message (as its sentences, `parts`) with what its sentences suppose cut out, where
+        what is left of a sentence tells of a symptom (names one, or at three words or more
+        stands near one): "dad's shaking and shivering tonight and his clinic is next week", "in
+        case it matters, he's been really muddled since lunch" were read as supposing whole, by
+        both nets, and not urgent at all. A sentence whose rest tells of none stays whole, and
+        supposes as before ("what should I do if I get a fever and chills?"). None when nothing
+        is cut."""
+        flags = self.red_flags
         kept, cut = [], False
-        for part in sentences(message):
-            rest = part
-            for start, end in _supposed_spans(cue, part):
-                rest = rest[:start] + " " * (end - start) + rest[end:]
-            rest = " ".join(rest.split()).strip(" ,;:-")
+        for part in parts:
+            rest = " ".join(_blank(part, _supposed_spans(flags.hypothetical, flags.time_ahead, part)).split()).strip(" ,;:-")
             if rest != part.strip() and rest and (self._names_symptom(rest) or (
                     self.embedder is not None and len(rest.split()) >= 3 and self._near_symptom(rest))):
                 kept.append(rest)
                 cut = True
             else:
                 kept.append(part)
-        return ". ".join(k.rstrip(".") for k in kept) if cut else message
+        return ". ".join(k.rstrip(".") for k in kept) if cut else None
 
     def _weak_emergency(self, hits: list[_Hit]) -> bool:
         """999 only by meaning, and only just: each hit that says 999 is of the meaning net and

@@ -1236,6 +1236,20 @@ def test_a_supposing_aside_does_not_hide_a_report(triager, message):
     assert triager.assess(message).urgent, message
 
 
+def test_which_suppositions_are_only_a_time_to_come_is_data():
+    """cues.time_ahead ("next week") supposes only its own words; the same cue as an ordinary
+    supposition supposes to the end of its clause, and "his clinic is next week and he's
+    shivering tonight" is then read as supposing whole (the rules net alone, no model)."""
+    message = "his clinic is next week and he's shivering tonight"
+    assert RULES.assess(message).urgent
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    data["cues"]["hypothetical"] += data["cues"].pop("time_ahead")
+    assert not Triager(RedFlags.from_data(data)).assess(message).urgent
+    data["cues"]["time_ahead"] = ["next (week|month"]
+    with pytest.raises(UsageError, match="cues.time_ahead"):
+        RedFlags.from_data(data)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("message", [
     "what should I do if I get a fever and chills?", "What if he gets confused, is that 999?",

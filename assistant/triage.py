@@ -127,7 +127,10 @@ def _supposed_spans(cue: re.Pattern, time_ahead: re.Pattern | None, sentence: st
     def end_of(match: re.Match) -> re.Pattern | None:
         if time_ahead is not None and time_ahead.fullmatch(match.group(0)):
             return None
-        return _CONDITION_END if _IF.match(match.group(0)) else _SUPPOSED_END
+        # a condition, or a sentence that opens by supposing ("say I'm shivery but the
+        # thermometer says normal, do I ring?"), supposes all of its clause
+        opens = match.start() == len(sentence) - len(sentence.lstrip())
+        return _CONDITION_END if opens or _IF.match(match.group(0)) else _SUPPOSED_END
     return _spans(cue, sentence, end_of)
 
 

@@ -1255,6 +1255,9 @@ def test_which_suppositions_are_only_a_time_to_come_is_data():
     "what should I do if I get a fever and chills?", "What if he gets confused, is that 999?",
     "I'm starting CAR-T next week, what should I do if I get a temperature?",
     "in case I get the shakes next week, who do I ring?", "would I need to ring if I felt dizzy after the infusion?",
+    # a sentence that opens by supposing supposes all of its clause, across "but", as "if" does
+    # (urgent before: what was left, "his temperature is normal", stood near fever reports)
+    "Say he's shivery but his temperature is normal, do I still ring?",
 ])
 def test_a_sentence_that_only_supposes_still_does(triager, message):
     assert not triager.assess(message).urgent, message

@@ -1252,6 +1252,20 @@ def test_which_suppositions_are_only_a_time_to_come_is_data():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("message", [
+    "my knee has been clicking every time I go upstairs", "dad's tummy keeps gurgling, tea is running late",
+    "I'm feeling a bit down and sick of being stuck indoors", "she's gained a few pounds since she came home",
+    "dad's hair is coming back curly and grey",
+])
+def test_everyday_news_of_the_kinds_the_file_names_is_no_red_flag(triager, message):
+    """Red-flag file 1.20's everyday news (body news outside the list, feelings, hair and weight):
+    each of these was urgent with 1.19, read by meaning near a tremor, drowsiness, unwell,
+    collapse or fit report (the hair, a fit: 999)."""
+    told = triager.assess(message)
+    assert not told.urgent, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", [
     "what should I do if I get a fever and chills?", "What if he gets confused, is that 999?",
     "I'm starting CAR-T next week, what should I do if I get a temperature?",
     "in case I get the shakes next week, who do I ring?", "would I need to ring if I felt dizzy after the infusion?",

@@ -95,8 +95,11 @@ def _spans(cue: re.Pattern, sentence: str, end_of) -> list[tuple[int, int]]:
     spans = []
     for match in cue.finditer(sentence):
         end_pattern = end_of(match)
-        end = end_pattern.search(sentence, match.end()) if end_pattern is not None else None
-        spans.append((match.start(), end.start() if end else (len(sentence) if end_pattern is not None else match.end())))
+        if end_pattern is None:
+            spans.append(match.span())
+            continue
+        end = end_pattern.search(sentence, match.end())
+        spans.append((match.start(), end.start() if end else len(sentence)))
     return spans
 
 

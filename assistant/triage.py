@@ -266,6 +266,18 @@ def meaning_texts(message: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Instead:
+    """By meaning, a sentence with `when` and without `unless` tells of the symptom `symptom`
+    instead ("she wakes up if I speak to her": drowsiness, not cannot-be-woken)."""
+    symptom: str
+    when: re.Pattern
+    unless: re.Pattern | None = None
+
+    def applies(self, sentence: str) -> bool:
+        return bool(self.when.search(sentence)) and not (self.unless is not None and self.unless.search(sentence))
+
+
+@dataclass(frozen=True)
 class Symptom:
     id: str
     label: str
@@ -274,6 +286,7 @@ class Symptom:
     terms: re.Pattern | None
     reports: tuple[str, ...]
     questions: tuple[str, ...]
+    instead: Instead | None = None  # where the meaning net reads another symptom instead
 
     @property
     def emergency(self) -> bool:
@@ -424,9 +437,12 @@ class RedFlags:
                 problems.append(f"symptom '{sid}': needs at least one example in 'reports'")
             terms = _alternation(item.get("terms"), f"symptom '{sid}' terms", problems, required=False)
             symptoms.append(Symptom(sid, str(item.get("label") or sid), str(item.get("action")), _texts(item.get("describes")),
-                                    terms, reports, questions))
+                                    terms, reports, questions, _instead(item.get("instead"), sid, problems)))
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
+        for symptom in symptoms:
+            if symptom.instead is not None and symptom.instead.symptom not in seen - {symptom.id}:
+                problems.append(f"symptom '{symptom.id}': instead.symptom '{symptom.instead.symptom}' is not another symptom id of this file")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
         optional = {}
         for name in ("emergency_set_aside_below", "neutral_margin", "single_report_margin"):
@@ -495,6 +511,18 @@ def _pulse_readings(data, symptom_ids: set[str], problems: list[str]) -> PulseRe
     return PulseReadings(str(data.get("symptom")), numbers["fast_bpm"], numbers["normal_from_bpm"], context, unless)
 
 
+def _instead(data, sid: str, problems: list[str]) -> Instead | None:
+    """A symptom's `instead` validated (optional)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict) or not data.get("symptom"):
+        problems.append(f"symptom '{sid}': 'instead' must be a mapping with a symptom id and 'when' patterns")
+        return None
+    when = _alternation(data.get("when"), f"symptom '{sid}' instead.when", problems)
+    unless = _alternation(data.get("unless"), f"symptom '{sid}' instead.unless", problems, required=False)
+    return Instead(str(data["symptom"]), when, unless) if when is not None else None
+
+
 def _texts(value) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in (value or []) if str(v).strip())
 
@@ -536,6 +564,7 @@ class Triager:
         self.red_flags = red_flags
         # A test double that hashes words (HashEmbedder) would make the meaning net noise.
         self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
+        self._by_id = {s.id: s for s in red_flags.symptoms}
         self._fever = next((s for s in red_flags.symptoms if s.id == "fever"), None)
         rate = red_flags.heart_rate
         self._pulse = next((s for s in red_flags.symptoms if rate is not None and s.id == rate.symptom), None)
@@ -688,6 +717,8 @@ class Triager:
         if denied and len(parts) > 1 and not any(h.sentence in parts and h.sentence not in denied for h in meaning):
             denied.add(" ".join(message.split()))
         meaning = [h for h in meaning if h.sentence not in denied or h.emergency(self.red_flags)]
+        # ... nor what the sentence says is so instead: "she wakes up if I speak to her" is drowsy
+        meaning = [self._read_instead(h) for h in meaning]
         hits = rules + meaning
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
@@ -708,6 +739,15 @@ class Triager:
                                             f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
+
+    def _read_instead(self, hit: _Hit) -> _Hit:
+        """A meaning hit on a symptom whose `instead` applies to the sentence, as a hit on that
+        other symptom (the red-flag file says which, and on what words)."""
+        instead = hit.symptom.instead
+        if instead is None or not instead.applies(hit.sentence):
+            return hit
+        other = self._by_id[instead.symptom]
+        return replace(hit, symptom=other, detail=f"{hit.detail}; read as {other.label}: the sentence says so")
 
     def _set_aside_supposed(self, parts: list[str]) -> str | None:
         """The message (as its sentences, `parts`) with what its sentences suppose cut out, where

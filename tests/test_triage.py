@@ -1252,6 +1252,39 @@ def test_which_suppositions_are_only_a_time_to_come_is_data():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("message", [
+    "he keeps dozing off in his chair but I can wake him easily and he knows who I am",
+    "my wife has slept most of today, she does wake when I give her a nudge but drifts off again",
+    "dad is very sleepy this evening, he wakes up fine when I talk to him but keeps nodding off",
+])
+def test_someone_who_does_wake_is_drowsy_for_the_line_not_999(triager, message):
+    """Red-flag file 1.21 (cannot-wake's `instead`): each of these was told 999 with 1.20, read by
+    meaning as someone who cannot be woken; the person wakes, so it is drowsiness: urgent, the
+    24-hour line."""
+    told = triager.assess(message)
+    assert told.urgent and not told.emergency, told.reason
+    assert "drowsiness" in told.reason or "drowsy" in " ".join(told.symptoms), told
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["I can wake him but he just groans and can't answer me",
+                                     "dad is dead to the world and I've tried everything to rouse him"])
+def test_a_wake_that_is_denied_or_not_said_stays_999(triager, message):
+    assert triager.assess(message).emergency, message
+
+
+def test_what_a_symptom_is_read_as_instead_names_another_symptom_of_the_file():
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    wake = next(s for s in data["symptoms"] if s["id"] == "cannot-wake")
+    wake["instead"]["symptom"] = "sleepiness"
+    with pytest.raises(UsageError, match="instead.symptom 'sleepiness' is not another symptom id"):
+        RedFlags.from_data(data)
+    wake["instead"] = {"symptom": "drowsiness"}
+    with pytest.raises(UsageError, match="instead.when"):
+        RedFlags.from_data(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", [
     "my knee has been clicking every time I go upstairs", "dad's tummy keeps gurgling, tea is running late",
     "I'm feeling a bit down and sick of being stuck indoors", "she's gained a few pounds since she came home",
     "dad's hair is coming back curly and grey",

@@ -267,14 +267,16 @@ def meaning_texts(message: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Instead:
-    """By meaning, a sentence with `when` and without `unless` tells of the symptom `symptom`
-    instead ("she wakes up if I speak to her": drowsiness, not cannot-be-woken)."""
+    """By meaning, a sentence (`scope` "message": a message) with `when` and without `unless`
+    tells of the symptom `symptom` instead ("she wakes up if I speak to her": drowsiness, not
+    cannot-be-woken; "she never lost consciousness": dizziness, not a collapse)."""
     symptom: str
     when: re.Pattern
     unless: re.Pattern | None = None
+    scope: str = "sentence"
 
-    def applies(self, sentence: str) -> bool:
-        return bool(self.when.search(sentence)) and not (self.unless is not None and self.unless.search(sentence))
+    def applies(self, text: str) -> bool:
+        return bool(self.when.search(text)) and not (self.unless is not None and self.unless.search(text))
 
 
 @dataclass(frozen=True)
@@ -520,7 +522,10 @@ def _instead(data, sid: str, problems: list[str]) -> Instead | None:
         return None
     when = _alternation(data.get("when"), f"symptom '{sid}' instead.when", problems)
     unless = _alternation(data.get("unless"), f"symptom '{sid}' instead.unless", problems, required=False)
-    return Instead(str(data["symptom"]), when, unless) if when is not None else None
+    scope = str(data.get("scope", "sentence"))
+    if scope not in ("sentence", "message"):
+        problems.append(f"symptom '{sid}': instead.scope must be sentence or message, not '{scope}'")
+    return Instead(str(data["symptom"]), when, unless, scope) if when is not None else None
 
 
 def _texts(value) -> tuple[str, ...]:
@@ -718,7 +723,7 @@ class Triager:
             denied.add(" ".join(message.split()))
         meaning = [h for h in meaning if h.sentence not in denied or h.emergency(self.red_flags)]
         # ... nor what the sentence says is so instead: "she wakes up if I speak to her" is drowsy
-        meaning = [self._read_instead(h) for h in meaning]
+        meaning = [self._read_instead(h, text) for h in meaning]
         hits = rules + meaning
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
@@ -740,14 +745,15 @@ class Triager:
                                             f"had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
 
-    def _read_instead(self, hit: _Hit) -> _Hit:
-        """A meaning hit on a symptom whose `instead` applies to the sentence, as a hit on that
-        other symptom (the red-flag file says which, and on what words)."""
+    def _read_instead(self, hit: _Hit, message: str) -> _Hit:
+        """A meaning hit on a symptom whose `instead` applies to the sentence (or to the
+        message), as a hit on that other symptom (the red-flag file says which, and on what
+        words)."""
         instead = hit.symptom.instead
-        if instead is None or not instead.applies(hit.sentence):
+        if instead is None or not instead.applies(message if instead.scope == "message" else hit.sentence):
             return hit
         other = self._by_id[instead.symptom]
-        return replace(hit, symptom=other, detail=f"{hit.detail}; read as {other.label}: the sentence says so")
+        return replace(hit, symptom=other, detail=f"{hit.detail}; read as {other.label}: the {instead.scope} says so")
 
     def _set_aside_supposed(self, parts: list[str]) -> str | None:
         """The message (as its sentences, `parts`) with what its sentences suppose cut out, where

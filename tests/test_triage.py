@@ -1266,6 +1266,27 @@ def test_someone_who_does_wake_is_drowsy_for_the_line_not_999(triager, message):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("message, audience", [
+    ("my wife went all wobbly at the top of the stairs. she didn't go down, I held onto her, and she's sat on the step chatting", "patient"),
+    ("Practice nurse: pt felt faint in the waiting room, stayed conscious throughout, sat with legs raised, now talking. d+8.", "clinician"),
+    ("mum went white as a sheet in the queue and felt she would drop, but she never went down and is sitting on a bench talking to me", "patient"),
+])
+def test_someone_who_stayed_conscious_is_faint_for_the_line_not_999(triager, message, audience):
+    """Red-flag file 1.22 (collapse's `instead`, read over the message): each of these was told
+    999 with 1.21, a sentence read by meaning as a collapse; the message says the person stayed
+    conscious or did not go down, so it is feeling faint: urgent, the 24-hour line."""
+    told = triager.assess(message, audience=audience)
+    assert told.urgent and not told.emergency, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["he collapsed in the hall, he didn't lose consciousness but he's still on the floor",
+                                     "he went down in the kitchen and didn't pass out but I can't get him up"])
+def test_a_collapse_said_in_words_or_with_someone_still_down_stays_999(triager, message):
+    assert triager.assess(message).emergency, message
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("message", ["I can wake him but he just groans and can't answer me",
                                      "dad is dead to the world and I've tried everything to rouse him"])
 def test_a_wake_that_is_denied_or_not_said_stays_999(triager, message):
@@ -1280,6 +1301,9 @@ def test_what_a_symptom_is_read_as_instead_names_another_symptom_of_the_file():
         RedFlags.from_data(data)
     wake["instead"] = {"symptom": "drowsiness"}
     with pytest.raises(UsageError, match="instead.when"):
+        RedFlags.from_data(data)
+    wake["instead"] = {"symptom": "drowsiness", "when": ["wakes up"], "scope": "paragraph"}
+    with pytest.raises(UsageError, match="instead.scope must be sentence or message, not 'paragraph'"):
         RedFlags.from_data(data)
 
 

@@ -570,9 +570,9 @@ class Triager:
         # A test double that hashes words (HashEmbedder) would make the meaning net noise.
         self.embedder = embedder if getattr(embedder, "understands_meaning", True) else None
         self._by_id = {s.id: s for s in red_flags.symptoms}
-        self._fever = next((s for s in red_flags.symptoms if s.id == "fever"), None)
+        self._fever = self._by_id.get("fever")
         rate = red_flags.heart_rate
-        self._pulse = next((s for s in red_flags.symptoms if rate is not None and s.id == rate.symptom), None)
+        self._pulse = self._by_id.get(rate.symptom) if rate is not None else None
         self._report_of: list[Symptom] = []
         self._report_text: list[str] = []
         self._question_text: list[str] = []
@@ -764,16 +764,13 @@ class Triager:
         supposes as before ("what should I do if I get a fever and chills?"). None when nothing
         is cut."""
         flags = self.red_flags
-        kept, cut = [], False
+        kept = []
         for part in parts:
             rest = " ".join(_blank(part, _supposed_spans(flags.hypothetical, flags.time_ahead, part)).split()).strip(" ,;:-")
-            if rest != part.strip() and rest and (self._names_symptom(rest) or (
-                    self.embedder is not None and len(rest.split()) >= 3 and self._near_symptom(rest))):
-                kept.append(rest)
-                cut = True
-            else:
-                kept.append(part)
-        return ". ".join(k.rstrip(".") for k in kept) if cut else None
+            tells = rest != part.strip() and rest and (self._names_symptom(rest) or (
+                self.embedder is not None and len(rest.split()) >= 3 and self._near_symptom(rest)))
+            kept.append(rest if tells else part)
+        return ". ".join(k.rstrip(".") for k in kept) if kept != parts else None
 
     def _weak_emergency(self, hits: list[_Hit]) -> bool:
         """999 only by meaning, and only just: each hit that says 999 is of the meaning net and

@@ -158,6 +158,10 @@ _ABSENT = re.compile(rf"\b(?:{_NO}|not|nor|never(?: had| felt| been| noticed)?(?
 # ... but a 999 word is read after "not" or "never" ("can't get a proper breath, not gasping though
 # so prob can wait?" still tells of the breathing): only "no" and its like set one aside.
 _ABSENT_999 = re.compile(rf"\b(?:{_NO})\s+$", re.I)
+# A 999 word said not to have happened ("not fainted or anything", "hasn't actually passed out",
+# "never went unconscious"): the symptom's `instead` (the lesser one) is read, not the 999.
+_DENIED = re.compile(r"(?:\b(?:not|never|nor)|n't|\b(?:is|was|are|were|has|have|had|did|does|do|could|would|ca|wo)nt)(?:\s+(?:actually|really|quite|fully|completely|properly|yet|ever|even|totally|"
+                     r"gone|been|had|have|has|was|is))*\s+$", re.I)
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
@@ -289,6 +293,9 @@ class Symptom:
     reports: tuple[str, ...]
     questions: tuple[str, ...]
     instead: Instead | None = None  # where the meaning net reads another symptom instead
+    # A 999 symptom's own signs ("went stiff", "can't hear me"): with them in the sentence, the
+    # meaning net's reading of it stays 999 though a lesser symptom's word is there too.
+    signs: re.Pattern | None = None
 
     @property
     def emergency(self) -> bool:
@@ -358,6 +365,7 @@ class RedFlags:
     # The patient's relative, as a clinician names them ("the patient's husband", "the wife of one
     # of our CAR-T patients"): a sentence that opens with one tells of the relative (`_about_patients_kin`).
     patients_kin: re.Pattern | None = None
+    cannot: re.Pattern | None = None  # words the rules read as "can't" ("unable to")
     # How a clinician names the patient they are seeing ("pt", "the patient", "49F"): in a
     # clinician's message it names someone, as the person cues do (None: not read).
     clinician_patient: re.Pattern | None = None
@@ -414,7 +422,7 @@ class RedFlags:
         others = {name: _alternation(cues.get(name), f"cues.{name}", problems, required=False)
                   for name in ("not_patient", "writer_cares", "someone_else", "writer_is_patient", "relations",
                                "well_now", "quotes", "patient_named", "over", "ended", "long_standing", "therapy", "strangers",
-                               "long_ago", "animals", "things", "clinician_patient", "unchanged", "patients_kin")}
+                               "long_ago", "animals", "things", "clinician_patient", "unchanged", "patients_kin", "cannot")}
         general = _texts(cues.get("clinician_general"))
         others["clinician_general"] = (
             # the words between name the patient ("a febrile post CAR-T patient"), no clause of
@@ -438,8 +446,11 @@ class RedFlags:
             if not reports:
                 problems.append(f"symptom '{sid}': needs at least one example in 'reports'")
             terms = _alternation(item.get("terms"), f"symptom '{sid}' terms", problems, required=False)
+            signs = _alternation(item.get("signs"), f"symptom '{sid}' signs", problems, required=False)
+            if signs is not None and item.get("action") != "call-999":
+                problems.append(f"symptom '{sid}': 'signs' keep a 999 reading, and this symptom's action is not call-999")
             symptoms.append(Symptom(sid, str(item.get("label") or sid), str(item.get("action")), _texts(item.get("describes")),
-                                    terms, reports, questions, _instead(item.get("instead"), sid, problems)))
+                                    terms, reports, questions, _instead(item.get("instead"), sid, problems, signs), signs))
         if not symptoms:
             problems.append("no symptoms: list them under 'symptoms'")
         for symptom in symptoms:
@@ -513,15 +524,16 @@ def _pulse_readings(data, symptom_ids: set[str], problems: list[str]) -> PulseRe
     return PulseReadings(str(data.get("symptom")), numbers["fast_bpm"], numbers["normal_from_bpm"], context, unless)
 
 
-def _instead(data, sid: str, problems: list[str]) -> Instead | None:
-    """A symptom's `instead` validated (optional)."""
+def _instead(data, sid: str, problems: list[str], signs: re.Pattern | None = None) -> Instead | None:
+    """A symptom's `instead` validated (optional); without `unless` of its own, the symptom's
+    `signs` (a sign of the 999 symptom keeps it)."""
     if data is None:
         return None
     if not isinstance(data, dict) or not data.get("symptom"):
         problems.append(f"symptom '{sid}': 'instead' must be a mapping with a symptom id and 'when' patterns")
         return None
     when = _alternation(data.get("when"), f"symptom '{sid}' instead.when", problems)
-    unless = _alternation(data.get("unless"), f"symptom '{sid}' instead.unless", problems, required=False)
+    unless = _alternation(data.get("unless"), f"symptom '{sid}' instead.unless", problems, required=False) or signs
     scope = str(data.get("scope", "sentence"))
     if scope not in ("sentence", "message"):
         problems.append(f"symptom '{sid}': instead.scope must be sentence or message, not '{scope}'")
@@ -732,10 +744,13 @@ class Triager:
             symptoms.insert(0, f"temperature {max(readings):.1f} C")
         # Where a word named a non-999 symptom in the sentence ("her arm keeps wobbling" is a
         # tremor), meaning says 999 only when it is very close to a 999 report ("went stiff and
-        # his whole body was jerking" is a fit, though "jerking" alone is a tremor word).
+        # his whole body was jerking" is a fit, though "jerking" alone is a tremor word), or when
+        # the sentence has a sign of the 999 symptom its file names ("his arms are jerking and he
+        # can't hear me").
         named = {h.sentence for h in hits if h.net == "rules" and not h.symptom.emergency}
         emergency = any(h.emergency(self.red_flags) and not (
-            h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words) for h in hits)
+            h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words
+            and not (h.symptom.signs is not None and h.symptom.signs.search(h.sentence))) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
         if (not emergency or self._weak_emergency(hits)) and self._may_set_aside(hits):
             p = self.veto_probability(message, layers)
@@ -1387,8 +1402,23 @@ class Triager:
                 if match is None and mended != sentence:
                     match, how = self._told(symptom, mended), "; spelling mended"
                 if match:
-                    hits.append(_Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
+                    hits.append(self._denied_999(symptom, mended if how else sentence, sentence, how) or
+                                _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
         return hits
+
+    def _denied_999(self, symptom: Symptom, read: str, sentence: str, how: str) -> _Hit | None:
+        """A 999 symptom with an `instead` whose every word in the sentence (as `read`) is said
+        not to have happened ("he hasn't actually fainted", "not passed out or anything"): a
+        hit on that lesser symptom (the 24-hour line), else None. A 999 symptom without one
+        keeps its 999 ("not gasping though" still tells of the breathing)."""
+        if not symptom.emergency or symptom.instead is None:
+            return None
+        told = [m for m in symptom.terms.finditer(read) if not _said_absent(symptom, read, m.start())]
+        if not told or not all(_DENIED.search(read, 0, m.start()) for m in told):
+            return None
+        other = self._by_id[symptom.instead.symptom]
+        return _Hit("rules", other, sentence, f"'{told[0].group(0)}' said not to have happened ({symptom.id}{how}): "
+                                              f"read as {other.label}")
 
     def _denies(self, sentence: str) -> bool:
         """The sentence names symptoms by their words, and says each one is absent: "no chills,
@@ -1435,8 +1465,12 @@ class Triager:
 
     def mend(self, text: str) -> str:
         """The text with each misspelt word (not a word of English, one or two slips from a word
-        of the red-flag file's examples, or one of them without its final "g") put right;
-        everything else as written."""
+        of the red-flag file's examples, or one of them without its final "g") put right, and
+        what the file reads as "can't" (`cues.cannot`: "unable to") written so; everything else
+        as written."""
+        if self.red_flags.cannot is not None:  # "unable to rouse him" as the file's words say it: "can't rouse"
+            text = self.red_flags.cannot.sub("can't", text)
+
         def fix(match: re.Match) -> str:
             word = match.group(0)
             lower = word.lower()

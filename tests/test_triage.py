@@ -1280,6 +1280,87 @@ def test_someone_who_stayed_conscious_is_faint_for_the_line_not_999(triager, mes
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("message", [
+    "my husband's thumb and first finger keep twitching on their own this evening. he's wide awake and chatting about the football",
+    "grans lip keeps jumping and her left hand is doing little jerks, shes alert and knows exactly where she is",
+])
+def test_a_twitch_in_someone_awake_and_talking_is_for_the_line_not_999(triager, message):
+    """Red-flag file 1.23 (seizure's `instead`, read over the message): each of these was told
+    999 with 1.22, read by meaning as a fit; the person is awake and talking, so it is the
+    24-hour line's twitching: urgent, the line."""
+    told = triager.assess(message)
+    assert told.urgent and not told.emergency, told.reason
+    assert "read as tremor" in told.reason, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["her hand is jerking and now her whole body has gone stiff, shes awake",
+                                     "his arm keeps jerking and he isnt answering me, eyes staring",
+                                     "dads hand is jerking and he fell on the floor, hes conscious but dazed"])
+def test_a_sign_of_the_999_symptom_keeps_its_999_beside_a_lesser_word(triager, message):
+    """Red-flag file 1.23 (`signs`): each of these was told the 24-hour line with 1.22, the
+    meaning net's fit or collapse set aside for the tremor word in the sentence; the sentence
+    says the whole body went stiff, or no answer, or a fall to the floor: 999."""
+    told = triager.assess(message)
+    assert told.emergency, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, audience", [
+    ("Practice nurse here. Unable to rouse the patient at my visit just now, responds to pain only. Day 11 post CAR-T.", "clinician"),
+    ("mum is unable to wake up properly, I've been shaking her shoulder for ages", "patient"),
+])
+def test_unable_to_is_read_as_cant(triager, message, audience):
+    """Red-flag file 1.23 (`cues.cannot`): the file's words say "can't rouse"; "unable to rouse"
+    was not read by the rules net (a district nurse's message was not urgent at all)."""
+    told = triager.assess(message, audience=audience)
+    assert told.emergency, told.reason
+    assert "cannot-wake" in told.reason, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["i feel woozy when i stand but i havent fainted or anything",
+                                     "Light-headed on and off since lunch. Not actually passed out, just had to sit down."])
+def test_a_999_word_said_not_to_have_happened_is_its_lesser_symptom(triager, message):
+    """Red-flag file 1.23: the rules read "fainted" in "haven't fainted" as a collapse (999); a
+    999 word said not to have happened is read as the symptom its `instead` names (feeling
+    faint: the 24-hour line)."""
+    told = triager.assess(message)
+    assert told.urgent and not told.emergency, told.reason
+    assert "said not to have happened" in told.reason, told.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["Care home: resident unconscious in the lounge, GCS 6. CAR-T 3 weeks ago.",
+                                     "she's not fainted, she's lying on the floor and won't get up",
+                                     "he isn't just dizzy, he has collapsed"])
+def test_a_999_word_not_denied_stays_999(triager, message):
+    """"resident" ends in "nt" and denies nothing; a fall to the floor said beside a denied
+    faint, or a collapse said after another word is denied, is still 999."""
+    assert triager.assess(message, audience="clinician" if message.startswith("Care") else "patient").emergency, message
+
+
+def test_signs_keep_a_999_reading_so_only_a_999_symptom_has_them():
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    tremor = next(s for s in data["symptoms"] if s["id"] == "tremor")
+    tremor["signs"] = ["all over"]
+    with pytest.raises(UsageError, match="symptom 'tremor': 'signs' keep a 999 reading"):
+        RedFlags.from_data(data)
+    seizure = next(s for s in data["symptoms"] if s["id"] == "seizure")
+    tremor.pop("signs")
+    seizure["signs"] = ["(stiff"]
+    with pytest.raises(UsageError, match="symptom 'seizure' signs"):
+        RedFlags.from_data(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["she's having a fit but she's awake and talking",
+                                     "his arms and legs are jerking all over, he's awake and talking nonsense"])
+def test_a_fit_in_words_or_with_the_whole_body_taken_stays_999(triager, message):
+    assert triager.assess(message).emergency, message
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("message", ["he collapsed in the hall, he didn't lose consciousness but he's still on the floor",
                                      "he went down in the kitchen and didn't pass out but I can't get him up"])
 def test_a_collapse_said_in_words_or_with_someone_still_down_stays_999(triager, message):

@@ -1340,6 +1340,21 @@ def test_a_999_word_not_denied_stays_999(triager, message):
     assert triager.assess(message, audience="clinician" if message.startswith("Care") else "patient").emergency, message
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("message", ["grandad cant say what year it is tonight, he was fine this morning",
+                                     "he doesnt remember what day it is since lunch"])
+def test_not_knowing_the_day_or_year_by_any_verb_is_confusion(triager, message):
+    """Red-flag file 1.23: confusion's words had "doesn't know what day it is" only; not being
+    able to say, tell or remember it is the same sign (each not urgent with 1.22)."""
+    told = triager.assess(message)
+    assert told.urgent and "confusion" in told.reason, told.reason
+
+
+@pytest.mark.slow
+def test_not_knowing_the_day_of_an_appointment_is_no_confusion(triager):
+    assert not triager.assess("I do not know what day my appointment is, can you tell me").urgent
+
+
 def test_signs_keep_a_999_reading_so_only_a_999_symptom_has_them():
     data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
     tremor = next(s for s in data["symptoms"] if s["id"] == "tremor")

@@ -569,8 +569,10 @@ class _Hit:
     example: int = -1  # meaning: the closest report (index into Triager._report_text)
 
     def emergency(self, flags: "RedFlags") -> bool:
-        """999 first needs a 999 symptom, and by meaning a closer match than urgency does."""
-        return self.symptom.emergency and (self.net == "rules" or self.similarity >= flags.emergency_similarity)
+        """999 first needs a 999 symptom, and by meaning a closer match than urgency does, or
+        one of the symptom's `signs` in the sentence ("gone down in the queue, completely out")."""
+        return self.symptom.emergency and (self.net == "rules" or self.similarity >= flags.emergency_similarity
+                                           or _signs_said(self.symptom, self.sentence))
 
 
 class Triager:
@@ -750,7 +752,7 @@ class Triager:
         named = {h.sentence for h in hits if h.net == "rules" and not h.symptom.emergency}
         emergency = any(h.emergency(self.red_flags) and not (
             h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words
-            and not (h.symptom.signs is not None and h.symptom.signs.search(h.sentence))) for h in hits)
+            and not _signs_said(h.symptom, h.sentence)) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
         if (not emergency or self._weak_emergency(hits)) and self._may_set_aside(hits):
             p = self.veto_probability(message, layers)
@@ -1588,6 +1590,17 @@ _GENDER = {**dict.fromkeys("he him his hes himself husband hubby dad father son 
                            "grandfather grandson uncle nephew father-in-law brother-in-law".split(), "m"),
            **dict.fromkeys("she her hers shes herself wife mum mom mam mother daughter girl sister nan nana gran granny "
                            "grandma grandmother granddaughter aunt auntie niece mother-in-law sister-in-law".split(), "f")}
+
+
+_NEARLY = re.compile(r"\b(?:nearly|almost|about to|close to|as if (?:he|she|they|i) might)\s+$", re.I)
+
+
+def _signs_said(symptom: Symptom, sentence: str) -> bool:
+    """One of the symptom's `signs` is in the sentence, not said only nearly or not to have
+    happened ("nearly went over", "never went down")."""
+    return symptom.signs is not None and any(
+        not _NEARLY.search(sentence, 0, m.start()) and not _DENIED.search(sentence, 0, m.start())
+        for m in symptom.signs.finditer(sentence))
 
 
 def _said_absent(symptom: Symptom, sentence: str, start: int) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 import yaml
 
+import assistant.triage as triage_module
 from assistant.errors import UsageError
 from assistant.triage import DEFAULT_RED_FLAGS, RedFlags, Triager, sentences
 from assistant.triage_veto import Veto
@@ -1353,6 +1354,23 @@ def test_not_knowing_the_day_or_year_by_any_verb_is_confusion(triager, message):
 @pytest.mark.slow
 def test_not_knowing_the_day_of_an_appointment_is_no_confusion(triager):
     assert not triager.assess("I do not know what day my appointment is, can you tell me").urgent
+
+
+def test_a_sign_makes_a_closer_than_urgent_reading_999_unless_only_nearly():
+    """A meaning reading of a 999 symptom close enough for the line but not for 999 is 999 when
+    the sentence says one of the symptom's signs; not when the sign only nearly happened, or is
+    said not to have."""
+    flags = RedFlags.load(DEFAULT_RED_FLAGS)
+    collapse = next(s for s in flags.symptoms if s.id == "collapse")
+    weak = (flags.symptom_similarity + flags.emergency_similarity) / 2
+
+    def hit(sentence):
+        return triage_module._Hit("meaning", collapse, sentence, "close to collapse reports", similarity=weak)
+
+    assert hit("he's just gone down in the queue at the shop, completely out for a bit").emergency(flags)
+    assert not hit("he's just wobbly in the queue at the shop").emergency(flags)
+    assert not hit("nearly went over in the kitchen just now").emergency(flags)
+    assert not hit("she never went down, I caught her").emergency(flags)
 
 
 def test_signs_keep_a_999_reading_so_only_a_999_symptom_has_them():

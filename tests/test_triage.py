@@ -1281,17 +1281,22 @@ def test_someone_who_stayed_conscious_is_faint_for_the_line_not_999(triager, mes
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("message", [
-    "my husband's thumb and first finger keep twitching on their own this evening. he's wide awake and chatting about the football",
-    "grans lip keeps jumping and her left hand is doing little jerks, shes alert and knows exactly where she is",
+@pytest.mark.parametrize("message, why", [
+    # seizure's `instead`, read over the message: the person is awake and talking
+    ("my husband's thumb and first finger keep twitching on their own this evening. he's wide awake and chatting about the football",
+     "read as tremor"),
+    ("grans lip keeps jumping and her left hand is doing little jerks, shes alert and knows exactly where she is", "read as tremor"),
+    # a 999 word of the rules said not to have happened ("haven't fainted"): the symptom its `instead` names
+    ("i feel woozy when i stand but i havent fainted or anything", "said not to have happened"),
+    ("Light-headed on and off since lunch. Not actually passed out, just had to sit down.", "said not to have happened"),
 ])
-def test_a_twitch_in_someone_awake_and_talking_is_for_the_line_not_999(triager, message):
-    """Red-flag file 1.23 (seizure's `instead`, read over the message): each of these was told
-    999 with 1.22, read by meaning as a fit; the person is awake and talking, so it is the
-    24-hour line's twitching: urgent, the line."""
+def test_what_the_file_says_is_the_lesser_symptom_is_for_the_line_not_999(triager, message, why):
+    """Red-flag file 1.23: each of these was told 999 with 1.22 (a fit read by meaning; a
+    collapse read by the rules' "fainted", "passed out"); each is the lesser symptom the 999
+    symptom's `instead` names: urgent, the 24-hour line."""
     told = triager.assess(message)
     assert told.urgent and not told.emergency, told.reason
-    assert "read as tremor" in told.reason, told.reason
+    assert why in told.reason, told.reason
 
 
 @pytest.mark.slow
@@ -1317,18 +1322,6 @@ def test_unable_to_is_read_as_cant(triager, message, audience):
     told = triager.assess(message, audience=audience)
     assert told.emergency, told.reason
     assert "cannot-wake" in told.reason, told.reason
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("message", ["i feel woozy when i stand but i havent fainted or anything",
-                                     "Light-headed on and off since lunch. Not actually passed out, just had to sit down."])
-def test_a_999_word_said_not_to_have_happened_is_its_lesser_symptom(triager, message):
-    """Red-flag file 1.23: the rules read "fainted" in "haven't fainted" as a collapse (999); a
-    999 word said not to have happened is read as the symptom its `instead` names (feeling
-    faint: the 24-hour line)."""
-    told = triager.assess(message)
-    assert told.urgent and not told.emergency, told.reason
-    assert "said not to have happened" in told.reason, told.reason
 
 
 @pytest.mark.slow

@@ -649,6 +649,7 @@ class Triager:
         self._supposes = functools.lru_cache(maxsize=4096)(self._supposes_uncached)
         self._unwell_part = functools.lru_cache(maxsize=4096)(self._unwell_part_uncached)
         self._near_symptom = functools.lru_cache(maxsize=4096)(self._near_symptom_uncached)
+        self.mend = functools.lru_cache(maxsize=4096)(self._mend_uncached)
 
     def _for_clinicians(self) -> "Triager | None":
         """This triager (its examples, vectors and classifiers shared) with the file's words for
@@ -1399,10 +1400,13 @@ class Triager:
             mended = self.mend(sentence)
             if self._any_term is not None and not (self._any_term.search(sentence) or self._any_term.search(mended)):
                 continue  # no symptom's words at all (one pattern for all): nothing more to read
+            written = self._as_written(sentence)
+            mending = "; " + ", ".join(what for what, done in (("'unable to' and its like read as can't", written != sentence),
+                                                              ("spelling mended", mended != written)) if done)
             for symptom in (s for s in flags.symptoms if s.terms and all(h.symptom is not s for h in read)):
                 match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:
-                    match, how = self._told(symptom, mended), "; spelling mended"
+                    match, how = self._told(symptom, mended), mending
                 if match:
                     hits.append(self._denied_999(symptom, mended if how else sentence, sentence, how) or
                                 _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
@@ -1465,13 +1469,17 @@ class Triager:
         defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]  # only where a word was told
         return next((m for m in told if not any(a <= m.start() < b for a, b in defined)), None)
 
-    def mend(self, text: str) -> str:
-        """The text with each misspelt word (not a word of English, one or two slips from a word
-        of the red-flag file's examples, or one of them without its final "g") put right, and
-        what the file reads as "can't" (`cues.cannot`: "unable to") written so; everything else
-        as written."""
-        if self.red_flags.cannot is not None:  # "unable to rouse him" as the file's words say it: "can't rouse"
-            text = self.red_flags.cannot.sub("can't", text)
+    def _as_written(self, text: str) -> str:
+        """The text with what the file reads as "can't" (`cues.cannot`: "unable to rouse him")
+        written as its words say it ("can't rouse him")."""
+        return self.red_flags.cannot.sub("can't", text) if self.red_flags.cannot is not None else text
+
+    def _mend_uncached(self, text: str) -> str:
+        """`mend` (read once per text, `_read_once`): the text as the file's words are written
+        (`_as_written`), with each misspelt word (not a word of English, one or two slips from a
+        word of the red-flag file's examples, or one of them without its final "g") put right;
+        everything else as written."""
+        text = self._as_written(text)
 
         def fix(match: re.Match) -> str:
             word = match.group(0)

@@ -544,6 +544,26 @@ def _texts(value) -> tuple[str, ...]:
     return tuple(str(v).strip() for v in (value or []) if str(v).strip())
 
 
+# Whole words: "me" is not in "measure", "now" is not in "know". A pattern may start at an
+# apostrophe ("'s fine", "'re ok"): that is where a word's ending starts ("he's fine").
+_WORD_START = "(?:(?<![A-Za-z0-9])|(?='))"
+_WORD_END = "(?![A-Za-z0-9])"
+
+
+def _whole_words(alternatives) -> str:
+    """One pattern of alternatives that each match whole words, the word's start said once before
+    them all: the same matches as each alternative with its own start, found about five times as
+    fast (the regex engine tries the alternatives only where a word starts, not at every letter)."""
+    return f"{_WORD_START}(?:{'|'.join(alternatives)})"
+
+
+def _any_of(patterns: list[re.Pattern]) -> re.Pattern | None:
+    """The alternatives of several `_alternation` patterns in one (the word's start said once)."""
+    if not patterns:
+        return None
+    return re.compile(_whole_words(p.pattern[len(_WORD_START):] for p in patterns), re.I)
+
+
 def _alternation(patterns, where: str, problems: list[str], *, required: bool = True) -> re.Pattern | None:
     patterns = _texts(patterns)
     if not patterns:
@@ -551,9 +571,7 @@ def _alternation(patterns, where: str, problems: list[str], *, required: bool = 
             problems.append(f"'{where}' needs at least one pattern")
         return None
     try:
-        # Whole words: "me" is not in "measure", "now" is not in "know". A pattern may start at
-        # an apostrophe ("'s fine", "'re ok"): that is where a word's ending starts ("he's fine").
-        return re.compile("|".join(f"(?:(?<![A-Za-z0-9])|(?='))(?:{p})(?![A-Za-z0-9])" for p in patterns), re.I)
+        return re.compile(_whole_words(f"(?:{p}){_WORD_END}" for p in patterns), re.I)
     except re.error as exc:
         problems.append(f"'{where}': a pattern is not a valid regular expression ({exc})")
         return None
@@ -602,14 +620,12 @@ class Triager:
         self._vocabulary = Vocabulary([*self._report_text, *self._question_text, *red_flags.not_red_flags,
                                        *(d for s in red_flags.symptoms for d in s.describes)])
         # Any symptom's words, in one pattern: a clause with none of them may say someone is well.
-        named = [s.terms.pattern for s in red_flags.symptoms if s.terms]
-        self._any_term = re.compile("|".join(f"(?:{p})" for p in named), re.I) if named else None
+        self._any_term = _any_of([s.terms for s in red_flags.symptoms if s.terms])
         # "my wife says ...", "my husband just checked ...": someone telling of the writer.
         self._tells = (re.compile(f"(?:{red_flags.relations.pattern}){_TELLS}", re.I)
                        if red_flags.relations is not None else None)
         # What is never the patient, opening a clause: an animal, a machine (cues.animals, things).
-        held = [c.pattern for c in (red_flags.animals, red_flags.things) if c is not None]
-        self._not_people = re.compile("|".join(f"(?:{p})" for p in held), re.I) if held else None
+        self._not_people = _any_of([c for c in (red_flags.animals, red_flags.things) if c is not None])
         self._read_once()
         owner = np.array([self._symptoms.index(s) for s in self._report_of], dtype=int)
         self._columns = [np.flatnonzero(owner == j) for j in range(len(self._symptoms))]  # each symptom's reports
@@ -661,8 +677,7 @@ class Triager:
         made = self._clinical
         if made is None or made[0] is not flags:
             other = copy.copy(self)
-            other.red_flags = replace(flags, person=re.compile(f"{flags.person.pattern}|{flags.clinician_patient.pattern}",
-                                                               re.I))
+            other.red_flags = replace(flags, person=_any_of([flags.person, flags.clinician_patient]))
             other._read_once()
             other._clinical = None
             made = self._clinical = (flags, other)

@@ -1439,3 +1439,20 @@ def test_everyday_news_of_the_kinds_the_file_names_is_no_red_flag(triager, messa
 ])
 def test_a_sentence_that_only_supposes_still_does(triager, message):
     assert not triager.assess(message).urgent, message
+
+
+def test_all_symptoms_words_in_one_pattern_find_what_each_symptoms_own_find():
+    """The rules net reads any symptom's words with one pattern (the word's start said once before
+    all the alternatives, for speed): on every example in the file it finds the same first word
+    as the symptoms' own patterns, and nothing where none of them finds one."""
+    words = Triager(RED_FLAGS)._any_term
+    texts = [t for s in RED_FLAGS.symptoms for t in (*s.reports, *s.questions, *s.describes)]
+    texts += [*RED_FLAGS.not_red_flags, *RED_FLAGS.general_questions, "measure it now", "he's know-how"]
+    found = 0
+    for text in texts:
+        own = [m for s in RED_FLAGS.symptoms if s.terms for m in [s.terms.search(text)] if m]
+        first = min((m.start() for m in own), default=None)
+        match = words.search(text)
+        assert (match.start() if match else None) == first, text
+        found += match is not None
+    assert 0 < found < len(texts)

@@ -16,7 +16,7 @@ import yaml
 
 from .embedding import encode_cached
 from .errors import UsageError
-from .triage import _YAML_LOADER, REVIEW_FIELDS, _alternation, _texts, reviewed_problems
+from .reviewed import REVIEW_FIELDS, YAML_LOADER, alternation, reviewed_problems, texts
 
 DEFAULT_BOUNDARIES = Path(__file__).resolve().parent.parent / "safety" / "boundaries.yaml"
 KINDS = ("personal-advice", "override")
@@ -49,8 +49,8 @@ class Boundaries:
             if not isinstance(item, dict) or item.get("id") not in KINDS:
                 problems.append(f"each boundary needs an id, one of {', '.join(KINDS)}")
                 continue
-            rules = _alternation(item.get("rules"), f"boundary '{item['id']}' rules", problems, required=False)
-            self.boundaries.append(_Boundary(item["id"], rules, _texts(item.get("examples")), _texts(item.get("not"))))
+            rules = alternation(item.get("rules"), f"boundary '{item['id']}' rules", problems, required=False)
+            self.boundaries.append(_Boundary(item["id"], rules, texts(item.get("examples")), texts(item.get("not"))))
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
         self.meta = {k: data.get(k) for k in REVIEW_FIELDS}
@@ -66,7 +66,7 @@ class Boundaries:
     def from_file(cls, path: Path | str = DEFAULT_BOUNDARIES, embedder=None) -> "Boundaries":
         path = Path(path)
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         except FileNotFoundError:
             raise UsageError(f"boundaries file {path} not found: set CART_BOUNDARIES_FILE to safety/boundaries.yaml") from None
         except yaml.YAMLError:

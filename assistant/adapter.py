@@ -23,7 +23,7 @@ W on every machine (fixed seeds, one thread), so a server-mode reader lacking th
 fits it again. Its key (`Adapter.key`) names the model, these settings and every training
 pair, and is kept in the generation's metadata: an ingest whose key differs from the live
 one re-maps every unchanged chunk (indexing.py). With the answer model refitted on it,
-held-out answers went from 190 to 204 of 261 passed; the sealed sets moved both ways (README,
+held-out answers went from 190 to 204 of 261 passed; the sealed sets moved both ways (docs/history.md,
 "How well it answers").
 """
 
@@ -46,10 +46,10 @@ log = logging.getLogger(__name__)
 ADAPTER_VERSION = "1"
 SECTION_CHARS = 1200  # a section's text as the target: its first 1,200 characters (about MiniLM's 256 tokens)
 MAX_PAIRS = 8192  # a larger corpus is fitted on this many pairs, chosen by hash (the same on every machine)
-# Chosen on held-out answer cases among L2 0.001, 0.01 and 0.1 (README, "Answers"): 0.01 answered most.
+# Chosen on held-out answer cases among L2 0.001, 0.01 and 0.1 (docs/history.md, "Answers"): 0.01 answered most.
 SCALE, LEARNING_RATE, EPOCHS, BATCH, L2 = 20.0, 1e-3, 30, 64, 0.01
 # W is the mean of the fits from these seeds (the order of the batches): one fit's held-out
-# answers moved by up to 6 of 261 with the seed alone; the mean is steadier (README, "Answers").
+# answers moved by up to 6 of 261 with the seed alone; the mean is steadier (docs/history.md, "Answers").
 SEEDS = (0, 1, 2, 3, 4)
 
 

@@ -707,7 +707,7 @@ FOLLOW_UP_CONTEXT_WEIGHT = 0.5
 # answer less than an even chance (only an answer that would carry the unsure note is replaced)
 # and the next section is within CLARIFY_MARGIN of the first (candidate probabilities). The
 # margin was chosen on the 1,020 tuning and dev answer cases as the most wrong answers avoided
-# per question asked back (README, "+ which one is meant"): 0.1 asked 38 (3.7%) and took wrong
+# per question asked back (docs/history.md, "+ which one is meant"): 0.1 asked 38 (3.7%) and took wrong
 # answers 84 -> 75; 0.15 asked 51 for 76; below 0.6 (not the note's 0.5) asked 55 for 74.
 CLARIFY_BELOW = SURE_PROBABILITY
 CLARIFY_MARGIN = 0.1

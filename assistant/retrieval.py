@@ -141,7 +141,7 @@ def asking_part(message: str) -> str | None:
     One content word is a topic: "what is crs??" asks about CRS whatever the nurse said
     around it. (Two were asked for until the twenty-seventh session; with one, on every
     tuning, dev and held-out case: one more held-out question passed, none was lost, no
-    wrong answer more; README.) A second try is still given only when the model is sure."""
+    wrong answer more; docs/history.md.) A second try is still given only when the model is sure."""
     pieces = sentences(message)
     asking = [s for s in pieces if _ASKS.search(s)]
     if not asking or len(asking) == len(pieces) or not terms(" ".join(asking)):

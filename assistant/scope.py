@@ -14,7 +14,7 @@ whatever section the search found, with where to ask. The threshold is chosen wi
 cross-validated decisions of the tuning and dev cases, as the one that costs least (a wrong
 answer counting twice a wrongful refusal). Weighed inside the decision model instead, as one
 more feature, it lifted the cross-validated curve but gave more wrong answers on the held-out
-questions (README, twenty-seventh session); as a gate on its own it gave fewer.
+questions (docs/history.md, twenty-seventh session); as a gate on its own it gave fewer.
 """
 
 from __future__ import annotations

@@ -1260,6 +1260,26 @@ class Triager:
                 hits.append(_Hit("meaning", symptom, sentence,
                                  f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
                                  f"({c:.2f}; reports, not asks: p={p:.2f})", similarity=c, example=example))
+                if not symptom.emergency:
+                    hits.extend(self._signed_emergency(sentence, closeness[i], nearest[i], p))
+        return hits
+
+    def _signed_emergency(self, sentence: str, closeness: np.ndarray, nearest: np.ndarray, p: float) -> list[_Hit]:
+        """A sentence the meaning net reads as a lesser symptom (its closest), that is as close to
+        a 999 symptom as 999 needs (emergency_similarity) and says one of that symptom's `signs`
+        outside every lesser symptom's own words: the 999 symptom too (red-flag file 1.24). "...
+        generalised shaking ... with stiffening of limbs, tongue bitten" stood closest to tremor
+        reports and was told the line only. A sign inside a lesser symptom's own words is that
+        symptom's (`_signs_said`). `closeness` and `nearest`: the sentence's rows of `_judge`."""
+        hits = []
+        for k, symptom in enumerate(self._symptoms):
+            c = float(closeness[k])
+            if symptom.emergency and c >= self.red_flags.emergency_similarity and _signs_said(
+                    symptom, sentence, [s for s in self._symptoms if not s.emergency]):
+                example = int(nearest[k])
+                hits.append(_Hit("meaning", symptom, sentence,
+                                 f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
+                                 f"({c:.2f}) with its sign; reports, not asks: p={p:.2f}", similarity=c, example=example))
         return hits
 
 
@@ -1302,11 +1322,16 @@ _GENDER = {**dict.fromkeys("he him his hes himself husband hubby dad father son 
 _NEARLY = re.compile(r"\b(?:nearly|almost|about to|close to|as if (?:he|she|they|i) might)\s+$", re.I)
 
 
-def _signs_said(symptom: Symptom, sentence: str) -> bool:
+def _signs_said(symptom: Symptom, sentence: str, words_of: Sequence[Symptom] = ()) -> bool:
     """One of the symptom's `signs` is in the sentence, not said only nearly or not to have
-    happened ("nearly went over", "never went down")."""
-    return symptom.signs is not None and any(
+    happened ("nearly went over", "never went down"), nor inside a word of one of the symptoms
+    `words_of` (with a sign "all over", "shaking all over" would still be chills' word)."""
+    if symptom.signs is None:
+        return False
+    taken = [m.span() for other in words_of if other.terms is not None for m in other.terms.finditer(sentence)]
+    return any(
         not _NEARLY.search(sentence, 0, m.start()) and not _DENIED.search(sentence, 0, m.start())
+        and not any(a <= m.start() and m.end() <= b for a, b in taken)
         for m in symptom.signs.finditer(sentence))
 
 

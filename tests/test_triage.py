@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import yaml
 
@@ -1456,3 +1458,40 @@ def test_all_symptoms_words_in_one_pattern_find_what_each_symptoms_own_find():
         assert (match.start() if match else None) == first, text
         found += match is not None
     assert 0 < found < len(texts)
+
+
+def test_a_fits_signs_are_said_of_a_fit_not_everyday_english():
+    """Red-flag file 1.24: "all over" and "blank" alone were signs of a fit; they are said of a
+    pulse all over the place and of someone looking blank when asked, so only the fit's own
+    uses count (the whole body jerking, the eyes gone blank)."""
+    seizure = next(s for s in RED_FLAGS.symptoms if s.id == "seizure")
+    for sentence in ("her pulse is all over the place tonight", "he looks blank when I ask him the date",
+                     "I ache all over"):
+        assert not triage_module._signs_said(seizure, sentence), sentence
+    for sentence in ("he was jerking all over on the sofa", "her eyes went blank and she didn't answer",
+                     "his arms went rigid"):
+        assert triage_module._signs_said(seizure, sentence), sentence
+
+
+def test_a_sign_inside_a_lesser_symptoms_own_words_is_that_symptoms():
+    fit = triage_module.Symptom("fit", "a fit", "call-999", (), None, ("x",), (), signs=re.compile(r"rigid", re.I))
+    cold = triage_module.Symptom("cold", "chills", "call-24h", (), re.compile(r"rigid with cold", re.I), ("x",), ())
+    assert triage_module._signs_said(fit, "she's rigid with cold")
+    assert not triage_module._signs_said(fit, "she's rigid with cold", [cold])
+    assert triage_module._signs_said(fit, "she's rigid with cold and then went rigid all over", [cold])
+
+
+def test_a_lesser_reading_close_enough_to_a_999_symptom_with_its_sign_is_999_too():
+    """Red-flag file 1.24: the meaning net's closest symptom is a lesser one (a tremor), but the
+    sentence is as close to fit reports as 999 needs and says a fit's sign: it is a fit too.
+    Closeness built by hand, so the test reads the rule, not the model."""
+    triager = Triager(RED_FLAGS)
+    ids = [s.id for s in triager._symptoms]
+    closeness = np.zeros(len(ids), dtype=np.float32)
+    nearest = np.zeros(len(ids), dtype=np.int64)
+    closeness[ids.index("seizure")] = RED_FLAGS.emergency_similarity + 0.01
+    hits = triager._signed_emergency("his hands were shaking and then his arms went rigid", closeness, nearest, 0.9)
+    assert [h.symptom.id for h in hits] == ["seizure"] and hits[0].emergency(RED_FLAGS)
+    assert not triager._signed_emergency("his hands were shaking and he felt cold", closeness, nearest, 0.9)
+    closeness[ids.index("seizure")] = RED_FLAGS.emergency_similarity - 0.01
+    assert not triager._signed_emergency("his hands were shaking and then his arms went rigid", closeness, nearest, 0.9)

@@ -49,7 +49,8 @@ class Symptom:
     questions: tuple[str, ...]
     instead: Instead | None = None  # where the meaning net reads another symptom instead
     # A 999 symptom's own signs ("went stiff", "can't hear me"): with them in the sentence, the
-    # meaning net's reading of it stays 999 though a lesser symptom's word is there too.
+    # meaning net's reading of it stays 999 though a lesser symptom's word is there too, and
+    # (1.24) a lesser reading close enough to it is read as it too (`Triager._signed_emergency`).
     signs: re.Pattern | None = None
 
     @property

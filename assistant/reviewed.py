@@ -44,10 +44,13 @@ def whole_words(alternatives) -> str:
 
 
 def any_of(patterns: list[re.Pattern]) -> re.Pattern | None:
-    """The alternatives of several `alternation` patterns in one (the word's start said once)."""
+    """The alternatives of several `alternation` patterns in one (the word's start said once).
+    A pattern made some other way is kept whole beside them, as it matches."""
     if not patterns:
         return None
-    return re.compile(whole_words(p.pattern[len(WORD_START):] for p in patterns), re.I)
+    if all(p.pattern.startswith(WORD_START) for p in patterns):
+        return re.compile(whole_words(p.pattern[len(WORD_START):] for p in patterns), re.I)
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.I)
 
 
 def alternation(patterns, where: str, problems: list[str], *, required: bool = True) -> re.Pattern | None:

@@ -1,7 +1,8 @@
 """Red-flag triage: runs before anything else, on the user's own message.
 
 Entry point: `Triager(red_flags, embedder).assess(message) -> Triage`. What triage knows
-lives in a reviewed data file, `safety/red-flags.yaml` (`RedFlags.load`): each symptom's
+lives in a reviewed data file, `safety/red-flags.yaml` (read and validated by
+`red_flags.RedFlags.load`; this module holds the two nets that read it): each symptom's
 action (24-hour line or 999), its explicit words, and example reports and example questions
 written by people. The code holds no symptom words.
 

@@ -1495,3 +1495,18 @@ def test_a_lesser_reading_close_enough_to_a_999_symptom_with_its_sign_is_999_too
     assert not triager._signed_emergency("his hands were shaking and he felt cold", closeness, nearest, 0.9)
     closeness[ids.index("seizure")] = RED_FLAGS.emergency_similarity - 0.01
     assert not triager._signed_emergency("his hands were shaking and then his arms went rigid", closeness, nearest, 0.9)
+
+
+def test_patterns_made_otherwise_are_kept_whole_in_one():
+    """`any_of` says the word's start once only for the file's own word lists; a pattern made
+    some other way keeps its own meaning beside them (cut as if it were one, it became an empty
+    alternative that matched anywhere)."""
+    from assistant.reviewed import alternation, any_of
+
+    problems: list[str] = []
+    words = alternation(["fever", "chills"], "test", problems)
+    plain = re.compile(r"\d+ ?bpm", re.I)
+    both = any_of([words, plain])
+    assert not problems
+    assert both.search("pulse 120bpm") and both.search("a fever") and not both.search("feverfew")
+    assert not any_of([])

@@ -300,6 +300,7 @@ class Triager:
             self._question_text.extend(symptom.questions)
         self._question_text.extend(red_flags.general_questions)
         self._symptoms = list(dict.fromkeys(self._report_of))
+        self._lesser = [s for s in self._symptoms if not s.emergency]  # whose words hold no 999 sign
         # The words people use about these symptoms (the file's own examples and descriptions),
         # to mend a misspelt one before the rules read symptom words: "siezure", "colapsed".
         self._vocabulary = Vocabulary([*self._report_text, *self._question_text, *red_flags.not_red_flags,
@@ -1100,13 +1101,10 @@ class Triager:
             mended = self.mend(sentence)
             if self._any_term is not None and not (self._any_term.search(sentence) or self._any_term.search(mended)):
                 continue  # no symptom's words at all (one pattern for all): nothing more to read
-            written = self._as_written(sentence)
-            mending = "; " + ", ".join(what for what, done in (("'unable to' and its like read as can't", written != sentence),
-                                                              ("spelling mended", mended != written)) if done)
             for symptom in (s for s in flags.symptoms if s.terms and all(h.symptom is not s for h in read)):
                 match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:
-                    match, how = self._told(symptom, mended), mending
+                    match, how = self._told(symptom, mended), self._mending(sentence, mended)
                 if match:
                     hits.append(self._denied_999(symptom, mended if how else sentence, sentence, how) or
                                 _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
@@ -1168,6 +1166,12 @@ class Triager:
             return None
         defined = [d.span() for d in _THRESHOLD_TALK.finditer(sentence)]  # only where a word was told
         return next((m for m in told if not any(a <= m.start() < b for a, b in defined)), None)
+
+    def _mending(self, sentence: str, mended: str) -> str:
+        """What `mend` did to the sentence, for `Triage.reason` ("; spelling mended")."""
+        written = self._as_written(sentence)
+        return "; " + ", ".join(what for what, done in (("'unable to' and its like read as can't", written != sentence),
+                                                       ("spelling mended", mended != written)) if done)
 
     def _as_written(self, text: str) -> str:
         """The text with what the file reads as "can't" (`cues.cannot`: "unable to rouse him")
@@ -1257,10 +1261,7 @@ class Triager:
             needed = flags.question_probability if stated else flags.report_probability
             if c >= flags.symptom_similarity and p >= needed:
                 symptom = self._symptoms[j]
-                example = int(nearest[i, j])
-                hits.append(_Hit("meaning", symptom, sentence,
-                                 f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
-                                 f"({c:.2f}; reports, not asks: p={p:.2f})", similarity=c, example=example))
+                hits.append(self._meaning_hit(symptom, sentence, c, int(nearest[i, j]), p))
                 if not symptom.emergency:
                     hits.extend(self._signed_emergency(sentence, closeness[i], nearest[i], p))
         return hits
@@ -1275,13 +1276,16 @@ class Triager:
         hits = []
         for k, symptom in enumerate(self._symptoms):
             c = float(closeness[k])
-            if symptom.emergency and c >= self.red_flags.emergency_similarity and _signs_said(
-                    symptom, sentence, [s for s in self._symptoms if not s.emergency]):
-                example = int(nearest[k])
-                hits.append(_Hit("meaning", symptom, sentence,
-                                 f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
-                                 f"({c:.2f}) with its sign; reports, not asks: p={p:.2f}", similarity=c, example=example))
+            if symptom.emergency and c >= self.red_flags.emergency_similarity and _signs_said(symptom, sentence, self._lesser):
+                hits.append(self._meaning_hit(symptom, sentence, c, int(nearest[k]), p, " with its sign"))
         return hits
+
+    def _meaning_hit(self, symptom: Symptom, sentence: str, closeness: float, example: int, p: float,
+                     how: str = "") -> _Hit:
+        """A hit of the meaning net, its detail naming the closest report example (`example`)."""
+        return _Hit("meaning", symptom, sentence,
+                    f"close to {symptom.id} reports such as \"{_clip(self._report_text[example], 40)}\" "
+                    f"({closeness:.2f}{how}; reports, not asks: p={p:.2f})", similarity=closeness, example=example)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 0.3, steps: int = 25) -> np.ndarray:
@@ -1329,11 +1333,12 @@ def _signs_said(symptom: Symptom, sentence: str, words_of: Sequence[Symptom] = (
     `words_of` (with a sign "all over", "shaking all over" would still be chills' word)."""
     if symptom.signs is None:
         return False
+    said = [m for m in symptom.signs.finditer(sentence)
+            if not _NEARLY.search(sentence, 0, m.start()) and not _DENIED.search(sentence, 0, m.start())]
+    if not said or not words_of:
+        return bool(said)
     taken = [m.span() for other in words_of if other.terms is not None for m in other.terms.finditer(sentence)]
-    return any(
-        not _NEARLY.search(sentence, 0, m.start()) and not _DENIED.search(sentence, 0, m.start())
-        and not any(a <= m.start() and m.end() <= b for a, b in taken)
-        for m in symptom.signs.finditer(sentence))
+    return any(not any(a <= m.start() and m.end() <= b for a, b in taken) for m in said)
 
 
 def _said_absent(symptom: Symptom, sentence: str, start: int) -> bool:

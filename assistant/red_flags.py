@@ -140,6 +140,12 @@ class RedFlags:
     # A symptom of the 24-hour line is as close as its one closest report less this, when that is
     # closer than the mean of its TOP closest (optional; 0: not read). Never a 999 symptom.
     single_report_margin: float = 0.0
+    # (1.25) A long sentence of a message neither net flagged is read clause by clause against the
+    # 24-hour line's reports, and a clause as close as a sentence needs is a report when the
+    # message classifier gives the whole message at least this (optional; 0: not read).
+    clause_agreement: float = 0.0
+    clause_min_words: int = 12  # ... a sentence of at least this many words
+    clause_within: float = 0.05  # ... as close to a line symptom's reports as symptom_similarity less this
     path: str = ""
 
     @classmethod
@@ -214,11 +220,18 @@ class RedFlags:
                 problems.append(f"symptom '{symptom.id}': instead.symptom '{symptom.instead.symptom}' is not another symptom id of this file")
         heart_rate = _pulse_readings(data.get("heart_rate"), {s.id for s in symptoms}, problems)
         optional = {}
-        for name in ("emergency_set_aside_below", "neutral_margin", "single_report_margin"):
+        for name in ("emergency_set_aside_below", "neutral_margin", "single_report_margin", "clause_agreement", "clause_within"):
             try:
-                optional[name] = float(semantic.get(name, 0.0))
+                optional[name] = float(semantic.get(name, 0.05 if name == "clause_within" else 0.0))
             except (TypeError, ValueError):
                 problems.append(f"'semantic' '{name}' must be a number")
+        if not 0.0 <= optional.get("clause_agreement", 0.0) < 1.0:
+            problems.append("'semantic' 'clause_agreement' must be at least 0 (0: clauses not read) and under 1")
+        words = semantic.get("clause_min_words", 12)
+        if isinstance(words, bool) or not isinstance(words, int) or words < 2:
+            problems.append("'semantic' 'clause_min_words' must be a whole number of words, 2 or more")
+        else:
+            optional["clause_min_words"] = words
         if problems:
             raise UsageError(f"{where}: " + "; ".join(problems))
         return cls(meta={k: data.get(k) for k in ("id", "title", "owner", "version", "approved_by", "approved_on",

@@ -441,6 +441,8 @@ class Triager:
         # ... nor what the sentence says is so instead: "she wakes up if I speak to her" is drowsy
         meaning = [self._read_instead(h, text) for h in meaning]
         hits = rules + meaning
+        if not hits and self.embedder is not None:
+            hits = self._clause_reading(parts, others, message, layers, np.asarray(vectors, dtype=np.float32))
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
         symptoms = list(dict.fromkeys(h.symptom.label for h in hits))
@@ -1265,6 +1267,64 @@ class Triager:
                 if not symptom.emergency:
                     hits.extend(self._signed_emergency(sentence, closeness[i], nearest[i], p))
         return hits
+
+    def _clause_reading(self, parts: list[str], others: list[bool], message: str,
+                        layers: tuple[str, np.ndarray] | None, vectors: np.ndarray) -> list[_Hit]:
+        """A message neither net flagged, read clause by clause (red-flag file 1.25): a long
+        sentence's vector is the mean of all it says, so a report in one clause of it is diluted
+        by the rest ("my dads had the cilta cel for myeloma, walks really slow now and tiny steps
+        like hes on ice, only this last week" stood 0.42 from movement reports as a sentence,
+        0.58 as its clause about walking, and the classifier gave the sentence 0.34 of reporting).
+        Each clause of at least three words of each sentence of at least `clause_min_words` that
+        stands within `clause_within` of `symptom_similarity` from a line symptom's reports (the
+        mean of its closest, before the everyday news is weighed: a sentence diluted, not one
+        about something else; about one long sentence in six of the answer questions) (not someone else's, not supposing, not only saying someone is well or none since; the
+        clause not a supposition, a well clause nor one that says its symptom is absent: "not
+        puffed on the stairs") is read against the 24-hour line's reports
+        as a sentence is (`symptom_similarity`, `report_probability`). A clause alone has lost
+        what the rest of its message says ("woke up clear headed", "sorted", "for years"), so a
+        hit counts only when the message classifier, which reads the whole message, gives it at
+        least `clause_agreement` of telling of a symptom now; and never 999 (a 999 by meaning
+        needs its sentence). The classifier is asked first (its reading of the message is mostly
+        at hand, `layers`), and the clauses are encoded only for a message it agrees on."""
+        flags = self.red_flags
+        if not flags.clause_agreement or self.veto is None:
+            return []
+        near = self._nearness(vectors[: len(parts)])[:, self._line].max(axis=1) >= flags.symptom_similarity - flags.clause_within
+        clauses = [c.strip() for part, other, close in zip(parts, others, near)
+                   if close and not other and len(part.split()) >= flags.clause_min_words
+                   and not (self._supposes(part) or self._says_well(part) or self._none_since(part))
+                   for c in _CLAUSE.split(part)
+                   if c and len(c.split()) >= 3 and not self._supposes(c.strip()) and not self._well_clause(c)
+                   and not self._denies(c.strip())]
+        if len(clauses) < 2:
+            return []
+        # the classifier first: for a message it doubts (most of those that reach here), no encode
+        agreed = self.veto_probability(message, layers)
+        if agreed < flags.clause_agreement:
+            return []
+        closeness, nearest, report_p = self._judge(np.asarray(self.embedder.encode(clauses), dtype=np.float32))
+        line = np.where(self._line[None, :], closeness, -1.0)
+        hits = []
+        for k, clause in enumerate(clauses):
+            j = int(np.argmax(line[k]))
+            c, p = float(line[k, j]), float(report_p[k])
+            symptom = self._symptoms[j]
+            if c >= flags.symptom_similarity and p >= flags.report_probability and all(h.symptom is not symptom for h in hits):
+                hits.append(self._meaning_hit(symptom, clause, c, int(nearest[k, j]), p, " as a clause of its sentence"))
+        return [replace(h, detail=f"{h.detail}; the message classifier agrees: {agreed:.2f}") for h in hits]
+
+    def _nearness(self, vectors: np.ndarray) -> np.ndarray:
+        """Per text and symptom: the mean closeness of its TOP closest reports, as `_judge` reads
+        it before the everyday news and the single-report margin are weighed."""
+        blocks = np.concatenate([vectors @ self._reports.T, np.full((len(vectors), 1), -np.inf, dtype=np.float32)],
+                                axis=1)[:, self._padded]
+        ordered = np.sort(blocks, axis=2)
+        out = ordered[:, :, -TOP:].mean(axis=2)
+        for j, columns in enumerate(self._columns):
+            if len(columns) < TOP:
+                out[:, j] = ordered[:, j, -len(columns):].mean(axis=1) if len(columns) else -1.0
+        return out
 
     def _signed_emergency(self, sentence: str, closeness: np.ndarray, nearest: np.ndarray, p: float) -> list[_Hit]:
         """A sentence the meaning net reads as a lesser symptom (its closest), that is as close to

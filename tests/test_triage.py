@@ -1510,3 +1510,42 @@ def test_patterns_made_otherwise_are_kept_whole_in_one():
     assert not problems
     assert both.search("pulse 120bpm") and both.search("a fever") and not both.search("feverfew")
     assert not any_of([])
+
+
+def test_clause_reading_is_optional_data_checked():
+    """Red-flag file 1.25: `semantic.clause_agreement` (0 or absent: clauses not read) and
+    `semantic.clause_min_words`, checked as a probability under 1 and a whole number of words."""
+    data = yaml.safe_load(DEFAULT_RED_FLAGS.read_text())
+    flags = RedFlags.from_data(data)
+    assert 0 < flags.clause_agreement == data["semantic"]["clause_agreement"] < 1
+    assert flags.clause_min_words == data["semantic"]["clause_min_words"]
+    for bad, says in ((1.0, "under 1"), ("most", "must be a number")):
+        data["semantic"]["clause_agreement"] = bad
+        with pytest.raises(UsageError, match=says):
+            RedFlags.from_data(data)
+    data["semantic"]["clause_agreement"] = 0.9
+    data["semantic"]["clause_min_words"] = "twelve"
+    with pytest.raises(UsageError, match="clause_min_words"):
+        RedFlags.from_data(data)
+    data["semantic"]["clause_min_words"] = 12
+    data["semantic"]["clause_within"] = "a bit"
+    with pytest.raises(UsageError, match="'clause_within' must be a number"):
+        RedFlags.from_data(data)
+    del data["semantic"]["clause_agreement"], data["semantic"]["clause_min_words"], data["semantic"]["clause_within"]
+    assert RedFlags.from_data(data).clause_agreement == 0.0
+
+
+@pytest.mark.slow
+def test_a_report_in_one_clause_of_a_long_sentence_is_read_when_the_classifier_agrees(embedder, monkeypatch):
+    """Red-flag file 1.25: a long sentence about something else with a report in one clause
+    stands under the meaning net's thresholds as a whole (but within `clause_within` of them);
+    read clause by clause, the report is found, and it counts (the 24-hour line, never 999)
+    only when the message classifier gives the whole message at least `clause_agreement`."""
+    message = ("sorry, question about the parking form for monday, my husband's signature has come out tiny and "
+               "cramped on it twice today, nothing like his usual one")
+    served = Triager(RED_FLAGS, embedder, Veto.load())
+    found = served.assess(message)
+    assert found.urgent and not found.emergency and "as a clause of its sentence" in found.reason
+    assert not Triager(replace(RED_FLAGS, clause_agreement=0.0), embedder, Veto.load()).assess(message).urgent
+    monkeypatch.setattr(served, "veto_probability", lambda text, layers=None: RED_FLAGS.clause_agreement - 0.01)
+    assert not served.assess(message).urgent

@@ -222,7 +222,7 @@ class RedFlags:
         optional = {}
         for name in ("emergency_set_aside_below", "neutral_margin", "single_report_margin", "clause_agreement", "clause_within"):
             try:
-                optional[name] = float(semantic.get(name, 0.05 if name == "clause_within" else 0.0))
+                optional[name] = float(semantic.get(name, cls.__dataclass_fields__[name].default))
             except (TypeError, ValueError):
                 problems.append(f"'semantic' '{name}' must be a number")
         if not 0.0 <= optional.get("clause_agreement", 0.0) < 1.0:

@@ -1205,15 +1205,8 @@ class Triager:
         everyday news of `not_red_flags` and the `general_questions` is closer than, by more than
         `neutral_margin`, counts 0),
         the closest report of each symptom, and the probability that the text reports (not asks)."""
-        sims = vectors @ self._reports.T
-        never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
-        blocks = np.concatenate([sims, never], axis=1)[:, self._padded]  # (texts, symptoms, reports)
+        closeness, blocks, ordered = self._nearness(vectors)
         nearest = self._padded[np.arange(len(self._columns)), np.argmax(blocks, axis=2)]
-        ordered = np.sort(blocks, axis=2)
-        closeness = ordered[:, :, -TOP:].mean(axis=2).astype(np.float32)
-        for j, columns in enumerate(self._columns):
-            if len(columns) < TOP:  # fewer reports than TOP: the mean of those it has
-                closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
         single = self.red_flags.single_report_margin
         if single:
             # One report example this close is enough for the line ("he keeps swatting at things
@@ -1275,13 +1268,14 @@ class Triager:
         by the rest ("my dads had the cilta cel for myeloma, walks really slow now and tiny steps
         like hes on ice, only this last week" stood 0.42 from movement reports as a sentence,
         0.58 as its clause about walking, and the classifier gave the sentence 0.34 of reporting).
-        Each clause of at least three words of each sentence of at least `clause_min_words` that
-        stands within `clause_within` of `symptom_similarity` from a line symptom's reports (the
-        mean of its closest, before the everyday news is weighed: a sentence diluted, not one
-        about something else; about one long sentence in six of the answer questions) (not someone else's, not supposing, not only saying someone is well or none since; the
-        clause not a supposition, a well clause nor one that says its symptom is absent: "not
-        puffed on the stairs") is read against the 24-hour line's reports
-        as a sentence is (`symptom_similarity`, `report_probability`). A clause alone has lost
+        The sentences read are those of at least `clause_min_words` words that stand within
+        `clause_within` of `symptom_similarity` from a line symptom's reports (`_nearness`, before
+        the everyday news is weighed: a sentence diluted, not one about something else; about one
+        long sentence in six of the answer questions), not someone else's, not supposing, not only
+        saying someone is well or none since. Each of their clauses of three words or more that is
+        not a supposition, a well clause nor one saying its symptom is absent ("not puffed on the
+        stairs") is read against the 24-hour line's reports as a sentence is
+        (`symptom_similarity`, `report_probability`). A clause alone has lost
         what the rest of its message says ("woke up clear headed", "sorted", "for years"), so a
         hit counts only when the message classifier, which reads the whole message, gives it at
         least `clause_agreement` of telling of a symptom now; and never 999 (a 999 by meaning
@@ -1290,7 +1284,7 @@ class Triager:
         flags = self.red_flags
         if not flags.clause_agreement or self.veto is None:
             return []
-        near = self._nearness(vectors[: len(parts)])[:, self._line].max(axis=1) >= flags.symptom_similarity - flags.clause_within
+        near = self._nearness(vectors[: len(parts)])[0][:, self._line].max(axis=1) >= flags.symptom_similarity - flags.clause_within
         clauses = [c.strip() for part, other, close in zip(parts, others, near)
                    if close and not other and len(part.split()) >= flags.clause_min_words
                    and not (self._supposes(part) or self._says_well(part) or self._none_since(part))
@@ -1314,17 +1308,19 @@ class Triager:
                 hits.append(self._meaning_hit(symptom, clause, c, int(nearest[k, j]), p, " as a clause of its sentence"))
         return [replace(h, detail=f"{h.detail}; the message classifier agrees: {agreed:.2f}") for h in hits]
 
-    def _nearness(self, vectors: np.ndarray) -> np.ndarray:
-        """Per text and symptom: the mean closeness of its TOP closest reports, as `_judge` reads
-        it before the everyday news and the single-report margin are weighed."""
-        blocks = np.concatenate([vectors @ self._reports.T, np.full((len(vectors), 1), -np.inf, dtype=np.float32)],
-                                axis=1)[:, self._padded]
+    def _nearness(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per text and symptom, the mean closeness of its TOP closest reports (of those it has,
+        when it has fewer), before the everyday news and the single-report margin are weighed
+        (`_judge`); and the closeness of each report, per symptom as given and sorted."""
+        sims = vectors @ self._reports.T
+        never = np.full((len(sims), 1), -np.inf, dtype=sims.dtype)
+        blocks = np.concatenate([sims, never], axis=1)[:, self._padded]  # (texts, symptoms, reports)
         ordered = np.sort(blocks, axis=2)
-        out = ordered[:, :, -TOP:].mean(axis=2)
+        closeness = ordered[:, :, -TOP:].mean(axis=2).astype(np.float32)
         for j, columns in enumerate(self._columns):
-            if len(columns) < TOP:
-                out[:, j] = ordered[:, j, -len(columns):].mean(axis=1) if len(columns) else -1.0
-        return out
+            if len(columns) < TOP:  # fewer reports than TOP: the mean of those it has
+                closeness[:, j] = ordered[:, j, -len(columns):].mean(axis=1)
+        return closeness, blocks, ordered
 
     def _signed_emergency(self, sentence: str, closeness: np.ndarray, nearest: np.ndarray, p: float) -> list[_Hit]:
         """A sentence the meaning net reads as a lesser symptom (its closest), that is as close to

@@ -415,9 +415,8 @@ class Triager:
         meaning: list[_Hit] = []
         if self.embedder is not None:
             texts = meaning_texts(message)
-            if vectors is None:
-                vectors = self.encode(message)
-            closeness, nearest, report_p = self._judge(np.asarray(vectors, dtype=np.float32))
+            vectors = np.asarray(self.encode(message) if vectors is None else vectors, dtype=np.float32)
+            closeness, nearest, report_p = self._judge(vectors)
             # A sentence the classifier is sure only asks is not read as a report by the rules either.
             # A clinician's notes on the patient they name: only a sentence in question form asks.
             notes = notes and bool(self.red_flags.clinician_patient.search(text))
@@ -442,7 +441,7 @@ class Triager:
         meaning = [self._read_instead(h, text) for h in meaning]
         hits = rules + meaning
         if not hits and self.embedder is not None:
-            hits = self._clause_reading(parts, others, message, layers, np.asarray(vectors, dtype=np.float32))
+            hits = self._clause_reading(parts, others, message, layers, vectors)
         if not hits:
             return Triage(False, reason="no red-flag symptom described")
         symptoms = list(dict.fromkeys(h.symptom.label for h in hits))
@@ -1229,10 +1228,7 @@ class Triager:
         flags = self.red_flags
         hits: list[_Hit] = []
         whole = len(parts) - 1 if len(parts) > 1 else None  # meaning_texts ends with the whole message
-        # A sentence the meaning net does not read: one that supposes or only says someone is
-        # well, or that there has been none since ("No bleeding since.": its vector is close to
-        # bleeding reports, whatever the "no").
-        unread = [self._supposes(p) or self._says_well(p) or self._none_since(p) for p in parts[:whole]]
+        unread = [self._unread(p) for p in parts[:whole]]
         # As in the rules net, in a message that names no one and no time, a question only asks
         # ("Like an eyelid twitch, or something bigger?"). Asked with its question mark: "can
         # barely breathe, fighting for every breath" is a report.
@@ -1284,11 +1280,12 @@ class Triager:
         flags = self.red_flags
         if not flags.clause_agreement or self.veto is None:
             return []
-        near = self._nearness(vectors[: len(parts)])[0][:, self._line].max(axis=1) >= flags.symptom_similarity - flags.clause_within
-        clauses = [c.strip() for part, other, close in zip(parts, others, near)
-                   if close and not other and len(part.split()) >= flags.clause_min_words
-                   and not (self._supposes(part) or self._says_well(part) or self._none_since(part))
-                   for c in _CLAUSE.split(part)
+        long = [i for i, part in enumerate(parts) if not others[i] and len(part.split()) >= flags.clause_min_words]
+        if not long:
+            return []  # most messages: no nearness worked out
+        near = self._nearness(vectors[long])[0][:, self._line].max(axis=1) >= flags.symptom_similarity - flags.clause_within
+        clauses = [c.strip() for i, close in zip(long, near) if close and not self._unread(parts[i])
+                   for c in _CLAUSE.split(parts[i])
                    if c and len(c.split()) >= 3 and not self._supposes(c.strip()) and not self._well_clause(c)
                    and not self._denies(c.strip())]
         if len(clauses) < 2:
@@ -1307,6 +1304,12 @@ class Triager:
             if c >= flags.symptom_similarity and p >= flags.report_probability and all(h.symptom is not symptom for h in hits):
                 hits.append(self._meaning_hit(symptom, clause, c, int(nearest[k, j]), p, " as a clause of its sentence"))
         return [replace(h, detail=f"{h.detail}; the message classifier agrees: {agreed:.2f}") for h in hits]
+
+    def _unread(self, sentence: str) -> bool:
+        """A sentence the meaning net does not read: it supposes, only says someone is well, or
+        says there has been none since ("No bleeding since.": its vector is close to bleeding
+        reports, whatever the "no")."""
+        return self._supposes(sentence) or self._says_well(sentence) or self._none_since(sentence)
 
     def _nearness(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per text and symptom, the mean closeness of its TOP closest reports (of those it has,

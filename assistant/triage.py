@@ -270,6 +270,7 @@ class _Hit:
     detail: str
     similarity: float = 1.0  # meaning: to the closest report; rules: 1
     example: int = -1  # meaning: the closest report (index into Triager._report_text)
+    reading: bool = False  # rules: a number read off (a temperature or heart rate over the line)
 
     def emergency(self, flags: "RedFlags") -> bool:
         """999 first needs a 999 symptom, and by meaning a closer match than urgency does, or
@@ -457,12 +458,13 @@ class Triager:
             h.net == "meaning" and h.sentence in named and h.similarity < self.red_flags.emergency_over_words
             and not _signs_said(h.symptom, h.sentence)) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
-        if (not emergency or self._weak_emergency(hits)) and self._may_set_aside(hits):
+        below = self._set_aside_below(hits) if not emergency or self._weak_emergency(hits) else None
+        if below is not None:
             p = self.veto_probability(message, layers)
-            if p < self.veto.threshold:
+            if p < below:
+                flagged = "the meaning net alone" if all(h.net == "meaning" for h in hits) else "symptom words"
                 return Triage(False, reason=f"set aside by the message classifier ({p:.3f} that the message tells "
-                                            f"of a symptom now, under {self.veto.threshold:g}); the meaning net alone "
-                                            f"had flagged it: {reason}")
+                                            f"of a symptom now, under {below:g}); {flagged} had flagged it: {reason}")
         return Triage(True, emergency=emergency, symptoms=tuple(symptoms), reason=reason)
 
     def _read_instead(self, hit: _Hit, message: str) -> _Hit:
@@ -499,10 +501,24 @@ class Triager:
         below = self.red_flags.emergency_set_aside_below
         return all(h.net == "meaning" and h.similarity < below for h in hits if h.emergency(self.red_flags))
 
-    def _may_set_aside(self, hits: list[_Hit]) -> bool:
-        """The classifier may have the last word only on the meaning net's own flags, and only
-        where each closest report is one it was fitted on (`triage_veto`)."""
-        return self.veto is not None and all(h.net == "meaning" and h.example not in self._unfitted for h in hits)
+    def _set_aside_below(self, hits: list[_Hit]) -> float | None:
+        """Under what probability the classifier sets these hits aside, or None where it may not
+        (`triage_veto`): a meaning hit under its `threshold`, where the closest report is one it
+        was fitted on; a rules hit on a symptom's words under its `words_threshold`, where it has
+        one ("the kids are bleeding us dry", a sister's dizzy spells); a reading never. Hits of
+        both kinds: the lower."""
+        veto = self.veto
+        if veto is None or not hits:
+            return None
+        limits = []
+        for h in hits:
+            if h.net == "meaning" and h.example not in self._unfitted:
+                limits.append(veto.threshold)
+            elif h.net == "rules" and not h.reading and veto.words_threshold is not None:
+                limits.append(veto.words_threshold)
+            else:
+                return None
+        return min(limits)
 
     def classifier_state(self) -> str:
         """One line for the evaluation summary: whether the message classifier reads flags, and
@@ -1090,12 +1106,13 @@ class Triager:
             read: list[_Hit] = []
             if high and self._fever is not None and (not self._supposes(sentence) or self._read_now(sentence)) and (
                     not asked or _READ_OFF.search(sentence) or (someone and not quoting)):
-                read.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C"))
+                read.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C", reading=True))
             # A heart rate is read the same way: "my watch says 124 bpm and im just sat on the sofa".
             fast = [b for b in self.pulses_bpm(sentence) if b >= flags.heart_rate.fast_bpm] if self._pulse else []
             quoting = asked and all(b == flags.heart_rate.fast_bpm for b in fast)
             if fast and not self._supposes(sentence) and (not asked or (someone and not quoting)):
-                read.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute"))
+                read.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute",
+                                 reading=True))
             hits.extend(read)
             if not (read or self._reports_now(sentence, message_time, sentence_asks)):
                 continue

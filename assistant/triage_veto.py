@@ -9,13 +9,16 @@ features, fitted on people's messages (the tuning and dev cases) and the file's 
 `python -m eval triage-veto`, which writes its coefficients, threshold and cross-validated
 figures to `calibration/triage-veto.json` and the rows it was fitted on beside it.
 
-What it may do, and no more (`Triager._may_set_aside`): set aside a
-flag raised by the meaning net alone, when it gives the message less than `threshold`
-(chosen so that, cross-validated by case file, no urgent message more was missed). Never a
-flag of the rules net, never a 999 situation (but one the meaning net alone reads only just, under
-the red-flag file's `emergency_set_aside_below`), and never a hit whose closest example report is
-one it was not fitted on: a report example a clinician adds to the red-flag file takes effect
-at once, whatever this file says, until the classifier is fitted again.
+What it may do, and no more (`Triager._set_aside_below`): set aside a flag raised by the
+meaning net alone, when it gives the message less than `threshold`; and, where the file has a
+`words_threshold`, a flag the rules raised on a symptom's words ("the kids are bleeding us dry",
+"my sister ... has been getting dizzy spells"), when it gives the message less than that. Each
+is chosen so that, cross-validated by case file, no urgent message more was missed. Never a
+reading (a temperature or heart rate over the line: a number is what rules read best), never a
+999 situation (but one the meaning net alone reads only just, under the red-flag file's
+`emergency_set_aside_below`), and never a hit whose closest example report is one it was not
+fitted on: a report example a clinician adds to the red-flag file takes effect at once,
+whatever this file says, until the classifier is fitted again.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Veto:
     model: str  # the encoder whose layers it reads (its folder name)
     fitted_reports: frozenset[str]  # `example_key` of each report example it was fitted on
     info: dict = field(default_factory=dict)
+    # Below this, a flag with a rules hit on a symptom's words is set aside too (None: never).
+    words_threshold: float | None = None
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_VETO) -> "Veto":
@@ -100,17 +105,21 @@ class Veto:
         weights, bias, mean, scale, model = layer_logistic(data, FEATURES, where, _REFIT)
         try:
             threshold, fitted = float(data["threshold"]), frozenset(map(str, data["fitted_reports"]))
+            words = data.get("words_threshold")
+            words = None if words is None else float(words)
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where} lacks or garbles {exc}: {_REFIT}") from None
-        if not 0.0 <= threshold < 0.5:
-            raise UsageError(f"{where}: threshold {threshold} must be at least 0 and under 0.5 (the classifier "
-                             f"sets a flag aside only when it is fairly sure): {_REFIT}")
-        info = {k: v for k, v in data.items()
-                if k not in ("weights", "mean", "scale", "intercept", "threshold", "model", "fitted_reports")}
-        return cls(weights, bias, mean, scale, threshold, model, fitted, info)
+        for name, value in (("threshold", threshold), ("words_threshold", words)):
+            if value is not None and not 0.0 <= value < 0.5:
+                raise UsageError(f"{where}: {name} {value} must be at least 0 and under 0.5 (the classifier "
+                                 f"sets a flag aside only when it is fairly sure): {_REFIT}")
+        info = {k: v for k, v in data.items() if k not in (
+            "weights", "mean", "scale", "intercept", "threshold", "words_threshold", "model", "fitted_reports")}
+        return cls(weights, bias, mean, scale, threshold, model, fitted, info, words)
 
     def to_json(self) -> dict:
-        return {"features": FEATURES, "model": self.model, "threshold": round(self.threshold, 4),
+        words = {} if self.words_threshold is None else {"words_threshold": round(self.words_threshold, 4)}
+        return {"features": FEATURES, "model": self.model, "threshold": round(self.threshold, 4), **words,
                 "intercept": round(self.bias, 6),
                 **{k: v for k, v in self.info.items() if k != "features"},
                 "fitted_reports": sorted(self.fitted_reports),

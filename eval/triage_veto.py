@@ -10,9 +10,11 @@ Which threshold: cross-validated by case file, two folds, over `SPLITS` differen
 dealing the files into them (the first alternately by name, the rest at random with fixed
 seeds; the file's examples always fitted on). Each case is triaged as served without the
 classifier, and a flag of the meaning net alone is set aside when the fold's classifier gives
-the message less than the threshold. The choice rule, for each regularisation `C` and
-threshold: in no split an urgent message missed that was caught without it, then fewest false
-alarms on average, then the lower threshold (when in doubt, urgent wins). One split alone
+the message less than the threshold; a flag with a rules hit on a symptom's words (never a
+reading) when it gives less than the words threshold (none: never; at most the threshold).
+The choice rule, for each regularisation `C` and pair of thresholds: in no split an urgent
+message missed that was caught without it, then fewest false alarms on average, then the lower
+thresholds (when in doubt, urgent wins). One split alone
 was not enough: adding one case file moved every file to the other fold and the safe
 threshold from 0.02 to 0.1. Writes calibration/triage-veto.json (coefficients,
 threshold, the table it was chosen from) and calibration/triage-veto-data.csv (the rows).
@@ -23,7 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ DATA_FILE = ROOT / "calibration" / "triage-veto-data.csv"
 C_GRID = (0.01, 0.1)
 SPLITS = 5
 THRESHOLDS = (0.005, 0.01, 0.02, 0.05, 0.1)
+WORDS_THRESHOLDS = (None, 0.002, 0.005, 0.01, 0.02, 0.05)
 BATCH = 64
 
 
@@ -54,6 +57,7 @@ class Point:
     missed: int  # urgent cases not caught (with the classifier), in the worst split
     false_alarms: float  # on average over the splits
     set_aside: float  # flags set aside, on average
+    words_threshold: float | None = None  # for flags with a rules hit on words (None: never set aside)
 
 
 def gather(flags, suites: list[Path], corpus_dir) -> list[Row]:
@@ -102,15 +106,20 @@ def probability(fitted, x: np.ndarray) -> np.ndarray:
 
 
 def cross_validate(x: np.ndarray, rows: list[Row], partitions: list[np.ndarray], caught: np.ndarray,
-                   vetoable: np.ndarray, grid: tuple[float, ...] = C_GRID, thresholds: tuple[float, ...] = THRESHOLDS,
-                   progress=None) -> list[Point]:
-    """Each (C, threshold) on the cases, in each partition (`splits`) each fold's classifier
-    fitted on the other fold and the file's examples. `caught`: urgent as served without it;
-    `vetoable`: flagged by the meaning net alone, where the classifier may set the flag aside."""
+                   vetoable: np.ndarray, by_words: np.ndarray | None = None, grid: tuple[float, ...] = C_GRID,
+                   thresholds: tuple[float, ...] = THRESHOLDS,
+                   words_thresholds: tuple[float | None, ...] = WORDS_THRESHOLDS, progress=None) -> list[Point]:
+    """Each (C, threshold, words threshold) on the cases, in each partition (`splits`) each
+    fold's classifier fitted on the other fold and the file's examples. `caught`: urgent as
+    served without it; `vetoable`: flagged by the meaning net alone, where the classifier may set
+    the flag aside under the threshold; `by_words`: flagged with a rules hit on a symptom's words
+    (and no reading or 999), which it may set aside under the words threshold."""
+    by_words = np.zeros(len(rows), bool) if by_words is None else by_words
+    pairs = [(t, w) for t in thresholds for w in words_thresholds if w is None or w <= t]
     y = np.array([r.label for r in rows], dtype=float)
     points, done, steps = [], 0, 2 * len(grid) * len(partitions)
     for c in grid:
-        outcomes = {t: [] for t in thresholds}
+        outcomes = {pair: [] for pair in pairs}
         for fold in partitions:
             cases, p = fold >= 0, np.ones(len(rows))
             for f in (0, 1):
@@ -119,24 +128,27 @@ def cross_validate(x: np.ndarray, rows: list[Row], partitions: list[np.ndarray],
                 done += 1
                 if progress:
                     progress("cross-validation", done, steps)
-            for t in thresholds:
-                aside = cases & vetoable & (p < t)
+            for t, w in pairs:
+                aside = cases & ((vetoable & (p < t)) | (by_words & (p < (-1.0 if w is None else w))))
                 urgent = caught & ~aside
-                outcomes[t].append(((cases & (y == 1) & ~urgent).sum(), (cases & (y == 0) & urgent).sum(), aside.sum()))
-        for t, runs in outcomes.items():
+                outcomes[(t, w)].append(((cases & (y == 1) & ~urgent).sum(), (cases & (y == 0) & urgent).sum(), aside.sum()))
+        for (t, w), runs in outcomes.items():
             missed, alarms, aside = np.array(runs, dtype=float).T
             points.append(Point(c, t, missed=int(missed.max()), false_alarms=round(float(alarms.mean()), 1),
-                                set_aside=round(float(aside.mean()), 1)))
+                                set_aside=round(float(aside.mean()), 1), words_threshold=w))
     return points
 
 
 def choose(points: list[Point], missed_without: int) -> Point:
     """No more misses than without the classifier, then fewest false alarms, then the lower
-    threshold and the stronger regularisation; with none safe, the lowest threshold."""
+    thresholds and the stronger regularisation; with none safe, the lowest thresholds."""
+    def lower(p: Point) -> tuple:
+        return (p.threshold, -1.0 if p.words_threshold is None else p.words_threshold, p.c)
+
     safe = [p for p in points if p.missed <= missed_without]
     if not safe:
-        return min(points, key=lambda p: (p.missed, p.threshold, p.c))
-    return min(safe, key=lambda p: (p.false_alarms, p.threshold, p.c))
+        return min(points, key=lambda p: (p.missed, *lower(p)))
+    return min(safe, key=lambda p: (p.false_alarms, *lower(p)))
 
 
 def features(embedder, texts: list[str], progress=None) -> np.ndarray:
@@ -150,9 +162,10 @@ def features(embedder, texts: list[str], progress=None) -> np.ndarray:
     return np.vstack(parts)
 
 
-def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: caught as served without the classifier, and set aside by one that is sure of
-    every message (what the classifier may set aside at all)."""
+def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: caught as served without the classifier; set aside by one that is sure of every
+    message and reads the meaning net's flags only; set aside by one that reads symptom words'
+    flags too, and not by the first (what the classifier may set aside at all, by which threshold)."""
     from assistant.triage import Triager
     from assistant.triage_veto import Veto, example_key
 
@@ -164,15 +177,17 @@ def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np
     anything = Veto(np.zeros(1), 0.0, np.zeros(1), np.ones(1), 0.01, embedder.name,
                     frozenset(example_key(t) for s in flags.symptoms for t in s.reports))
     doubting = _Doubting(flags, embedder, anything)
-    caught, vetoable = np.zeros(len(rows), bool), np.zeros(len(rows), bool)
+    doubting_words = _Doubting(flags, embedder, replace(anything, words_threshold=0.01))
+    caught, vetoable, by_words = (np.zeros(len(rows), bool) for _ in range(3))
     for i, row in enumerate(rows):
         if row.case_id:
             vectors = without.encode(row.text)
             caught[i] = without.assess(row.text, vectors=vectors).urgent
             vetoable[i] = caught[i] and not doubting.assess(row.text, vectors=vectors).urgent
+            by_words[i] = caught[i] and not vetoable[i] and not doubting_words.assess(row.text, vectors=vectors).urgent
         if progress and (i % 50 == 0 or i == len(rows) - 1):
             progress("triage as served", i + 1, len(rows))
-    return caught, vetoable
+    return caught, vetoable, by_words
 
 
 def write_data(rows: list[Row], path: Path) -> None:
@@ -204,15 +219,16 @@ def main() -> int:
     y = np.array([r.label for r in rows], dtype=float)
     with progress_reporter() as progress:
         x = features(embedder, [r.text for r in rows], progress)
-        caught, vetoable = served_verdicts(flags, embedder, rows, progress)
-        points = cross_validate(x, rows, partitions, caught, vetoable, progress=progress)
+        caught, vetoable, by_words = served_verdicts(flags, embedder, rows, progress)
+        points = cross_validate(x, rows, partitions, caught, vetoable, by_words, progress=progress)
     cases = fold >= 0
     missed_without = int((cases & (y == 1) & ~caught).sum())
     alarms_without = int((cases & (y == 0) & caught).sum())
     best = choose(points, missed_without)
     weights, bias, mean, scale = fit(x, y, best.c)
     veto = Veto(weights, bias, mean, scale, best.threshold, embedder.name,
-                frozenset(example_key(t) for s in flags.symptoms for t in s.reports), {
+                frozenset(example_key(t) for s in flags.symptoms for t in s.reports), words_threshold=best.words_threshold,
+                info={
                     "fitted": dt.date.today().isoformat(), "command": "python -m eval triage-veto",
                     "red_flags_version": flags.meta.get("version"), "C": best.c,
                     "fitted_on": {"rows": len(rows), "cases": int(cases.sum()), "urgent": int(y.sum()),
@@ -229,12 +245,14 @@ def main() -> int:
                         f"worst, false alarms on average) on {int(cases.sum())} tuning and dev cases "
                         f"({int((cases & (y == 1)).sum())} urgent); without it: {missed_without} missed, "
                         f"{alarms_without} false alarms")
-    for name in ("C", "threshold", "urgent missed", "false alarms", "flags set aside"):
+    for name in ("C", "threshold", "words threshold", "urgent missed", "false alarms", "flags set aside"):
         table.add_column(name, justify="right")
     for p in points:
-        table.add_row(f"{p.c:g}", f"{p.threshold:g}", str(p.missed), f"{p.false_alarms:g}", f"{p.set_aside:g}",
+        table.add_row(f"{p.c:g}", f"{p.threshold:g}", "never" if p.words_threshold is None else f"{p.words_threshold:g}",
+                      str(p.missed), f"{p.false_alarms:g}", f"{p.set_aside:g}",
                       style="bold green" if p == best else None)
     Console().print(table)
-    print(f"chosen: C {best.c:g}, threshold {best.threshold:g}; wrote {MODEL_FILE.relative_to(ROOT)} and "
+    words = "never" if best.words_threshold is None else f"{best.words_threshold:g}"
+    print(f"chosen: C {best.c:g}, threshold {best.threshold:g}, words threshold {words}; wrote {MODEL_FILE.relative_to(ROOT)} and "
           f"{DATA_FILE.relative_to(ROOT)}")
     return 0

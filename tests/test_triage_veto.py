@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -44,6 +45,7 @@ def test_the_classifier_round_trips_through_its_json(veto, tmp_path):
     x = np.random.default_rng(0).normal(size=(3, len(veto.weights))).astype(np.float32)
     assert np.allclose(again.probability(x), veto.probability(x), atol=1e-4)
     assert again.threshold == veto.threshold and again.fitted_reports == veto.fitted_reports
+    assert again.words_threshold == veto.words_threshold
 
 
 @pytest.mark.parametrize("content, says", [
@@ -53,6 +55,10 @@ def test_the_classifier_round_trips_through_its_json(veto, tmp_path):
     (json.dumps({"features": "layer-means-v1", "weights": [1.0]}), "lacks or garbles"),
     (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
                  "threshold": 0.7, "model": "m", "fitted_reports": []}), "under 0.5"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
+                 "threshold": 0.05, "words_threshold": "low", "model": "m", "fitted_reports": []}), "lacks or garbles"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
+                 "threshold": 0.05, "words_threshold": -0.1, "model": "m", "fitted_reports": []}), "words_threshold"),
 ])
 def test_a_damaged_classifier_file_is_a_clear_error_that_says_how_to_mend_it(tmp_path, content, says):
     path = tmp_path / "veto.json"
@@ -74,7 +80,8 @@ def test_the_choice_never_trades_a_missed_report_for_fewer_false_alarms():
 
 def test_cross_validation_sets_aside_only_the_flags_it_may(tmp_path):
     """Two case files, a feature that tells reports from the rest: flags set aside are only
-    false alarms the meaning net alone raised; a flag it may not touch stays."""
+    false alarms the meaning net alone raised, and with a words threshold those raised on
+    symptom words too; a flag it may not touch stays."""
     rng = np.random.default_rng(1)
     rows = [Row("red-flags reports", 1, f"r{i}") for i in range(20)] + \
            [Row("red-flags questions", 0, f"q{i}") for i in range(20)] + \
@@ -86,10 +93,15 @@ def test_cross_validation_sets_aside_only_the_flags_it_may(tmp_path):
     assert len(splits(rows, 3)) == 3 and all((s[:40] == -1).all() for s in splits(rows, 3))
     caught = fold >= 0  # every case flagged as served...
     vetoable = caught & (np.arange(len(rows)) % 2 == 0)  # ...half of them by the meaning net alone
-    (point,) = cross_validate(x, rows, [fold, folds(rows, seed=3)], caught, vetoable, grid=(1.0,), thresholds=(0.1,))
-    assert point.missed == 0  # no report set aside
-    false_alarms_it_may_clear = int((vetoable & (y == 0)).sum())
-    assert point.set_aside == false_alarms_it_may_clear and point.false_alarms == 20 - false_alarms_it_may_clear
+    by_words = caught & (np.arange(len(rows)) % 4 == 1)  # ...a quarter with a rules hit on words
+    never, words = cross_validate(x, rows, [fold, folds(rows, seed=3)], caught, vetoable, by_words, grid=(1.0,),
+                                  thresholds=(0.1,), words_thresholds=(None, 0.1))
+    assert (never.words_threshold, words.words_threshold) == (None, 0.1)
+    assert never.missed == words.missed == 0  # no report set aside
+    for point, may in ((never, vetoable), (words, vetoable | by_words)):
+        false_alarms_it_may_clear = int((may & (y == 0)).sum())
+        assert point.set_aside == false_alarms_it_may_clear and point.false_alarms == 20 - false_alarms_it_may_clear
+    assert words.false_alarms < never.false_alarms
 
 
 def test_the_data_it_was_fitted_on_is_committed_and_holds_no_sealed_or_held_out_case(veto):
@@ -130,15 +142,21 @@ def test_a_999_the_meaning_net_alone_only_just_reads_may_be_set_aside(embedder, 
 
 
 @pytest.mark.slow
-def test_a_classifier_sure_of_everything_still_leaves_rules_flags_and_999(embedder, veto, monkeypatch):
-    """It may set aside only a flag of the meaning net alone, never a rule's 999 situation."""
-    triager = Triager(RED_FLAGS, embedder, veto)
-    monkeypatch.setattr(triager, "veto_probability", lambda message, layers=None: 0.0)
-    assert triager.assess("I'm freezing cold and can't stop shivering").urgent  # a rules flag
-    for message in ("he collapsed in the bathroom", "I can't wake my husband up", "she's gasping and can't breathe"):
-        verdict = triager.assess(message)
-        assert verdict.urgent and verdict.emergency, message
-    assert not triager.assess(SIDE_SENTENCE_QUESTIONS[0]).urgent  # ...while it does set aside
+def test_a_classifier_sure_of_everything_still_leaves_readings_and_999(embedder, veto, monkeypatch):
+    """It may set aside a flag of the meaning net alone and, where it has a words threshold, one
+    the rules raised on a symptom's words; never a reading, never a rule's 999 situation."""
+    for words in (None, 0.01):
+        triager = Triager(RED_FLAGS, embedder, replace(veto, words_threshold=words))
+        monkeypatch.setattr(triager, "veto_probability", lambda message, layers=None: 0.0)
+        worded = triager.assess("I'm freezing cold and can't stop shivering")  # a rules flag on words
+        assert worded.urgent == (words is None), words
+        assert worded.urgent or "symptom words had flagged it" in worded.reason
+        for message in ("my temperature is 38.4 tonight", "my pulse is 130 and I'm just sat here"):
+            assert triager.assess(message).urgent, message  # a reading
+        for message in ("he collapsed in the bathroom", "I can't wake my husband up", "she's gasping and can't breathe"):
+            verdict = triager.assess(message)
+            assert verdict.urgent and verdict.emergency, message
+        assert not triager.assess(SIDE_SENTENCE_QUESTIONS[0]).urgent  # ...while it does set aside
 
 
 @pytest.mark.slow

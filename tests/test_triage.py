@@ -420,6 +420,9 @@ OTHER_PEOPLES_HEALTH = [
     "Our cat had a fit on the landing this morning and the vet is seeing her later. Is a cat safe around him?",
     "my dog had a fit in the garden this morning, the vet is seeing him later",  # "my" is the dog's owner
     "the old gentleman in the next bay was wheezing all night, it kept us awake. Can we ask to move?",
+    # the treatment's name as people type it, "car t" as "CAR-T" (red-flag file 1.26)
+    "my niece is staying with us and she has a temperature of 38.4 with a cough. i had car t last month and i feel "
+    "well, should she keep away from me?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -440,6 +443,7 @@ STILL_THE_PATIENT = [
     "A man has collapsed outside our door and isn't breathing.",  # a stranger, now: 999 all the same
     "My husband had CAR-T last week. My son is with him and his temperature is 38.4.",  # "his" may be
     "I'm 3 weeks post CAR-T. My wife says I'm shivering.",  # someone telling of the writer
+    "i had car t 3 weeks ago and my temperature is 38.4 tonight",
     "he hasn't had any treatment for the fever yet and he's burning up and shivering",  # not treated for it, not "not a patient"
     "dad is shivering and shaking tonight, he hasn't had any treatment yet",
     "Dad's shivering and really hot tonight. He hasn't had any treatment.",

@@ -270,7 +270,10 @@ class _Hit:
     detail: str
     similarity: float = 1.0  # meaning: to the closest report; rules: 1
     example: int = -1  # meaning: the closest report (index into Triager._report_text)
-    reading: bool = False  # rules: a number read off (a temperature or heart rate over the line)
+    # rules: a hit the message classifier may not set aside: a number read off (a temperature or
+    # heart rate over the line), or a symptom a question says it would tell ("is it worth
+    # mentioning to the nurses that he's been confused today?"), which it reads as asking.
+    firm: bool = False
 
     def emergency(self, flags: "RedFlags") -> bool:
         """999 first needs a 999 symptom, and by meaning a closer match than urgency does, or
@@ -505,8 +508,8 @@ class Triager:
         """Under what probability the classifier sets these hits aside, or None where it may not
         (`triage_veto`): a meaning hit under its `threshold`, where the closest report is one it
         was fitted on; a rules hit on a symptom's words under its `words_threshold`, where it has
-        one ("the kids are bleeding us dry", a sister's dizzy spells); a reading never. Hits of
-        both kinds: the lower."""
+        one ("the kids are bleeding us dry", a sister's dizzy spells); a firm rules hit (a reading,
+        or what a question says it would tell) never. Hits of both kinds: the lower."""
         veto = self.veto
         if veto is None or not hits:
             return None
@@ -514,7 +517,7 @@ class Triager:
         for h in hits:
             if h.net == "meaning" and h.example not in self._unfitted:
                 limits.append(veto.threshold)
-            elif h.net == "rules" and not h.reading and veto.words_threshold is not None:
+            elif h.net == "rules" and not h.firm and veto.words_threshold is not None:
                 limits.append(veto.words_threshold)
             else:
                 return None
@@ -1106,26 +1109,28 @@ class Triager:
             read: list[_Hit] = []
             if high and self._fever is not None and (not self._supposes(sentence) or self._read_now(sentence)) and (
                     not asked or _READ_OFF.search(sentence) or (someone and not quoting)):
-                read.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C", reading=True))
+                read.append(_Hit("rules", self._fever, sentence, f"reading {max(high):.1f} C", firm=True))
             # A heart rate is read the same way: "my watch says 124 bpm and im just sat on the sofa".
             fast = [b for b in self.pulses_bpm(sentence) if b >= flags.heart_rate.fast_bpm] if self._pulse else []
             quoting = asked and all(b == flags.heart_rate.fast_bpm for b in fast)
             if fast and not self._supposes(sentence) and (not asked or (someone and not quoting)):
                 read.append(_Hit("rules", self._pulse, sentence, f"reading {max(fast):.0f} beats a minute",
-                                 reading=True))
+                                 firm=True))
             hits.extend(read)
             if not (read or self._reports_now(sentence, message_time, sentence_asks)):
                 continue
             mended = self.mend(sentence)
             if self._any_term is not None and not (self._any_term.search(sentence) or self._any_term.search(mended)):
                 continue  # no symptom's words at all (one pattern for all): nothing more to read
+            firm = self._told_inside(sentence)
             for symptom in (s for s in flags.symptoms if s.terms and all(h.symptom is not s for h in read)):
                 match, how = self._told(symptom, sentence), ""
                 if match is None and mended != sentence:
                     match, how = self._told(symptom, mended), self._mending(sentence, mended)
                 if match:
-                    hits.append(self._denied_999(symptom, mended if how else sentence, sentence, how) or
-                                _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})"))
+                    hit = self._denied_999(symptom, mended if how else sentence, sentence, how) or \
+                        _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})")
+                    hits.append(replace(hit, firm=firm))
         return hits
 
     def _denied_999(self, symptom: Symptom, read: str, sentence: str, how: str) -> _Hit | None:

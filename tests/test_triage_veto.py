@@ -144,7 +144,8 @@ def test_a_999_the_meaning_net_alone_only_just_reads_may_be_set_aside(embedder, 
 @pytest.mark.slow
 def test_a_classifier_sure_of_everything_still_leaves_readings_and_999(embedder, veto, monkeypatch):
     """It may set aside a flag of the meaning net alone and, where it has a words threshold, one
-    the rules raised on a symptom's words; never a reading, never a rule's 999 situation."""
+    the rules raised on a symptom's words; never a reading, never what a question says it would
+    tell, never a rule's 999 situation."""
     for words in (None, 0.01):
         triager = Triager(RED_FLAGS, embedder, replace(veto, words_threshold=words))
         monkeypatch.setattr(triager, "veto_probability", lambda message, layers=None: 0.0)
@@ -153,6 +154,8 @@ def test_a_classifier_sure_of_everything_still_leaves_readings_and_999(embedder,
         assert worded.urgent or "symptom words had flagged it" in worded.reason
         for message in ("my temperature is 38.4 tonight", "my pulse is 130 and I'm just sat here"):
             assert triager.assess(message).urgent, message  # a reading
+        # ...nor what a question says it would tell: the classifier reads such questions as asking
+        assert triager.assess("Do I need to tell the ward that he's been shivering since lunch?").urgent
         for message in ("he collapsed in the bathroom", "I can't wake my husband up", "she's gasping and can't breathe"):
             verdict = triager.assess(message)
             assert verdict.urgent and verdict.emergency, message

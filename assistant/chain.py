@@ -39,6 +39,7 @@ from .retrieval import (HybridRetriever, RetrievalQuery, asking_part, build_quer
 from .store import IndexStore
 from .text import Vocabulary, does_for_dose, other_language, other_language_words, plain_quotes, spelled_out, terms
 from .triage import Triager, meaning_texts
+from .triage_veto import MessageLayers
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_ANSWER_MODEL = Path(__file__).resolve().parent.parent / "calibration" / "answer-model.json"
@@ -264,9 +265,11 @@ class Assistant:
         else:
             meaning, layers = self.embedder.encode(texts[-1:]), None
         search_text, vector = self._searched(query, meaning)
-        # The whole message's own layers (not pooled) are what triage's message classifier reads:
-        # passed on, they spare it a second pass over the message.
-        own = (texts[-1], layers) if layers is not None and whole_encoded(self.embedder, texts) else None
+        # The whole message's own layers are what triage's message classifier reads: passed on,
+        # they spare it a second pass over the message. A long message's, pooled from its
+        # sentences', spare it that pass where they settle its verdict (`Veto.pooled_side`).
+        own = (MessageLayers(texts[-1], layers, pooled=not whole_encoded(self.embedder, texts))
+               if layers is not None else None)
         triage = self.triager.assess(question, vectors=meaning if reads else None, audience=audience, layers=own)
         if triage.urgent and audience == "patient":
             return replace(self._urgent(question, triage.emergency, audience), triage=triage)

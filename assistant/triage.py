@@ -50,7 +50,7 @@ from .red_flags import DEFAULT_RED_FLAGS, RedFlags, Symptom
 from .reviewed import any_of
 from .text import Vocabulary, english_word, plain_quotes
 from .records import Triage
-from .triage_veto import DEFAULT_VETO, Veto, example_key, message_text
+from .triage_veto import DEFAULT_VETO, MessageLayers, Veto, example_key, message_text
 
 __all__ = ["RedFlags", "Symptom", "Triage", "Triager", "DEFAULT_RED_FLAGS", "meaning_texts", "sentences"]
 
@@ -254,6 +254,11 @@ def sentences(message: str) -> list[str]:
     return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)] or [message]
 
 
+def _pooled(layers) -> bool:
+    """Whether a message's layers (`MessageLayers`, or a text and its row) were pooled from its sentences'."""
+    return bool(getattr(layers, "pooled", False))
+
+
 def meaning_texts(message: str) -> list[str]:
     """What the meaning net reads: each sentence, then the whole message when it has several
     (together they may say what no sentence says alone). A long message's whole vector is
@@ -382,10 +387,11 @@ class Triager:
 
     # -- public ----------------------------------------------------------------------
     def assess(self, message: str, vectors: np.ndarray | None = None, audience: str = "patient",
-               layers: tuple[str, np.ndarray] | None = None) -> Triage:
+               layers: MessageLayers | None = None) -> Triage:
         """`vectors`: embeddings of `meaning_texts(message)`, if the caller has them already;
-        `layers`: a text and its `layer_means` row, if the caller has them (the message
-        classifier reads them when the text is the message it reads, else encodes it).
+        `layers`: a text and its `layer_means` row, if the caller has them (`MessageLayers`: the
+        message classifier reads a row of the text's own when the text is the message it reads,
+        else encodes it; a pooled row spares that encode where it settles the verdict).
         `audience` "clinician": the patient the clinician names ("pt d+9, T 38.4", "49F post
         CAR-T") is someone the writer tells of, as a carer's "my husband" is
         (`cues.clinician_patient`); in a message that names one, a note without a subject
@@ -400,7 +406,7 @@ class Triager:
         return self._assess(message, vectors, layers=layers)
 
     def _assess(self, message: str, vectors: np.ndarray | None, notes: bool = False,
-                layers: tuple[str, np.ndarray] | None = None) -> Triage:
+                layers: MessageLayers | None = None) -> Triage:
         message = plain_quotes(message)  # "he won’t wake" as the file's cues are written: "won't"
         parts = sentences(message)
         supposed = self._set_aside_supposed(parts)
@@ -462,7 +468,8 @@ class Triager:
             and not _signs_said(h.symptom, h.sentence)) for h in hits)
         reason = "; ".join(f"{h.net}: {h.detail} in \"{_clip(h.sentence)}\"" for h in hits[:4])
         below = self._set_aside_below(hits) if not emergency or self._weak_emergency(hits) else None
-        if below is not None:
+        # A long message its pooled layers already show the classifier would keep is not encoded again.
+        if below is not None and self._pooled_below(message, layers, below) is not False:
             p = self.veto_probability(message, layers)
             if p < below:
                 flagged = "the meaning net alone" if all(h.net == "meaning" for h in hits) else "symptom words"
@@ -535,14 +542,25 @@ class Triager:
         return (f"on (fitted {fitted}); {len(self._unfitted)} report example(s) of the red-flag file came after it and "
                 "are never set aside near: run `python -m eval triage-veto` to fit it again")
 
-    def veto_probability(self, message: str, layers: tuple[str, np.ndarray] | None = None) -> float:
+    def veto_probability(self, message: str, layers: MessageLayers | tuple[str, np.ndarray] | None = None) -> float:
         """The message classifier's probability that `message` tells of a symptom now; from
-        `layers` (a text and its `layer_means` row) when that text is the message as it reads it."""
+        `layers` (a text and its `layer_means` row) when that text is the message as it reads it
+        and the row is its own, not pooled."""
         text = message_text(message)
-        row = layers[1] if layers is not None and message_text(layers[0]) == text else None
+        row = layers[1] if layers is not None and message_text(layers[0]) == text and not _pooled(layers) else None
         if row is None:
             row = self.embedder.layer_means([text])[0]
         return float(self.veto.probability(np.asarray(row, dtype=np.float32)[None, :])[0])
+
+    def _pooled_below(self, message: str, layers: MessageLayers | tuple[str, np.ndarray] | None,
+                      limit: float) -> bool | None:
+        """Whether the classifier gives `message` less than `limit`, as far as the pooled layers of
+        the message the chain read tell (`Veto.pooled_side`); None where they do not, or are not
+        this message's pooled layers: `veto_probability` reads the message's own."""
+        if layers is None or not _pooled(layers) or message_text(layers[0]) != message_text(message):
+            return None
+        pooled = float(self.veto.probability(np.asarray(layers[1], dtype=np.float32)[None, :])[0])
+        return self.veto.pooled_side(pooled, limit)
 
     def encode(self, message: str) -> np.ndarray:
         """The vectors of `meaning_texts(message)`, in one encode."""
@@ -1280,7 +1298,7 @@ class Triager:
         return hits
 
     def _clause_reading(self, parts: list[str], others: list[bool], message: str,
-                        layers: tuple[str, np.ndarray] | None, vectors: np.ndarray) -> list[_Hit]:
+                        layers: MessageLayers | None, vectors: np.ndarray) -> list[_Hit]:
         """A message neither net flagged, read clause by clause (red-flag file 1.25): a long
         sentence's vector is the mean of all it says, so a report in one clause of it is diluted
         by the rest ("my dads had the cilta cel for myeloma, walks really slow now and tiny steps
@@ -1313,6 +1331,8 @@ class Triager:
         if len(clauses) < 2:
             return []
         # the classifier first: for a message it doubts (most of those that reach here), no encode
+        if self._pooled_below(message, layers, flags.clause_agreement):
+            return []
         agreed = self.veto_probability(message, layers)
         if agreed < flags.clause_agreement:
             return []

@@ -19,26 +19,43 @@ reading (a temperature or heart rate over the line: a number is what rules read 
 `emergency_set_aside_below`), and never a hit whose closest example report is one it was not
 fitted on: a report example a clinician adds to the red-flag file takes effect at once,
 whatever this file says, until the classifier is fitted again.
+
+What it costs: the chain has a message's layers from its own pass, the whole message's own
+when it encoded it (one sentence, or a short message) and else pooled from its sentences'
+(`embedding.read_message`). The classifier reads a message's own layers, so a long message is
+encoded once more, about 25 ms, when its flag could be set aside (about one question in six
+of the golden sets, most of them reports it keeps). The fit measures how far the probability
+from the own layers strays from the one from the pooled layers (`pooled_spread`, in log-odds,
+over every long message it was fitted on); where the pooled reading, widened by that spread and
+`POOLED_MARGIN`, stands wholly on one side of a threshold, the answer is known without that
+encode (`Veto.pooled_side`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import UsageError
 from .text import plain_quotes
 
-__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "example_key", "layer_logistic", "layer_probability", "message_text"]
+__all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "POOLED_MARGIN", "MessageLayers", "example_key", "layer_logistic",
+           "layer_probability", "message_text"]
 
 DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-veto.json"
 # What the coefficients read: `SentenceEmbedder.layer_means` of the message. A file made for
 # other features is refused, not misread.
 FEATURES = "layer-means-v1"
+# Log-odds added on each side of the fitted `pooled_spread` before a pooled reading settles a
+# threshold: the spread is the extreme of the messages fitted on, and a new wording may stray
+# further. Erring costs a second encode, or keeps a flag one that encode would set aside; never a miss.
+POOLED_MARGIN = 1.0
 _REFIT = "run `python -m eval triage-veto` (or restore calibration/triage-veto.json from git)"
 
 
@@ -67,6 +84,19 @@ def layer_probability(rows: np.ndarray, weights: np.ndarray, bias: float, mean: 
     return 1.0 / (1.0 + np.exp(-(z @ weights + bias)))
 
 
+class MessageLayers(NamedTuple):
+    """A message's `layer_means` row as the chain read it: `text`'s own (the whole message was
+    encoded), or, `pooled`, its sentences' rows pooled (`embedding.read_message`)."""
+    text: str
+    row: np.ndarray
+    pooled: bool = False
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
 def message_text(message: str) -> str:
     """A message as the classifier reads it, in the fit and in triage alike."""
     return " ".join(plain_quotes(message).split())
@@ -89,6 +119,9 @@ class Veto:
     info: dict = field(default_factory=dict)
     # Below this, a flag with a rules hit on a symptom's words is set aside too (None: never).
     words_threshold: float | None = None
+    # Least and most log-odds by which the own layers' reading exceeded the pooled layers' over
+    # the long messages fitted on (None: unmeasured, and a long message is always encoded).
+    pooled_spread: tuple[float, float] | None = None
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_VETO) -> "Veto":
@@ -107,18 +140,25 @@ class Veto:
             threshold, fitted = float(data["threshold"]), frozenset(map(str, data["fitted_reports"]))
             words = data.get("words_threshold")
             words = None if words is None else float(words)
+            spread = data.get("pooled_spread")
+            spread = None if spread is None else tuple(float(v) for v in spread)
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where} lacks or garbles {exc}: {_REFIT}") from None
+        if spread is not None and not (len(spread) == 2 and all(map(math.isfinite, spread)) and spread[0] <= spread[1]):
+            raise UsageError(f"{where}: pooled_spread {list(spread)} must be two finite numbers, the least first: {_REFIT}")
         for name, value in (("threshold", threshold), ("words_threshold", words)):
             if value is not None and not 0.0 <= value < 0.5:
                 raise UsageError(f"{where}: {name} {value} must be at least 0 and under 0.5 (the classifier "
                                  f"sets a flag aside only when it is fairly sure): {_REFIT}")
         info = {k: v for k, v in data.items() if k not in (
-            "weights", "mean", "scale", "intercept", "threshold", "words_threshold", "model", "fitted_reports")}
-        return cls(weights, bias, mean, scale, threshold, model, fitted, info, words)
+            "weights", "mean", "scale", "intercept", "threshold", "words_threshold", "pooled_spread", "model",
+            "fitted_reports")}
+        return cls(weights, bias, mean, scale, threshold, model, fitted, info, words, spread)
 
     def to_json(self) -> dict:
         words = {} if self.words_threshold is None else {"words_threshold": round(self.words_threshold, 4)}
+        if self.pooled_spread is not None:  # rounded outwards: never narrower than measured
+            words["pooled_spread"] = [math.floor(self.pooled_spread[0] * 1e4) / 1e4, math.ceil(self.pooled_spread[1] * 1e4) / 1e4]
         return {"features": FEATURES, "model": self.model, "threshold": round(self.threshold, 4), **words,
                 "intercept": round(self.bias, 6),
                 **{k: v for k, v in self.info.items() if k != "features"},
@@ -130,6 +170,21 @@ class Veto:
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Per row of `layer_means`: the probability that the message tells of a red flag now."""
         return layer_probability(features, self.weights, self.bias, self.mean, self.scale)
+
+    def pooled_side(self, pooled_probability: float, limit: float) -> bool | None:
+        """Whether the message's own layers would give it less than `limit`, as far as its pooled
+        layers' probability tells: True or False where the pooled reading, widened by
+        `pooled_spread` and `POOLED_MARGIN`, stands wholly below or wholly at or above it; None
+        where it does not (or the spread is unmeasured): encode the message to know."""
+        if self.pooled_spread is None:
+            return None
+        low, high = self.pooled_spread
+        base, line = _log_odds(pooled_probability), _log_odds(limit)
+        if base + high + POOLED_MARGIN < line:
+            return True
+        if base + low - POOLED_MARGIN >= line:
+            return False
+        return None
 
     def reads(self, embedder) -> bool:
         """Whether it was fitted on this encoder's layers (else it is left out, and triage says so)."""

@@ -16,8 +16,11 @@ The choice rule, for each regularisation `C` and pair of thresholds: in no split
 message missed that was caught without it, then fewest false alarms on average, then the lower
 thresholds (when in doubt, urgent wins). One split alone
 was not enough: adding one case file moved every file to the other fold and the safe
-threshold from 0.02 to 0.1. Writes calibration/triage-veto.json (coefficients,
-threshold, the table it was chosen from) and calibration/triage-veto-data.csv (the rows).
+threshold from 0.02 to 0.1. Then, with the chosen fit, the spread between what it reads from a
+long message's own layers and from its sentences' layers pooled, as the chain has them
+(`Veto.pooled_side`: where it settles a verdict, triage spares that message a second encode).
+Writes calibration/triage-veto.json (coefficients, thresholds, that spread, the table they
+were chosen from) and calibration/triage-veto-data.csv (the rows).
 """
 
 from __future__ import annotations
@@ -162,6 +165,29 @@ def features(embedder, texts: list[str], progress=None) -> np.ndarray:
     return np.vstack(parts)
 
 
+def pooled_spread(embedder, texts: list[str], own: np.ndarray, veto, progress=None) -> tuple[tuple[float, float] | None, int]:
+    """How far the fitted classifier's log-odds from each long message's own layers (`own`, the
+    rows of `features`) stray from those from its sentences' layers pooled, as the chain reads a
+    long message (`embedding.read_message`): the least and the most of own minus pooled, over the
+    long ones of `texts` (None when there are none), and how many there were."""
+    from assistant.embedding import read_message, whole_encoded
+    from assistant.triage import meaning_texts
+
+    long = [i for i, t in enumerate(texts) if not whole_encoded(embedder, meaning_texts(t))]
+    if not long:
+        return None, 0
+    pooled = []
+    for k, i in enumerate(long):
+        pooled.append(read_message(embedder, meaning_texts(texts[i]), layers=True)[1])
+        if progress and (k % 50 == 0 or k == len(long) - 1):
+            progress("long messages' pooled layers", k + 1, len(long))
+    clip = 1e-12
+    odds = [np.log(np.clip(p, clip, 1 - clip) / np.clip(1 - p, clip, 1)) for p in
+            (veto.probability(own[long]), veto.probability(np.vstack(pooled)))]
+    gap = odds[0] - odds[1]
+    return (float(gap.min()), float(gap.max())), len(long)
+
+
 def served_verdicts(flags, embedder, rows: list[Row], progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: caught as served without the classifier; set aside by one that is sure of every
     message and reads the meaning net's flags only; set aside by one that reads symptom words'
@@ -226,11 +252,15 @@ def main() -> int:
     alarms_without = int((cases & (y == 0) & caught).sum())
     best = choose(points, missed_without)
     weights, bias, mean, scale = fit(x, y, best.c)
+    fitted = Veto(weights, bias, mean, scale, best.threshold, embedder.name, frozenset())
+    with progress_reporter() as progress:
+        spread, long_messages = pooled_spread(embedder, [r.text for r in rows], x, fitted, progress)
     veto = Veto(weights, bias, mean, scale, best.threshold, embedder.name,
                 frozenset(example_key(t) for s in flags.symptoms for t in s.reports), words_threshold=best.words_threshold,
-                info={
+                pooled_spread=spread, info={
                     "fitted": dt.date.today().isoformat(), "command": "python -m eval triage-veto",
                     "red_flags_version": flags.meta.get("version"), "C": best.c,
+                    "pooled_spread_over": f"{long_messages} long messages (own minus pooled layers' log-odds)",
                     "fitted_on": {"rows": len(rows), "cases": int(cases.sum()), "urgent": int(y.sum()),
                                   "case_files": sorted({r.source for r in rows if r.case_id}), "data": DATA_FILE.name},
                     "cross_validated": {"folds": f"2, by case file, {len(partitions)} ways (worst split's misses, "
@@ -253,6 +283,8 @@ def main() -> int:
                       style="bold green" if p == best else None)
     Console().print(table)
     words = "never" if best.words_threshold is None else f"{best.words_threshold:g}"
-    print(f"chosen: C {best.c:g}, threshold {best.threshold:g}, words threshold {words}; wrote {MODEL_FILE.relative_to(ROOT)} and "
+    spread = "unmeasured" if veto.pooled_spread is None else "{:+.2f} to {:+.2f}".format(*veto.pooled_spread)
+    print(f"chosen: C {best.c:g}, threshold {best.threshold:g}, words threshold {words}; own layers' log-odds minus "
+          f"pooled over {long_messages} long messages: {spread}; wrote {MODEL_FILE.relative_to(ROOT)} and "
           f"{DATA_FILE.relative_to(ROOT)}")
     return 0

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.errors import UsageError
 from assistant.triage import RedFlags, Triager
-from assistant.triage_veto import DEFAULT_VETO, Veto
+from assistant.triage_veto import DEFAULT_VETO, POOLED_MARGIN, Veto
 from eval.triage_veto import DATA_FILE, Point, Row, choose, cross_validate, folds, splits
 
 RED_FLAGS = RedFlags.load()
@@ -46,6 +46,10 @@ def test_the_classifier_round_trips_through_its_json(veto, tmp_path):
     assert np.allclose(again.probability(x), veto.probability(x), atol=1e-4)
     assert again.threshold == veto.threshold and again.fitted_reports == veto.fitted_reports
     assert again.words_threshold == veto.words_threshold
+    # the spread is rounded outwards, never narrower than measured
+    low, high = veto.pooled_spread
+    assert again.pooled_spread[0] <= low <= again.pooled_spread[0] + 1e-4
+    assert again.pooled_spread[1] - 1e-4 <= high <= again.pooled_spread[1]
 
 
 @pytest.mark.parametrize("content, says", [
@@ -59,6 +63,10 @@ def test_the_classifier_round_trips_through_its_json(veto, tmp_path):
                  "threshold": 0.05, "words_threshold": "low", "model": "m", "fitted_reports": []}), "lacks or garbles"),
     (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
                  "threshold": 0.05, "words_threshold": -0.1, "model": "m", "fitted_reports": []}), "words_threshold"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
+                 "threshold": 0.05, "pooled_spread": [3.0, -1.0], "model": "m", "fitted_reports": []}), "the least first"),
+    (json.dumps({"features": "layer-means-v1", "weights": [1.0], "mean": [0.0], "scale": [1.0], "intercept": 0,
+                 "threshold": 0.05, "pooled_spread": "wide", "model": "m", "fitted_reports": []}), "lacks or garbles"),
 ])
 def test_a_damaged_classifier_file_is_a_clear_error_that_says_how_to_mend_it(tmp_path, content, says):
     path = tmp_path / "veto.json"
@@ -67,6 +75,46 @@ def test_a_damaged_classifier_file_is_a_clear_error_that_says_how_to_mend_it(tmp
     with pytest.raises(UsageError, match=says) as raised:
         Veto.load(path)
     assert "python -m eval triage-veto" in str(raised.value)
+
+
+# -- a long message's pooled layers ---------------------------------------------------------
+def test_a_pooled_reading_settles_a_threshold_only_where_the_spread_and_margin_allow(veto):
+    """Own log-odds lie within [pooled + low, pooled + high] on what it was fitted on; widened by
+    the margin, a pooled reading settles "under the limit?" only when that whole band is on one side."""
+    sure = replace(veto, pooled_spread=(-1.0, 3.0))
+
+    def odds(p):
+        return float(np.log(p / (1 - p)))
+
+    def prob(z):
+        return float(1 / (1 + np.exp(-z)))
+
+    line = odds(0.05)
+    assert sure.pooled_side(prob(line + 1.0 + POOLED_MARGIN + 0.01), 0.05) is False  # kept without an encode
+    assert sure.pooled_side(prob(line + 1.0 + POOLED_MARGIN - 0.01), 0.05) is None  # too near: encode it
+    assert sure.pooled_side(prob(line - 3.0 - POOLED_MARGIN - 0.01), 0.05) is True
+    assert sure.pooled_side(prob(line - 3.0 - POOLED_MARGIN + 0.01), 0.05) is None
+    assert replace(veto, pooled_spread=None).pooled_side(0.999, 0.05) is None  # unmeasured: always encode
+
+
+@pytest.mark.slow
+def test_the_committed_spread_holds_for_the_long_messages_it_was_fitted_on(embedder, veto):
+    """What the chain pools for a long message, read by the classifier, stays within the file's
+    spread of what the message's own layers give (a sample of the fitted rows): so a change to
+    the pooling, the encoder or the coefficients without `python -m eval triage-veto` fails here."""
+    from assistant.embedding import read_message, whole_encoded
+    from assistant.triage import meaning_texts
+
+    with open(DATA_FILE, encoding="utf-8") as handle:
+        texts = [r["text"] for r in csv.DictReader(handle)]
+    long = [t for t in texts if not whole_encoded(embedder, meaning_texts(t))][::25]
+    assert len(long) > 50
+    pooled = np.vstack([read_message(embedder, meaning_texts(t), layers=True)[1] for t in long])
+    served = Triager(RED_FLAGS, embedder, veto)
+    own = np.array([served.veto_probability(t) for t in long])
+    gap = np.log(own / (1 - own)) - np.log(veto.probability(pooled) / (1 - veto.probability(pooled)))
+    low, high = veto.pooled_spread
+    assert low - 1e-3 <= gap.min() and gap.max() <= high + 1e-3, (gap.min(), gap.max())
 
 
 # -- the choice of threshold ----------------------------------------------------------------
@@ -218,3 +266,25 @@ def test_the_chain_passes_the_messages_own_layers_and_the_classifier_reads_them_
     calls.clear()
     answer = assistant.ask(message)
     assert answer.triage is not None and answer.triage.reason.startswith(SET_ASIDE) and not calls
+
+
+@pytest.mark.slow
+def test_a_long_message_is_encoded_again_only_where_its_pooled_layers_leave_the_verdict_open(assistant, monkeypatch):
+    """A long report flagged on its words, which its pooled layers already show the classifier
+    keeps, costs no second encode; a long question the meaning net flagged, whose pooled layers
+    cannot show it under the threshold, is encoded and set aside as before."""
+    report = ("Since lunchtime my wife has been muddled, she called me by her brother's name twice and could not "
+              "tell me what day it is. She had her cells put back eleven days ago and she keeps nodding off in her chair.")
+    question = ("What should we pack for the hotel stay near the hospital for the weeks after the infusion? "
+                "My wife gets cold easily at night.")
+    calls = []
+    real = assistant.embedder.layer_means
+    monkeypatch.setattr(assistant.embedder, "layer_means", lambda texts: calls.append(texts) or real(texts))
+    answer = assistant.ask(report)
+    assert answer.triage.urgent and "rules:" in answer.triage.reason and not calls
+    # ...where without the chain's layers the classifier would have had to read it again
+    assert assistant.triager.assess(report).reason == answer.triage.reason and len(calls) == 1
+    calls.clear()
+    answer = assistant.ask(question)
+    assert not answer.triage.urgent and answer.triage.reason.startswith(SET_ASIDE)
+    assert len(calls) == 1

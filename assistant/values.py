@@ -176,6 +176,15 @@ KINDS = (
                     r"annually|hourly)\b|\b(?:a|per) (?:day|week|month|year)\b"
                     # the leaflets' own answer, when they give no number: "we check your counts often"
                     r"|(?<!\bhow )\boften\b|\bmany times\b|\bregular(?:ly)?\b", re.I)),
+    # How many days, weeks or months: a number of them, or the leaflets' words for one ("a few
+    # weeks", "several months"). Not "how long", which the leaflets often answer by who will say
+    # ("your team can tell you how long to use it for"); a count of weeks asks for the count.
+    Kind("duration", "that number of days, weeks or months",
+         re.compile(r"\bhow many (?:more )?(?:minutes|hours|days|nights|weeks|months|years)\b", re.I),
+         re.compile(r"\b(?:\d+(?:[.,]\d+)?(?:\s?(?:-|to|–|or)\s?\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+                    r"eleven|twelve|fourteen|fifteen|twenty|thirty|few|several|many|some|couple of)\s+(?:more\s+)?"
+                    r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)\b"
+                    r"|\b\d+-(?:minute|hour|day|night|week|month|year)\b|\blife-?long\b|\bfor life\b|\bpermanent(?:ly)?\b", re.I)),
     Kind("time", "a time of day",
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"

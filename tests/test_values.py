@@ -31,6 +31,8 @@ from assistant import values
     ("how common is a second cancer after car t", "likelihood"),
     ("how often will he need blood tests once he is home", "frequency"),
     ("how frequently does the panel sit?", "frequency"),
+    ("how many weeks will I have to stay near the hospital", "duration"),
+    ("roughly how many more days in hospital after the cells go back in?", "duration"),
     ("what time should we arrive for the collection", "time"),
     ("what are the day unit's opening hours", "time"),
     # each question of a message read alone: the second asks where, the first still asks when
@@ -83,6 +85,8 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     # when something happens to someone, not a date: the leaflets give days after the infusion
     "when did the CRS start for most people in the study",
     "why do the nurses ask him what year it is",
+    # how long: the leaflets often answer by who will say, and that is an answer
+    "how long do i need to use contraception after",
 ])
 def test_a_question_about_a_value_does_not_ask_for_one(question):
     assert values.asked_kind(question) is None
@@ -120,6 +124,12 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("icans, what is that short for", "It stands for immune effector cell-associated neurotoxicity syndrome.", None),
     ("what does the CAR in CAR-T stand for?", "CAR-T is a treatment made from your own T cells.", "letters"),
     ("what does ICE stand for", "The ICE score checks writing, naming and attention.", "letters"),
+    # a count of weeks or months asks for one, in numbers or the leaflets' words
+    ("how many months after the infusion is contraception needed", "Ask your team how long to use it for.", "duration"),
+    ("how many weeks until the cells come back from the lab", "This takes a few weeks.", None),
+    ("how many weeks until the cells come back from the lab", "It takes about 3 to 4 weeks.", None),
+    ("how many years of follow-up", "Long-term follow-up lasts at least 15 years.", None),
+    ("how many weeks after the infusion is the first scan", "Before treatment you may have heart tests.", "duration"),
     ("when was TA1116 published?", "The appraisal is NICE TA1116.", "date"),
     ("when was TA1116 published?", "NICE published TA1116 in 2025.", None),
 ])

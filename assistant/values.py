@@ -122,6 +122,11 @@ def _holds_level(question: str, answer: str) -> bool:
                for measure in measures_asked(question) for sentence in sentences)
 
 
+# A length of time: a number of days, weeks or months, or the leaflets' words for one.
+_DURATION = (r"\b(?:\d+(?:[.,]\d+)?(?:\s?(?:-|to|–|or)\s?\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+             r"eleven|twelve|fourteen|fifteen|twenty|thirty|few|several|many|some|couple of)\s+(?:more\s+)?"
+             r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)\b"
+             r"|\b\d+-(?:minute|hour|day|night|week|month|year)\b|\blife-?long\b|\bfor life\b|\bpermanent(?:ly)?\b")
 _NEVER = re.compile(r"(?!x)x")  # the held pattern of a kind whose `holds` judges the answer instead
 
 KINDS = (
@@ -177,14 +182,15 @@ KINDS = (
                     # the leaflets' own answer, when they give no number: "we check your counts often"
                     r"|(?<!\bhow )\boften\b|\bmany times\b|\bregular(?:ly)?\b", re.I)),
     # How many days, weeks or months: a number of them, or the leaflets' words for one ("a few
-    # weeks", "several months"). Not "how long", which the leaflets often answer by who will say
-    # ("your team can tell you how long to use it for"); a count of weeks asks for the count.
+    # weeks", "several months"); a count of weeks asks for the count.
     Kind("duration", "that number of days, weeks or months",
          re.compile(r"\bhow many (?:more )?(?:minutes|hours|days|nights|weeks|months|years)\b", re.I),
-         re.compile(r"\b(?:\d+(?:[.,]\d+)?(?:\s?(?:-|to|–|or)\s?\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
-                    r"eleven|twelve|fourteen|fifteen|twenty|thirty|few|several|many|some|couple of)\s+(?:more\s+)?"
-                    r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)\b"
-                    r"|\b\d+-(?:minute|hour|day|night|week|month|year)\b|\blife-?long\b|\bfor life\b|\bpermanent(?:ly)?\b", re.I)),
+         re.compile(_DURATION, re.I)),
+    # How long: a length of time as above, or who will say how long ("your team can tell you how
+    # long to use it for": the leaflets' own answer when they give none), or until when.
+    Kind("length", "that length of time",
+         re.compile(r"\bhow long\b(?!\s+ago\b)", re.I),
+         re.compile(_DURATION + r"|\bhow long\b|\buntil\b|\btill\b|\bas long as\b", re.I)),
     Kind("time", "a time of day",
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"

@@ -288,6 +288,16 @@ def test_a_question_asking_a_value_the_documents_do_not_give_is_refused_so(assis
     assert assistant.ask(topic, audience).status == "answered"
 
 
+def test_a_count_of_weeks_the_documents_do_not_give_is_refused_and_one_they_give_is_answered(assistant):
+    """values.py "duration": a section on the topic that gives no number of weeks does not answer
+    "how many weeks"; the section on making the cells, which gives one, does."""
+    answer = assistant.ask("how many weeks after the cells go in do they scan you to see if it has worked?", "patient")
+    assert answer.status == "refused" and answer.decision["missing_value"] == "duration"
+    assert "does not give that number of days, weeks or months" in answer.answer
+    given = assistant.ask("how many weeks is the wait while the lab makes the cells?", "patient")
+    assert given.status == "answered" and "4 weeks" in given.answer
+
+
 def test_letters_the_documents_do_not_spell_out_are_said_so_with_what_they_do_say(assistant):
     """values.py "letters": the documents name the ICE test but never spell out its letters, so
     "what does ICE stand for" is refused saying so, and what they say of the test is still shown

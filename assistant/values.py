@@ -93,7 +93,9 @@ def _holds_letters(question: str, answer: str) -> bool:
 # ICAHT grades?", "any CD4 cut-off?". The answer must name that measure with a figure in the same
 # sentence ("LVEF above 40%", "ECOG 0-1"); the measure is the word before "level", "threshold" or
 # "cut-off".
-_LEVEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*)\s+(?:levels?|thresholds?|cut-?offs?|cutoffs?)\b", re.I)
+_LEVEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*)\s+(?:levels?|thresholds?|cut-?offs?|cutoffs?)\b"
+                    # ... or a least or most of it: "minimum CrCl for eligibility?"
+                    r"|(?<![\w/-])(?:min(?:imum)?|max(?:imum)?|lowest|highest)\s+(?:acceptable\s+|required\s+)?([A-Za-z][\w-]*)", re.I)
 # A measure is a named quantity: an abbreviation ("ANC", "IgG", "CD4", "LVEF", "CrCl") or one of
 # these, not a kind of criteria ("the usual fitness thresholds" asks for the criteria, which give
 # their own figures).
@@ -104,8 +106,8 @@ immunoglobulins""".split())
 
 def measures_asked(question: str) -> list[str]:
     """The measures whose level, threshold or cut-off a question asks for."""
-    return [m.group(1) for m in _LEVEL.finditer(question)
-            if re.search(r"[A-Z].*[A-Z]|\d", m.group(1)) or m.group(1).lower() in _MEASURE_WORDS]
+    named = [m.group(1) or m.group(2) for m in _LEVEL.finditer(question)]
+    return [m for m in named if re.search(r"[A-Z].*[A-Z]|\d", m) or m.lower() in _MEASURE_WORDS]
 
 
 def _names_measure(measure: str, sentence: str) -> bool:
@@ -191,6 +193,14 @@ KINDS = (
     Kind("length", "that length of time",
          re.compile(r"\bhow long\b(?!\s+ago\b)", re.I),
          re.compile(_DURATION + r"|\bhow long\b|\buntil\b|\btill\b|\bas long as\b", re.I)),
+    # An upper age limit ("is there an upper age limit for 3L axi-cel?", "is he too old for it?"):
+    # an age given as the most, or words saying there is none. A least age ("18 or over") is
+    # not one.
+    Kind("upper-age", "an upper age limit",
+         re.compile(r"\b(?:upper|maximum|max|top|oldest)\s+age\b|\btoo old\b|\bage (?:cap|ceiling)\b", re.I),
+         re.compile(r"\b\d+\s*(?:years?\s*(?:old\s*)?)?(?:and|or)\s+(?:under|younger|below)\b|\bunder (?:the age of )?\d+\b"
+                    r"|\bup to (?:the )?(?:age of )?\d+\b|\b(?:upper|maximum) age\b|\bno (?:upper )?age limit\b|\bage alone\b"
+                    r"|\bolder (?:people|patients|adults)\b", re.I)),
     Kind("time", "a time of day",
          re.compile(r"\b(?:at )?what time\b(?! of (?:year|life))|\bopening (?:hours|times)\b", re.I),
          re.compile(r"\b\d{1,2}(?:[:.]\d{2})?\s?(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\bo'clock\b|\bnoon\b|\bmidday\b|"

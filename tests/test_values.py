@@ -42,6 +42,9 @@ from assistant import values
     ("what time should we arrive for the collection, and where do we go when we get there", "time"),
     ("whats the email adress for the ward", "email"),
     ("LVEF threshold for CAR-T fitness?", "level"),
+    ("minimum CrCl for referral?", "level"),  # a least of a measure
+    ("is there an upper age limit for third-line axi-cel?", "upper-age"),
+    ("is my husband too old for car t at 78", "upper-age"),
     ("what CD4 cut-off do you use before stopping prophylaxis", "level"),
     ("what does CRS stand for?", "letters"),
     ("what's ICE short for", "letters"),
@@ -81,6 +84,8 @@ def test_a_question_asking_for_a_value_names_its_kind(question, kind):
     "ICE score - how many pts for the naming task?",  # points, not patients
     "and the usual centre fitness thresholds on top of that?",  # criteria, which give their own figures
     "can I email my questions to the team",  # whether, not the address
+    "min age axi cel third line",  # age is no measure: criteria, which give their own figures
+    "on 4 L/min oxygen via NC, what CRS grade is that?",  # "min" of a rate, not a minimum
     "what does it stand for?",  # names no letters: not judged
     "what does car t stand for",  # "car" is an English word: no letters named
     # when something happens to someone, not a date: the leaflets give days after the infusion
@@ -135,6 +140,11 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("will I need a bone marrow biopsy after, and if so how long after", "Your team will check how you respond.", "length"),
     ("how long will i be on the anti-infection tablets", "These may be needed for several months.", None),
     ("how long till I can drive", "Do not drive until your team says it is safe.", None),
+    # a least age is no upper age limit; an age as the most, or none by age alone, is one
+    ("is there an upper age limit for axi-cel?", "Criteria: age 18 or over; ECOG 0-1.", "upper-age"),
+    ("is he too old for tisa-cel?", "It can be used for people aged 25 and under with B-ALL.", None),
+    ("minimum CrCl for referral?", "Adequate kidney function and an LVEF above 40%.", "level"),
+    ("minimum CrCl for referral?", "A CrCl of at least 30 mL/min.", None),
     ("when was TA1116 published?", "The appraisal is NICE TA1116.", "date"),
     ("when was TA1116 published?", "NICE published TA1116 in 2025.", None),
 ])

@@ -54,7 +54,9 @@ DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-
 FEATURES = "layer-means-v1"
 # Log-odds added on each side of the fitted `pooled_spread` before a pooled reading settles a
 # threshold: the spread is the extreme of the messages fitted on, and a new wording may stray
-# further. Erring costs a second encode, or keeps a flag one that encode would set aside; never a miss.
+# further. Where a flag could be set aside, only "not under" is taken from the pooled reading,
+# so erring there keeps a flag. The clause reading also takes "under" (its 0.9 of agreement):
+# with this spread, only for a pooled probability under about 0.0006.
 POOLED_MARGIN = 1.0
 _REFIT = "run `python -m eval triage-veto` (or restore calibration/triage-veto.json from git)"
 

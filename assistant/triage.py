@@ -548,8 +548,10 @@ class Triager:
         and the row is its own, not pooled."""
         text = message_text(message)
         row = layers[1] if layers is not None and message_text(layers[0]) == text and not _pooled(layers) else None
-        if row is None:
-            row = self.embedder.layer_means([text])[0]
+        return self._row_probability(self.embedder.layer_means([text])[0] if row is None else row)
+
+    def _row_probability(self, row: np.ndarray) -> float:
+        """The message classifier's probability for one `layer_means` row."""
         return float(self.veto.probability(np.asarray(row, dtype=np.float32)[None, :])[0])
 
     def _pooled_below(self, message: str, layers: MessageLayers | tuple[str, np.ndarray] | None,
@@ -559,8 +561,7 @@ class Triager:
         this message's pooled layers: `veto_probability` reads the message's own."""
         if layers is None or not _pooled(layers) or message_text(layers[0]) != message_text(message):
             return None
-        pooled = float(self.veto.probability(np.asarray(layers[1], dtype=np.float32)[None, :])[0])
-        return self.veto.pooled_side(pooled, limit)
+        return self.veto.pooled_side(self._row_probability(layers[1]), limit)
 
     def encode(self, message: str) -> np.ndarray:
         """The vectors of `meaning_texts(message)`, in one encode."""

@@ -46,7 +46,7 @@ from .errors import UsageError
 from .text import plain_quotes
 
 __all__ = ["Veto", "DEFAULT_VETO", "FEATURES", "POOLED_MARGIN", "MessageLayers", "example_key", "layer_logistic",
-           "layer_probability", "message_text"]
+           "layer_probability", "log_odds", "message_text"]
 
 DEFAULT_VETO = Path(__file__).resolve().parent.parent / "calibration" / "triage-veto.json"
 # What the coefficients read: `SentenceEmbedder.layer_means` of the message. A file made for
@@ -94,9 +94,10 @@ class MessageLayers(NamedTuple):
     pooled: bool = False
 
 
-def _log_odds(p: float) -> float:
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))
+def log_odds(p):
+    """log(p / (1 - p)) of a probability or an array of them, kept finite at 0 and 1."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
 
 
 def message_text(message: str) -> str:
@@ -181,7 +182,7 @@ class Veto:
         if self.pooled_spread is None:
             return None
         low, high = self.pooled_spread
-        base, line = _log_odds(pooled_probability), _log_odds(limit)
+        base, line = float(log_odds(pooled_probability)), float(log_odds(limit))
         if base + high + POOLED_MARGIN < line:
             return True
         if base + low - POOLED_MARGIN >= line:

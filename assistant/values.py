@@ -92,7 +92,7 @@ def _holds_letters(question: str, answer: str) -> bool:
 # A level a decision turns on: "IgG level at which you start IVIG?", "what ANC thresholds define
 # ICAHT grades?", "any CD4 cut-off?". The answer must name that measure with a figure in the same
 # sentence ("LVEF above 40%", "ECOG 0-1"); the measure is the word before "level", "threshold" or
-# "cut-off".
+# "cut-off", or after "minimum" or "maximum" ("minimum CrCl?").
 _LEVEL = re.compile(r"(?<![\w-])([A-Za-z][\w-]*)\s+(?:levels?|thresholds?|cut-?offs?|cutoffs?)\b"
                     # ... or a least or most of it: "minimum CrCl for eligibility?"
                     r"|(?<![\w/-])(?:min(?:imum)?|max(?:imum)?|lowest|highest)\s+(?:acceptable\s+|required\s+)?([A-Za-z][\w-]*)", re.I)
@@ -105,7 +105,7 @@ immunoglobulins""".split())
 
 
 def measures_asked(question: str) -> list[str]:
-    """The measures whose level, threshold or cut-off a question asks for."""
+    """The measures whose level, threshold, cut-off, least or most a question asks for."""
     named = [m.group(1) or m.group(2) for m in _LEVEL.finditer(question)]
     return [m for m in named if re.search(r"[A-Z].*[A-Z]|\d", m) or m.lower() in _MEASURE_WORDS]
 

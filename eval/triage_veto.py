@@ -165,13 +165,15 @@ def features(embedder, texts: list[str], progress=None) -> np.ndarray:
     return np.vstack(parts)
 
 
-def pooled_spread(embedder, texts: list[str], own: np.ndarray, veto, progress=None) -> tuple[tuple[float, float] | None, int]:
-    """How far the fitted classifier's log-odds from each long message's own layers (`own`, the
-    rows of `features`) stray from those from its sentences' layers pooled, as the chain reads a
-    long message (`embedding.read_message`): the least and the most of own minus pooled, over the
-    long ones of `texts` (None when there are none), and how many there were."""
+def pooled_spread(embedder, texts: list[str], own: np.ndarray, fitted, progress=None) -> tuple[tuple[float, float] | None, int]:
+    """How far the log-odds of the classifier `fitted` (weights, intercept, mean, scale) from each
+    long message's own layers (`own`, the rows of `features`) stray from those from its sentences'
+    layers pooled, as the chain reads a long message (`embedding.read_message`): the least and the
+    most of own minus pooled, over the long ones of `texts` (None when there are none), and how
+    many there were."""
     from assistant.embedding import read_message, whole_encoded
     from assistant.triage import meaning_texts
+    from assistant.triage_veto import layer_probability, log_odds
 
     long = [i for i, t in enumerate(texts) if not whole_encoded(embedder, meaning_texts(t))]
     if not long:
@@ -181,10 +183,7 @@ def pooled_spread(embedder, texts: list[str], own: np.ndarray, veto, progress=No
         pooled.append(read_message(embedder, meaning_texts(texts[i]), layers=True)[1])
         if progress and (k % 50 == 0 or k == len(long) - 1):
             progress("long messages' pooled layers", k + 1, len(long))
-    clip = 1e-12
-    odds = [np.log(np.clip(p, clip, 1 - clip) / np.clip(1 - p, clip, 1)) for p in
-            (veto.probability(own[long]), veto.probability(np.vstack(pooled)))]
-    gap = odds[0] - odds[1]
+    gap = log_odds(layer_probability(own[long], *fitted)) - log_odds(layer_probability(np.vstack(pooled), *fitted))
     return (float(gap.min()), float(gap.max())), len(long)
 
 
@@ -252,9 +251,8 @@ def main() -> int:
     alarms_without = int((cases & (y == 0) & caught).sum())
     best = choose(points, missed_without)
     weights, bias, mean, scale = fit(x, y, best.c)
-    fitted = Veto(weights, bias, mean, scale, best.threshold, embedder.name, frozenset())
     with progress_reporter() as progress:
-        spread, long_messages = pooled_spread(embedder, [r.text for r in rows], x, fitted, progress)
+        spread, long_messages = pooled_spread(embedder, [r.text for r in rows], x, (weights, bias, mean, scale), progress)
     veto = Veto(weights, bias, mean, scale, best.threshold, embedder.name,
                 frozenset(example_key(t) for s in flags.symptoms for t in s.reports), words_threshold=best.words_threshold,
                 pooled_spread=spread, info={

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.errors import UsageError
 from assistant.triage import RedFlags, Triager
-from assistant.triage_veto import DEFAULT_VETO, POOLED_MARGIN, Veto
+from assistant.triage_veto import DEFAULT_VETO, POOLED_MARGIN, Veto, log_odds
 from eval.triage_veto import DATA_FILE, Point, Row, choose, cross_validate, folds, splits
 
 RED_FLAGS = RedFlags.load()
@@ -83,13 +83,10 @@ def test_a_pooled_reading_settles_a_threshold_only_where_the_spread_and_margin_a
     the margin, a pooled reading settles "under the limit?" only when that whole band is on one side."""
     sure = replace(veto, pooled_spread=(-1.0, 3.0))
 
-    def odds(p):
-        return float(np.log(p / (1 - p)))
-
     def prob(z):
         return float(1 / (1 + np.exp(-z)))
 
-    line = odds(0.05)
+    line = float(log_odds(0.05))
     assert sure.pooled_side(prob(line + 1.0 + POOLED_MARGIN + 0.01), 0.05) is False  # kept without an encode
     assert sure.pooled_side(prob(line + 1.0 + POOLED_MARGIN - 0.01), 0.05) is None  # too near: encode it
     assert sure.pooled_side(prob(line - 3.0 - POOLED_MARGIN - 0.01), 0.05) is True
@@ -112,7 +109,7 @@ def test_the_committed_spread_holds_for_the_long_messages_it_was_fitted_on(embed
     pooled = np.vstack([read_message(embedder, meaning_texts(t), layers=True)[1] for t in long])
     served = Triager(RED_FLAGS, embedder, veto)
     own = np.array([served.veto_probability(t) for t in long])
-    gap = np.log(own / (1 - own)) - np.log(veto.probability(pooled) / (1 - veto.probability(pooled)))
+    gap = log_odds(own) - log_odds(veto.probability(pooled))
     low, high = veto.pooled_spread
     assert low - 1e-3 <= gap.min() and gap.max() <= high + 1e-3, (gap.min(), gap.max())
 

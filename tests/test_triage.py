@@ -1135,6 +1135,20 @@ def test_doing_better_or_otherwise_fine_says_someone_is_well(triager, message, u
     assert triager.assess(message).urgent == urgent
 
 
+@pytest.mark.parametrize("sentence, well", [
+    ("she's doing really well, pottering about again", True),
+    ("he is doing ever so well", True),
+    ("I'm doing fine", True),
+    ("she's not doing really well", False),
+    ("he's doing really well but shaky", False),
+])
+def test_doing_well_with_an_intensifier_says_someone_is_well(sentence, well):
+    """cues.well_now (1.27) reads "doing really well" as "doing well", as its first cue reads
+    "feeling really well": a sentence saying only that was read by meaning and stood 0.47 from
+    reading-writing reports, telling a carer asking about a swimming class to call the line."""
+    assert Triager(RED_FLAGS)._says_well(sentence) == well
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("message, urgent", [
     # "hasn't come back since", said of an episode on the ward or the day unit (cues.ended, 1.16)

@@ -158,6 +158,10 @@ _DENIED = re.compile(r"(?:\b(?:not|never|nor)|n't|\b(?:is|was|are|were|has|have|
 # Someone telling of another: "my wife says", "my husband just checked".
 _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thinks?|thought|noticed|checked|found|"
           r"reckons?|tells?|told|took|takes|measured|saw|sees|heard|spotted|worries|is worried|keeps saying)\b")
+# A he or a she, who is not a writer who says they are the patient (`_someone_elses`), and one
+# telling of the writer ("she says ...", "he just checked ...").
+_HE_OR_SHE = re.compile(r"\b(?:he|she|him|her|hes|shes|he's|she's|himself|herself)\b", re.I)
+_HE_OR_SHE_TELLS = re.compile(r"\b(?:he|she)" + _TELLS, re.I)
 # A relative named with their treatment ("my husband's had CAR-T", "his dad, who had CAR-T"):
 # at most this many words between, none of them someone else.
 _TREATED_WITHIN = 4
@@ -613,8 +617,11 @@ class Triager:
         treatment"), with the sentence it qualifies just before it ("my mum has the chills -
         she's not a patient"); and, when the writer says they care for the patient ("I'm his
         carer", "my wife had CAR-T"), a sentence about the writer's own body alone ("I've come
-        down with a cold myself", "my own temperature"). Anyone else named in the sentence (he,
-        my husband) keeps it in: when unsure, both nets read it."""
+        down with a cold myself", "my own temperature"); and, when the writer says they are the
+        patient ("I'm the one who had the cells"), a sentence naming a relative or a he or she and
+        nothing of the writer, not telling of the writer ("she says I was talking nonsense") and
+        not a reading. Anyone else named in a sentence of a writer who cares (he, my husband)
+        keeps it in: when unsure, both nets read it."""
         flags = self.red_flags
         out = [False] * len(parts)
         if flags.not_patient is not None:
@@ -654,6 +661,12 @@ class Triager:
                 rest = flags.writer_is_patient.sub(" ", part)
                 if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", rest)) \
                         and not self._tells.search(rest):
+                    out[i] = True
+                # ... or a he or she alone, who cannot be the writer ("My wife is my carer (I'm the one
+                # who had the cells). She's been dizzy today"); not a reading, which may be the
+                # writer's taken by them ("she took it, 38.4"), nor one telling of the writer.
+                elif _HE_OR_SHE.search(rest) and not _FIRST_PERSON.search(rest) and not _HE_OR_SHE_TELLS.search(rest) \
+                        and not any(ch.isdigit() for ch in rest):
                     out[i] = True
         if flags.strangers is not None:
             for i, part in enumerate(parts):

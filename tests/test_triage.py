@@ -423,6 +423,9 @@ OTHER_PEOPLES_HEALTH = [
     # the treatment's name as people type it, "car t" as "CAR-T" (red-flag file 1.26)
     "my niece is staying with us and she has a temperature of 38.4 with a cough. i had car t last month and i feel "
     "well, should she keep away from me?",
+    # the writer is the patient, so a he or she alone is someone else (forty-fifth session)
+    "I'm the patient, my husband looks after me. He's had a dizzy spell this afternoon, the GP thinks it's his blood "
+    "pressure tablets. Is he still ok to drive me to clinic?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -461,6 +464,10 @@ STILL_THE_PATIENT = [
     "my dog jumped up at me and my hand is bleeding and won't stop",  # the writer, beyond the dog's "my"
     "he keeps seeing a dog in the kitchen that isn't there",
     "the man in the next bed is having a fit now",
+    # the writer is the patient and a he or she tells of them, or reads a number off them
+    "I had CAR-T last week. She says I was talking nonsense at breakfast.",
+    "I had my cells on Monday. She took my temperature, 38.4.",
+    "I had CAR-T 2 weeks ago. He thinks I look really drowsy and I can barely keep my eyes open.",
 ]
 
 

@@ -110,9 +110,22 @@ def measures_asked(question: str) -> list[str]:
     return [m for m in named if re.search(r"[A-Z].*[A-Z]|\d", m) or m.lower() in _MEASURE_WORDS]
 
 
+# Clinicians' short names of a measure and the words the documents spell it out in: "O2 cut-off
+# for grade 2?" is answered by "oxygen by low-flow nasal cannula (up to 6 L/min)" (asked so by
+# two blind writers, the forty-third and forty-fifth sets).
+_SPELLED_OUT = {"o2": ("oxygen",), "spo2": ("oxygen saturation", "saturation", "sats"), "sats": ("saturation",),
+                "bp": ("blood pressure",), "sbp": ("blood pressure", "systolic"), "hr": ("heart rate", "pulse"),
+                "hb": ("haemoglobin", "hemoglobin"), "plt": ("platelet",), "plts": ("platelet",),
+                "crcl": ("creatinine clearance",), "egfr": ("gfr", "glomerular filtration"), "temp": ("temperature",),
+                "ef": ("ejection fraction",), "lvef": ("ejection fraction",), "igg": ("immunoglobulin g",),
+                "anc": ("neutrophil",), "wcc": ("white cell", "white blood cell")}
+
+
 def _names_measure(measure: str, sentence: str) -> bool:
     """The sentence names the measure: as a word, or, a short name in capitals, inside a longer
-    one ("EF" in "LVEF")."""
+    one ("EF" in "LVEF"), or spelled out (`_SPELLED_OUT`: "oxygen" for "O2")."""
+    if any(re.search(rf"(?<![\w-]){re.escape(words)}", sentence, re.I) for words in _SPELLED_OUT.get(measure.lower(), ())):
+        return True
     if measure.isupper() and len(measure) <= 4:
         return measure in sentence
     return re.search(rf"(?<![\w-]){re.escape(measure)}", sentence, re.I) is not None

@@ -145,6 +145,9 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     ("is he too old for tisa-cel?", "It can be used for people aged 25 and under with B-ALL.", None),
     ("minimum CrCl for referral?", "Adequate kidney function and an LVEF above 40%.", "level"),
     ("minimum CrCl for referral?", "A CrCl of at least 30 mL/min.", None),
+    # a measure as clinicians shorten it, named in the answer spelled out
+    ("max O2 flow for grade 2 CRS?", "Grade 2: a need for oxygen by low-flow nasal cannula (up to 6 L/min).", None),
+    ("max O2 flow for grade 2 CRS?", "Grade 2 needs a fever of 38 C or more.", "level"),
     ("when was TA1116 published?", "The appraisal is NICE TA1116.", "date"),
     ("when was TA1116 published?", "NICE published TA1116 in 2025.", None),
 ])

@@ -643,6 +643,10 @@ class Triager:
                         or self._writers_own(part):
                     out[i] = True
         writer_is_patient = flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts)
+        # ... in their own words of the treatment, not only by having a carer: "our carer" may be a
+        # family's agency carer, and "she" the patient the family writes about.
+        writer_treated = writer_is_patient and any(not re.search(r"\bcarer\b", m.group(0), re.I)
+                                                   for p in parts for m in flags.writer_is_patient.finditer(p))
         patients = set() if writer_is_patient else self._patients(parts, treated)
         if patients:
             for i, part in enumerate(parts):
@@ -663,10 +667,11 @@ class Triager:
                         and not self._tells.search(rest):
                     out[i] = True
                 # ... or a he or she alone, who cannot be the writer ("My wife is my carer (I'm the one
-                # who had the cells). She's been dizzy today"); not a reading, which may be the
-                # writer's taken by them ("she took it, 38.4"), nor one telling of the writer.
-                elif _HE_OR_SHE.search(rest) and not _FIRST_PERSON.search(rest) and not _HE_OR_SHE_TELLS.search(rest) \
-                        and not any(ch.isdigit() for ch in rest):
+                # who had the cells). She's been dizzy today"), where the writer names their own
+                # treatment; not a reading, which may be the writer's taken by them ("she took it,
+                # 38.4"), nor one telling of the writer.
+                elif writer_treated and _HE_OR_SHE.search(rest) and not _FIRST_PERSON.search(rest) \
+                        and not _HE_OR_SHE_TELLS.search(rest) and not any(ch.isdigit() for ch in rest):
                     out[i] = True
         if flags.strangers is not None:
             for i, part in enumerate(parts):

@@ -468,6 +468,8 @@ STILL_THE_PATIENT = [
     "I had CAR-T last week. She says I was talking nonsense at breakfast.",
     "I had my cells on Monday. She took my temperature, 38.4.",
     "I had CAR-T 2 weeks ago. He thinks I look really drowsy and I can barely keep my eyes open.",
+    # "our carer" may be a family's agency carer, and "she" the patient the family writes about
+    "Our carer from the agency came this morning. She's shaking all over and not making sense.",
 ]
 
 

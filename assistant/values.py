@@ -113,10 +113,10 @@ def measures_asked(question: str) -> list[str]:
 # Clinicians' short names of a measure and the words the documents spell it out in: "O2 cut-off
 # for grade 2?" is answered by "oxygen by low-flow nasal cannula (up to 6 L/min)" (asked so by
 # two blind writers, the forty-third and forty-fifth sets).
-_SPELLED_OUT = {"o2": ("oxygen",), "spo2": ("oxygen saturation", "saturation", "sats"), "sats": ("saturation",),
+# Only short names `measures_asked` reads as measures (two capitals or a digit: "O2", "BP", "PLT").
+_SPELLED_OUT = {"o2": ("oxygen",), "spo2": ("oxygen saturation", "saturation", "sats"),
                 "bp": ("blood pressure",), "sbp": ("blood pressure", "systolic"), "hr": ("heart rate", "pulse"),
-                "hb": ("haemoglobin", "hemoglobin"), "plt": ("platelet",), "plts": ("platelet",),
-                "crcl": ("creatinine clearance",), "egfr": ("gfr", "glomerular filtration"), "temp": ("temperature",),
+                "plt": ("platelet",), "crcl": ("creatinine clearance",), "egfr": ("gfr", "glomerular filtration"),
                 "ef": ("ejection fraction",), "lvef": ("ejection fraction",), "igg": ("immunoglobulin g",),
                 "anc": ("neutrophil",), "wcc": ("white cell", "white blood cell")}
 

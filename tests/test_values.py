@@ -148,6 +148,8 @@ def test_a_question_about_a_value_does_not_ask_for_one(question):
     # a measure as clinicians shorten it, named in the answer spelled out
     ("max O2 flow for grade 2 CRS?", "Grade 2: a need for oxygen by low-flow nasal cannula (up to 6 L/min).", None),
     ("max O2 flow for grade 2 CRS?", "Grade 2 needs a fever of 38 C or more.", "level"),
+    ("PLT threshold for holding anticoagulation?", "Hold it if the platelet count is under 50.", None),
+    ("PLT threshold for holding anticoagulation?", "Ask the team about anticoagulation.", "level"),
     ("when was TA1116 published?", "The appraisal is NICE TA1116.", "date"),
     ("when was TA1116 published?", "NICE published TA1116 in 2025.", None),
 ])

@@ -162,6 +162,7 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
 # telling of the writer ("she says ...", "he just checked ...").
 _HE_OR_SHE = re.compile(r"\b(?:he|she|him|her|hes|shes|he's|she's|himself|herself)\b", re.I)
 _HE_OR_SHE_TELLS = re.compile(r"\b(?:he|she)" + _TELLS, re.I)
+_CARER = re.compile(r"\bcarer\b", re.I)  # a writer who is the patient only by having a carer
 # A relative named with their treatment ("my husband's had CAR-T", "his dad, who had CAR-T"):
 # at most this many words between, none of them someone else.
 _TREATED_WITHIN = 4
@@ -645,7 +646,7 @@ class Triager:
         writer_is_patient = flags.writer_is_patient is not None and any(flags.writer_is_patient.search(p) for p in parts)
         # ... in their own words of the treatment, not only by having a carer: "our carer" may be a
         # family's agency carer, and "she" the patient the family writes about.
-        writer_treated = writer_is_patient and any(not re.search(r"\bcarer\b", m.group(0), re.I)
+        writer_treated = writer_is_patient and any(not _CARER.search(m.group(0))
                                                    for p in parts for m in flags.writer_is_patient.finditer(p))
         patients = set() if writer_is_patient else self._patients(parts, treated)
         if patients:

@@ -1146,7 +1146,7 @@ def test_doing_better_or_otherwise_fine_says_someone_is_well(triager, message, u
 
 @pytest.mark.parametrize("sentence, well", [
     ("she's doing really well, pottering about again", True),
-    ("he is doing ever so well", True),
+    ("he's doing pretty well now", True),
     ("I'm doing fine", True),
     ("she's not doing really well", False),
     ("he's doing really well but shaky", False),

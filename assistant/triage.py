@@ -166,6 +166,14 @@ _CARER = re.compile(r"\bcarer\b", re.I)  # a writer who is the patient only by h
 # A relative named with their treatment ("my husband's had CAR-T", "his dad, who had CAR-T"):
 # at most this many words between, none of them someone else.
 _TREATED_WITHIN = 4
+# Where a stranger was, placed by someone the writer knows: "the man in the bed next to my
+# husband", "the lady opposite me in the waiting room". Read just after the stranger, before any
+# verb, it says where they were, not who is ill; `_about_stranger` sets it aside.
+_PLACED_BY = re.compile(r"^(?:\s+(?:the|a|same|other|\w+(?<!\bwas)(?<!\bwere)(?<!\bis)(?<!\bhad)(?<!\bhas)))?(?:\s+(?:bed|bay|room|chair|cubicle|seat|side room|row|queue|space|corner|ward))?"
+                        r"\s+(?:(?:right|just|directly)\s+)?(?:next to|opposite|beside|across from|near|behind|in front of)\s+"
+                        r"(?:me|us|(?:my|our)\s+(?:\w+(?:-in-law)?)(?:'s)?)(?=\W|$)", re.I)
+_PLACING = re.compile(r"\b(?:next to|opposite|beside|across from|near|behind)$", re.I)  # "the lady opposite" ...
+_PLACED_OBJECT = re.compile(r"^\s+(?:me|us|(?:my|our)\s+(?:\w+(?:-in-law)?)(?:'s)?)(?=\W|$)", re.I)  # ... "me"
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
 # The writer saying the same of themselves: "so was I", "me too", "same here".
@@ -779,6 +787,8 @@ class Triager:
         if stranger is None or _PRESENT.search(part) or _NOW_VERB.search(part):
             return False
         before, rest = part[:stranger.start()], part[stranger.end():]
+        # "the man in the bed next to my husband", "the lady opposite me": where, not who
+        rest = (_PLACED_OBJECT if _PLACING.search(stranger.group(0)) else _PLACED_BY).sub(" ", rest, count=1)
         if flags.person.search(before) or _FIRST_PERSON.search(before) or self._writer_in_it(rest):
             return False
         # A relative of theirs ("shouting for her mum", "his wife was with him") is the stranger's

@@ -1082,6 +1082,19 @@ def test_a_strangers_own_kin_and_the_writers_reaction_leave_it_the_strangers(mes
     assert RULES.assess(message).urgent == urgent
 
 
+@pytest.mark.parametrize("message, urgent", [
+    ("the man in the bed next to my husband was confused in the night", False),
+    ("the lady in the bay opposite my mum had a fit yesterday, the nurses were quick", False),
+    ("the lady opposite me in the day unit fainted this morning, the nurses sorted her out", False),
+    ("the man in the bed next to my husband was confused in the night and so was my husband", True),
+    ("my husband is in the bed next to the window and he is really confused", True),
+    ("the man in the bed next to my husband was confused and my husband is shaking", True),
+])
+def test_someone_the_writer_knows_may_only_say_where_a_stranger_was(message, urgent):
+    """"next to my husband" just after a stranger places the stranger; it does not name who is ill."""
+    assert RULES.assess(message).urgent == urgent
+
+
 def test_someone_on_the_screen_is_a_stranger():
     assert not RULES.assess("We were watching a hospital drama and someone had a seizure on it").urgent
     assert RULES.assess("We were watching a hospital drama and he had a seizure on the sofa").urgent

@@ -260,11 +260,37 @@ _READS_NOW = re.compile(r"\b(?:its|it['’]s|is|reads|says|shows|showing|now)\b"
 
 
 def sentences(message: str) -> list[str]:
-    """The message cut into sentences: a long message is judged piece by piece."""
+    """The message cut into sentences: a long message is judged piece by piece. Never inside
+    brackets: "My mum (not the patient - she's 88) gets muddled" is one sentence, whose aside
+    says who is ill."""
     message = " ".join(message.split())
-    parts = [p.strip(" ,") for p in _SENTENCE.split(message)]
+    asides = _bracketed(message)
+    parts, start = [], 0
+    for cut in _SENTENCE.finditer(message):
+        if not any(a < cut.start() < b for a, b in asides):
+            parts.append(message[start:cut.start()])
+            start = cut.end()
+    parts = [p.strip(" ,") for p in parts + [message[start:]]]
     # A reading is a sentence too ("T 38.0 @ 02:15."): keep a part with two letters or a digit.
     return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)] or [message]
+
+
+_EXPLAINED_WITHIN = 1  # sentences between one saying a condition is long-standing and one saying it is unchanged
+_ASIDE_MAX = 200  # characters: a longer bracket is more likely one left open than an aside
+
+
+def _bracketed(message: str) -> list[tuple[int, int]]:
+    """Where each closed pair of round brackets opens and closes, for asides of at most
+    `_ASIDE_MAX` characters; an unclosed "(" or a stray ")" ("1) ...") encloses nothing."""
+    spans, opened = [], []
+    for i, ch in enumerate(message):
+        if ch == "(":
+            opened.append(i)
+        elif ch == ")" and opened:
+            a = opened.pop()
+            if i - a <= _ASIDE_MAX:
+                spans.append((a, i))
+    return spans
 
 
 def _pooled(layers) -> bool:
@@ -905,12 +931,26 @@ class Triager:
         same = [bool(flags.unchanged.search(p)) for p in parts]
         steady = [not _CHANGE.search(flags.unchanged.sub(" ", p)) for p in parts]
         for i in range(len(parts)):
-            if same[i] and steady[i] and (long[i] or (i and long[i - 1] and steady[i - 1])):
+            if not (same[i] and steady[i]):
+                continue
+            if long[i] or (i and long[i - 1] and steady[i - 1]):
                 out[i] = True
                 if not long[i]:
                     out[i - 1] = True
                 elif i and steady[i - 1] and not flags.time.search(parts[i - 1]):
                     out[i - 1] = True  # what it explains, told with no "now": "gets breathless on the stairs - he's had COPD for years, nothing new"
+            # ... or back to the sentence that says it is long-standing, over at most
+            # `_EXPLAINED_WITHIN` sentences between that neither say now nor tell of a change
+            # ("I've had a tremor since my forties. Essential tremor, my neurologist says. It's no
+            # different now").
+            for j in range(i - 1, max(-1, i - 2 - _EXPLAINED_WITHIN), -1):
+                if not steady[j]:
+                    break
+                if long[j]:
+                    out[j:i + 1] = [True] * (i + 1 - j)
+                    break
+                if flags.time.search(parts[j]):
+                    break
         return out
 
     def _same_as_before(self, sentence: str) -> bool:

@@ -230,12 +230,17 @@ AS_EVER = [
     "I've had a slight tremor for about 20 years. It's exactly the same as it's always been.",
     "My hands have had a fine tremor since my fifties, no different now.",
     "I get a bit wheezy on hills with my asthma, just the same as before treatment.",  # had before the treatment
+    # a sentence between, naming the condition, with no "now" and no change in it
+    "I've had a tremor in my left hand since my forties. Essential tremor, the neurologist says. It's no different now.",
 ]
 CHANGED = [
     "My wheeze with the asthma has been there for years but it is much worse since this morning.",
     "Mum has had a shake in her right hand for as long as I can remember. It's the same, but now she is confused too.",
     "I bruise easily on my blood thinner, have done for ages, and there are new big bruises on my legs today.",
     "He is breathless tonight. He has had COPD for years, nothing new.",  # told now: urgent wins
+    # the sentence between tells of now, or of a change: the unchanged one does not reach past it
+    "She has had a tremor for years. Her hands are trembling tonight. It's no different to usual.",
+    "I've had a tremor for years. My tremor is much worse. It's no different otherwise.",
 ]
 
 
@@ -1079,6 +1084,16 @@ def test_a_clause_with_no_subject_goes_on_from_the_animal_before_it(message, urg
 def test_a_strangers_own_kin_and_the_writers_reaction_leave_it_the_strangers(message, urgent):
     """"his wife" in a stranger's sentence is the stranger's kin, not someone the writer cares
     for; the writer in a clause naming no symptom tells what they made of it, unless "so was I"."""
+    assert RULES.assess(message).urgent == urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    ("My mum (not the patient - she's 88) gets very muddled in the evenings.", False),
+    ("My mum (the patient - she's 68) gets very muddled in the evenings.", True),
+    ("My dad (who had CAR-T - he's 70) is very muddled tonight.", True),
+])
+def test_a_dash_inside_brackets_does_not_end_the_sentence(message, urgent):
+    """The aside in brackets says who is ill; cut at its dash, the symptom lost who it was."""
     assert RULES.assess(message).urgent == urgent
 
 

@@ -240,8 +240,10 @@ _WHO_WRITES = re.compile(r"^\s*[\w &/'-]{2,40}?(?::|\s+-|\s+here[,.:-]?)\s+")
 # be one only the patient perceives ("the cat he keeps seeing isn't there").
 # ("the vet is seeing her later" is not: seeing is said of a vet as often as of the patient.)
 _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
-# Clauses, for whose a symptom is: not cut at "so" ("im so sleepy").
-_HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though)\b)\s*", re.I)
+# Clauses, for whose a symptom is: not cut at "so" ("im so sleepy"). Cut where a clause of
+# when opens ("our wifi keeps having a fit | every time I open the link"): it says when, and
+# the writer in it says what they were doing, not that the symptom is theirs.
+_HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|while|whilst)\b)\s*", re.I)
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
 _OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"

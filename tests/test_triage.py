@@ -1054,6 +1054,12 @@ def test_back_to_a_symptom_after_an_episode_looked_after_reports(triager, messag
     # what measures someone tells of them, and a he or she is never the machine
     ("the monitor says his heart rate is 130", True),
     ("the car broke down and he's shaking all over, can't get warm", True),
+    # a phone and what a house is built of (1.28); a clause of when says when, not whose
+    ("My phone keeps collapsing the menu in the app whenever I try to log my temperatures.", False),
+    ("The kitchen ceiling has collapsed after a leak from upstairs.", False),
+    ("Our wifi keeps having a fit every time I open the video link.", False),
+    ("my husband collapsed when the ceiling came down", True),
+    ("the dog was shaking when my wife had a fit", True),
 ])
 def test_a_machine_is_never_the_patient(message, urgent):
     """cues.things, read as cues.animals are: a symptom word whose clause opens with a machine."""

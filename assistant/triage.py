@@ -169,7 +169,7 @@ _TREATED_WITHIN = 4
 # Where a stranger was, placed by someone the writer knows: "the man in the bed next to my
 # husband", "the lady opposite me in the waiting room". Read just after the stranger, before any
 # verb, it says where they were, not who is ill; `_about_stranger` sets it aside.
-_PLACED_BY = re.compile(r"^(?:\s+(?:the|a|same|other|\w+(?<!\bwas)(?<!\bwere)(?<!\bis)(?<!\bhad)(?<!\bhas)))?(?:\s+(?:bed|bay|room|chair|cubicle|seat|side room|row|queue|space|corner|ward))?"
+_PLACED_BY = re.compile(r"^(?:\s+(?:the|a|same|other|next|end))?(?:\s+(?:bed|bay|room|chair|cubicle|seat|side room|row|queue|space|corner|ward))?"
                         r"\s+(?:(?:right|just|directly)\s+)?(?:next to|opposite|beside|across from|near|behind|in front of)\s+"
                         r"(?:me|us|(?:my|our)\s+(?:\w+(?:-in-law)?)(?:'s)?)(?=\W|$)", re.I)
 _PLACING = re.compile(r"\b(?:next to|opposite|beside|across from|near|behind)$", re.I)  # "the lady opposite" ...
@@ -243,7 +243,7 @@ _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy"). Cut where a clause of
 # when opens ("our wifi keeps having a fit | every time I open the link"): it says when, and
 # the writer in it says what they were doing, not that the symptom is theirs.
-_HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|while|whilst)\b)\s*", re.I)
+_HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|(?<!\ba )while|whilst)\b)\s*", re.I)  # not "for a while"
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
 _OBSERVES = re.compile(r"\b(notic\w*|found|find|finding|see|seen|saw|seeing|spott\w*|check\w*|watch\w*|heard|hear|"

@@ -169,11 +169,12 @@ _TREATED_WITHIN = 4
 # Where a stranger was, placed by someone the writer knows: "the man in the bed next to my
 # husband", "the lady opposite me in the waiting room". Read just after the stranger, before any
 # verb, it says where they were, not who is ill; `_about_stranger` sets it aside.
+_PLACE = r"(?:next to|opposite|beside|across from|near|behind|in front of)"
+_KNOWN = r"(?:me|us|(?:my|our)\s+\w+(?:-in-law)?(?:'s)?)(?=\W|$)"  # the writer, or someone of theirs
 _PLACED_BY = re.compile(r"^(?:\s+(?:the|a|same|other|next|end))?(?:\s+(?:bed|bay|room|chair|cubicle|seat|side room|row|queue|space|corner|ward))?"
-                        r"\s+(?:(?:right|just|directly)\s+)?(?:next to|opposite|beside|across from|near|behind|in front of)\s+"
-                        r"(?:me|us|(?:my|our)\s+(?:\w+(?:-in-law)?)(?:'s)?)(?=\W|$)", re.I)
-_PLACING = re.compile(r"\b(?:next to|opposite|beside|across from|near|behind)$", re.I)  # "the lady opposite" ...
-_PLACED_OBJECT = re.compile(r"^\s+(?:me|us|(?:my|our)\s+(?:\w+(?:-in-law)?)(?:'s)?)(?=\W|$)", re.I)  # ... "me"
+                        rf"\s+(?:(?:right|just|directly)\s+)?{_PLACE}\s+{_KNOWN}", re.I)
+_PLACING = re.compile(rf"\b{_PLACE}$", re.I)  # a stranger that ends placing them ("the lady opposite") ...
+_PLACED_OBJECT = re.compile(rf"^\s+{_KNOWN}", re.I)  # ... goes on with whom ("me")
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|them|you|we|us)\b", re.I)
 _WRITERS_KIN = re.compile(r"(my|our)\b", re.I)  # the writer's own relative: the writer cares for the patient
 # The writer saying the same of themselves: "so was I", "me too", "same here".
@@ -941,17 +942,14 @@ class Triager:
                     out[i - 1] = True
                 elif i and steady[i - 1] and not flags.time.search(parts[i - 1]):
                     out[i - 1] = True  # what it explains, told with no "now": "gets breathless on the stairs - he's had COPD for years, nothing new"
-            # ... or back to the sentence that says it is long-standing, over at most
-            # `_EXPLAINED_WITHIN` sentences between that neither say now nor tell of a change
-            # ("I've had a tremor since my forties. Essential tremor, my neurologist says. It's no
-            # different now").
-            for j in range(i - 1, max(-1, i - 2 - _EXPLAINED_WITHIN), -1):
-                if not steady[j]:
+            # ... or over at most `_EXPLAINED_WITHIN` sentences between, none telling of now or of a
+            # change, back to one that says it is long-standing ("I've had a tremor since my forties.
+            # Essential tremor, my neurologist says. It's no different now").
+            for j in range(i - 2, max(-1, i - 2 - _EXPLAINED_WITHIN), -1):
+                if not (steady[j + 1] and not flags.time.search(parts[j + 1])):
                     break
-                if long[j]:
+                if long[j] and steady[j]:
                     out[j:i + 1] = [True] * (i + 1 - j)
-                    break
-                if flags.time.search(parts[j]):
                     break
         return out
 

@@ -241,6 +241,7 @@ CHANGED = [
     # the sentence between tells of now, or of a change: the unchanged one does not reach past it
     "She has had a tremor for years. Her hands are trembling tonight. It's no different to usual.",
     "I've had a tremor for years. My tremor is much worse. It's no different otherwise.",
+    "He has had COPD for years and he is breathless tonight. He has had it for years, nothing new.",
 ]
 
 
@@ -1110,6 +1111,7 @@ def test_a_dash_inside_brackets_does_not_end_the_sentence(message, urgent):
     ("the man in the bed next to my husband was confused in the night and so was my husband", True),
     ("my husband is in the bed next to the window and he is really confused", True),
     ("the man in the bed next to my husband was confused and my husband is shaking", True),
+    ("a man collapsed next to my husband in the waiting room", True),  # a verb is not a place
 ])
 def test_someone_the_writer_knows_may_only_say_where_a_stranger_was(message, urgent):
     """"next to my husband" just after a stranger places the stranger; it does not name who is ill."""

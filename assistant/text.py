@@ -65,8 +65,9 @@ SHORTHAND = {
 # A whole word, not part of a hyphenated, slashed or dotted term ("CAR-T", "r/r", "37.5").
 _SHORTHAND = re.compile(r"(?<![\w/.-])(" + "|".join(sorted(SHORTHAND, key=len, reverse=True)) + r")(?![\w/-]|\.\w)",
                         re.I)
-# "n" for "and" only before a word ("n how close do we have to be"; not "n=20").
-_AND = re.compile(r"(?<![\w/.-])n(?= [a-z]{2,})", re.I)
+# "n" for "and" only before a word ("n how close do we have to be"; not "n=20"), or before
+# another such "n", which becomes one: read once, the text reads the same a second time.
+_AND = re.compile(r"(?<![\w/.-])n(?= (?:[a-z]{2,}|n\b))", re.I)
 
 
 def spelled_out(text: str) -> str:

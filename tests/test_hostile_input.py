@@ -280,6 +280,14 @@ def test_property_normalised_question_is_clean_bounded_or_a_usage_error(text):
     assert normalise_question(cleaned) == cleaned  # idempotent
 
 
+@pytest.mark.parametrize("typed, read", [("fever n chills", "fever and chills"), ("x N N DZ", "x and and DZ"),
+                                         ("n how close", "and how close"), ("n=20", "n=20")])
+def test_texting_n_for_and_reads_the_same_a_second_time(typed, read):
+    """"N N DZ" read "N and DZ", and read again "and and DZ": the property test above found it."""
+    assert normalise_question(typed) == read
+    assert normalise_question(read) == read
+
+
 @pytest.mark.parametrize("typed", ["he won’t wake up", "I can’t breathe properly", "she can’t get her words out",
                                    "mum can’t stay awake", "I can‘t stop shaking"])
 def test_curly_apostrophes_read_as_plain_ones(typed):

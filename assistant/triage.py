@@ -161,6 +161,7 @@ _TELLS = (r"\s*,?\s+(?:just |has |had |also |then |has just )?(?:says?|said|thin
 # A he or a she, who is not a writer who says they are the patient (`_someone_elses`), and one
 # telling of the writer ("she says ...", "he just checked ...").
 _HE_OR_SHE = re.compile(r"\b(?:he|she|him|her|hes|shes|he's|she's|himself|herself)\b", re.I)
+_SUBJECT = re.compile(r"(?:he|she|hes|shes|he's|she's)", re.I)  # a he or she as the subject of a clause
 _HE_OR_SHE_TELLS = re.compile(r"\b(?:he|she)" + _TELLS, re.I)
 _CARER = re.compile(r"\bcarer\b", re.I)  # a writer who is the patient only by having a carer
 # A relative named with their treatment ("my husband's had CAR-T", "his dad, who had CAR-T"):
@@ -700,7 +701,10 @@ class Triager:
                 # someone telling of the writer ("my wife just checked and the temperature is 38.6").
                 # The writer's own "I'm the one who had CAR-T" is set aside: "My husband is my carer
                 # (I'm the one who had CAR-T) and he's come down with the shivers himself".
-                rest = flags.writer_is_patient.sub(" ", part)
+                # An aside naming no symptom does not change whose the sentence is ("my mum (who looks
+                # after me) has been breathless", as `_about_other_kin` reads one).
+                rest = _ASIDE.sub(lambda m: m.group(0) if self._any_term is not None and self._any_term.search(m.group(0))
+                                  else " ", flags.writer_is_patient.sub(" ", part))
                 if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", rest)) \
                         and not self._tells.search(rest):
                     out[i] = True
@@ -876,12 +880,26 @@ class Triager:
             return False
         if self._tells is not None and self._tells.search(part):
             return False
-        rest = flags.relations.sub(" ", part)
-        if _FIRST_PERSON.search(rest):
+        # The writer only in a clause naming no symptom tells what they make of it ("just a virus
+        # I think", "he's staying with us"), as of a stranger (`_writer_in_it`).
+        if self._writer_in_it(flags.relations.sub(" ", part)):
             return False
         sexes = {_GENDER.get(word) for word in patients}
-        for named in flags.someone_else.finditer(rest):
+        opening = _GENDER.get(_word(mentions[0].group(0)))
+        relatives = [m.span() for m in mentions]
+        named_before = mentions[0].end()  # where the last person named before a pronoun ends
+        for named in flags.someone_else.finditer(part):
+            if any(start <= named.start() < end for start, end in relatives):
+                continue  # the relatives themselves, weighed above
             sex = _GENDER.get(named.group(0).lower().replace("'", ""))
+            # A he or she with no one else named since the relative the sentence opens with, and of
+            # the relative's sex, goes on from them: "My grandson is staying with us and he's got
+            # the shivers" (not "his", "him": "my son is with him and his temperature is 38.4").
+            goes_on = sex is not None and sex == opening and _SUBJECT.fullmatch(named.group(0)) is not None \
+                and named_before == mentions[0].end() and not any(start < named.start() for start, _ in relatives[1:])
+            named_before = named.end()
+            if goes_on:
+                continue
             if sex is None or None in sexes or sex in sexes:
                 return False  # may be the patient
         return True

@@ -432,6 +432,13 @@ OTHER_PEOPLES_HEALTH = [
     # the writer is the patient, so a he or she alone is someone else (forty-fifth session)
     "I'm the patient, my husband looks after me. He's had a dizzy spell this afternoon, the GP thinks it's his blood "
     "pressure tablets. Is he still ok to drive me to clinic?",
+    # a he or she going on from the relative the sentence opens with, and the writer only in a
+    # clause with no symptom (forty-seventh session)
+    "My wife had CAR-T in June. Our nephew is stopping with us and he's got the shivers, probably a bug I reckon.",
+    "My husband had CAR-T last month. My daughter came round and she was dizzy, I think it's her ears.",
+    # an aside naming no symptom, where the writer is the patient
+    "My brother (who drives me to clinic) has been breathless with a chest infection. I'm the one who had CAR-T. "
+    "Can he still take me?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -455,6 +462,11 @@ STILL_THE_PATIENT = [
     "i had car t 3 weeks ago and my temperature is 38.4 tonight",
     "he hasn't had any treatment for the fever yet and he's burning up and shivering",  # not treated for it, not "not a patient"
     "dad is shivering and shaking tonight, he hasn't had any treatment yet",
+    # a he or she of the patient's sex with someone else named between, or the writer in the clause
+    "My husband had CAR-T last week. My son is with him and he is shivering.",
+    "My wife had CAR-T last week. My daughter is here and I think she is confused.",
+    "My wife had CAR-T in June. My son is here and she's got the shivers.",  # "she" is not the son
+    "I'm the one who had CAR-T. My sister (I'm shivering too) is staying with me.",  # an aside with a symptom
     "Dad's shivering and really hot tonight. He hasn't had any treatment.",
     "mum is very drowsy today and she is not having any treatment.",
     "I'm the CAR-T patient and I've been shivering all evening",

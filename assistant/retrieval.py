@@ -97,9 +97,10 @@ def leaning_query(question: str, history: list[Turn] | tuple = ()) -> RetrievalQ
     return RetrievalQuery(f"{previous[-1]} {question}", True) if previous else None
 
 
-# A sentence that asks: it ends with "?" or opens as a question does.
+# A sentence that asks: it ends with "?" or opens as a question does, after a joining word too
+# ("and is that the same number i ring you at": a second question typed without its question mark).
 _WH = r"what|whats|what's|wot|when|where|who|which|why|how"  # the words that open a question of fact
-_ASKS = re.compile(rf"\?\s*$|^\s*({_WH}|can|could|should|shall|is|are|do|does|did|will|would|may|am)\b", re.I)
+_ASKS = re.compile(rf"\?\s*$|^\s*(?:(?:and|also|plus|but|so)\s+)?({_WH}|can|could|should|shall|is|are|do|does|did|will|would|may|am)\b", re.I)
 _QUESTION_WORD = re.compile(rf"\b(?:{_WH})\b", re.I)
 MAX_PARTS = 2
 # A second question joined to the first by "and" ("how long is the follow up and is it true it

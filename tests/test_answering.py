@@ -129,6 +129,10 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     # ... but one with a verb of asking is a question of its own
     ("How is Kymriah paid for? Does the panel have to approve it first?",
      ["How is Kymriah paid for?", "Does the panel have to approve it first?"]),
+    # a sentence that opens "and ..." before its question word asks, with no question mark too
+    ("can I eat before the cell collection? and do I take my usual blood pressure tablets that morning",
+     ["can I eat before the cell collection?", "and do I take my usual blood pressure tablets that morning"]),
+    ("I had the cells in May. And I have been walking every day.", []),  # "and" before a telling
 ])
 def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
     from assistant.retrieval import question_parts

@@ -103,6 +103,7 @@ _WH = r"what|whats|what's|wot|when|where|who|which|why|how"  # the words that op
 _ASKS = re.compile(rf"\?\s*$|^\s*(?:(?:and|also|plus|but|so)\s+)?({_WH}|can|could|should|shall|is|are|do|does|did|will|would|may|am)\b", re.I)
 _QUESTION_WORD = re.compile(rf"\b(?:{_WH})\b", re.I)
 MAX_PARTS = 2
+_POINTS = re.compile(r"\b(?:that|this|it|these|those|they|them)\b", re.I)  # pointing back
 # A second question joined to the first by "and" ("how long is the follow up and is it true it
 # can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
 # joining word, with the question word that opens the second.
@@ -113,9 +114,12 @@ _SECOND_QUESTION = re.compile(r"(?:,\s*|\s+)(?:and|also|plus)\s+(?=(?:is|are|do|
 def question_parts(message: str) -> list[str]:
     """The separate questions of a message that asks two things ("what is bridging? and how
     long do the cells take?"): its sentences that ask and have a topic of their own (two
-    content words or more). One question, or a tail that leans on it ("is that normal?",
-    "email?"), gives no parts: the message is answered as a whole."""
+    content words or more), or that point back at what the sentence before them tells ("They
+    said I'm having lymphodepletion. What drugs is that? And what if my cells are late?": that
+    sentence and the question are one part). One question, or a tail that leans on it ("is
+    that normal?", "email?"), gives no parts: the message is answered as a whole."""
     asking = []
+    told = None  # the sentence just before, when it only tells
     for sentence in sentences(message):
         pieces = [piece for piece in _SECOND_QUESTION.split(sentence) if piece and piece.strip()]
         for i, piece in enumerate(pieces):
@@ -129,8 +133,14 @@ def question_parts(message: str) -> list[str]:
                 # Breyanzi funded - baseline commissioning or Cancer Drugs Fund?", "What counts as a
                 # collapse? Like fainting, or worse?"), not a second question of its own.
                 continue
-            if (_ASKS.search(piece) or first_of_two) and len(set(terms(piece))) >= 2:
+            own = set(terms(piece))
+            if (_ASKS.search(piece) or first_of_two) and len(own) >= 2:
                 asking.append(piece)
+            elif i == 0 and told and _ASKS.search(piece) and _POINTS.search(piece):
+                # A question that points back at what the sentence before it tells ("They said I'm
+                # having lymphodepletion. What drugs is that?") takes its topic from it.
+                asking.append(f"{told} {piece}")
+        told = sentence if not _ASKS.search(sentence) else None
     return asking[:MAX_PARTS] if len(asking) >= 2 else []
 
 

@@ -133,6 +133,10 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     ("can I eat before the cell collection? and do I take my usual blood pressure tablets that morning",
      ["can I eat before the cell collection?", "and do I take my usual blood pressure tablets that morning"]),
     ("I had the cells in May. And I have been walking every day.", []),  # "and" before a telling
+    # a question pointing back at what the sentence before it tells takes its topic from it
+    ("The nurse said I will need a bone marrow test. What is that? And will the cell collection hurt?",
+     ["The nurse said I will need a bone marrow test. What is that?", "And will the cell collection hurt?"]),
+    ("The nurse said I will need a bone marrow test. What is that?", []),  # one question
 ])
 def test_a_message_is_split_into_questions_only_when_each_has_a_topic_of_its_own(message, parts):
     from assistant.retrieval import question_parts

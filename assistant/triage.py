@@ -703,8 +703,8 @@ class Triager:
                 # (I'm the one who had CAR-T) and he's come down with the shivers himself".
                 # An aside naming no symptom does not change whose the sentence is ("my mum (who looks
                 # after me) has been breathless", as `_about_other_kin` reads one).
-                rest = _ASIDE.sub(lambda m: m.group(0) if self._any_term is not None and self._any_term.search(m.group(0))
-                                  else " ", flags.writer_is_patient.sub(" ", part))
+                rest = _ASIDE.sub(lambda m: m.group(0) if self._names_symptom(m.group(0)) else " ",
+                                  flags.writer_is_patient.sub(" ", part))
                 if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", rest)) \
                         and not self._tells.search(rest):
                     out[i] = True

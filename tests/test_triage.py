@@ -467,6 +467,7 @@ STILL_THE_PATIENT = [
     "My wife had CAR-T last week. My daughter is here and I think she is confused.",
     "My wife had CAR-T in June. My son is here and she's got the shivers.",  # "she" is not the son
     "I'm the one who had CAR-T. My sister (I'm shivering too) is staying with me.",  # an aside with a symptom
+    "I'm the one who had CAR-T. My sister (I'm dizzzy and breathles too) has a cold.",  # ... misspelt
     "Dad's shivering and really hot tonight. He hasn't had any treatment.",
     "mum is very drowsy today and she is not having any treatment.",
     "I'm the CAR-T patient and I've been shivering all evening",

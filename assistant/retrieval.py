@@ -133,8 +133,7 @@ def question_parts(message: str) -> list[str]:
                 # Breyanzi funded - baseline commissioning or Cancer Drugs Fund?", "What counts as a
                 # collapse? Like fainting, or worse?"), not a second question of its own.
                 continue
-            own = set(terms(piece))
-            if (_ASKS.search(piece) or first_of_two) and len(own) >= 2:
+            if (_ASKS.search(piece) or first_of_two) and len(set(terms(piece))) >= 2:
                 asking.append(piece)
             elif i == 0 and told and _ASKS.search(piece) and _POINTS.search(piece):
                 # A question that points back at what the sentence before it tells ("They said I'm

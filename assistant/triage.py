@@ -886,19 +886,17 @@ class Triager:
             return False
         sexes = {_GENDER.get(word) for word in patients}
         opening = _GENDER.get(_word(mentions[0].group(0)))
-        relatives = [m.span() for m in mentions]
-        named_before = mentions[0].end()  # where the last person named before a pronoun ends
-        for named in flags.someone_else.finditer(part):
-            if any(start <= named.start() < end for start, end in relatives):
-                continue  # the relatives themselves, weighed above
+        relatives = [m.span() for m in mentions]  # weighed above
+        others = [m for m in flags.someone_else.finditer(part)
+                  if not any(start <= m.start() < end for start, end in relatives)]
+        for k, named in enumerate(others):
             sex = _GENDER.get(named.group(0).lower().replace("'", ""))
-            # A he or she with no one else named since the relative the sentence opens with, and of
-            # the relative's sex, goes on from them: "My grandson is staying with us and he's got
-            # the shivers" (not "his", "him": "my son is with him and his temperature is 38.4").
-            goes_on = sex is not None and sex == opening and _SUBJECT.fullmatch(named.group(0)) is not None \
-                and named_before == mentions[0].end() and not any(start < named.start() for start, _ in relatives[1:])
-            named_before = named.end()
-            if goes_on:
+            # The first he or she after the relative the sentence opens with, of the relative's sex
+            # and with no other relative named between, goes on from them: "My grandson is staying
+            # with us and he's got the shivers" (not "his", "him": "my son is with him and his
+            # temperature is 38.4").
+            if k == 0 and sex is not None and sex == opening and _SUBJECT.fullmatch(named.group(0)) \
+                    and not any(start < named.start() for start, _ in relatives[1:]):
                 continue
             if sex is None or None in sexes or sex in sexes:
                 return False  # may be the patient

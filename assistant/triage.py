@@ -148,6 +148,12 @@ _NOW_VERB = re.compile(r"\b(is|are|am|'s|'re|'m|im|keeps?) (still )?(?!going\b)\
 # "without": "can't go an hour without shivering" is a report).
 _NO = r"no|no more|no further|no new|no other|no obvious|no signs? of|not any"
 _ABSENT = re.compile(rf"\b(?:{_NO}|not|nor|never(?: had| felt| been| noticed)?(?: any)?)\s+$", re.I)
+# "Without" sets a word aside in the same way ("walked round the block without getting puffed",
+# "came home without any fever"), unless the clause before it cannot do without it: "can't hold
+# a cup without spilling it", "can't go an hour without shivering", "can barely walk without
+# getting breathless" tell of the symptom each time (`_CANNOT_WITHOUT`).
+_WITHOUT = re.compile(r"\bwithout(?:\s+(?:getting|feeling|being|becoming|going|any|a|an|much|so much as a|the slightest))?\s+$", re.I)
+_CANNOT_WITHOUT = re.compile(r"n't\b|\b(?:not|no|never|cannot|cant|cnt|unable|barely|hardly|scarcely|struggl\w*|impossible|difficult|hard)\b", re.I)
 # ... but a 999 word is read after "not" or "never" ("can't get a proper breath, not gasping though
 # so prob can wait?" still tells of the breathing): only "no" and its like set one aside.
 _ABSENT_999 = re.compile(rf"\b(?:{_NO})\s+$", re.I)
@@ -793,9 +799,10 @@ class Triager:
         im up checking on him at night", "I cut my finger and it bled"): it names the writer
         (I, my), no one else (he, her, my husband) and the writer does not look at someone ("I've
         noticed bruising", `_OBSERVES`). An aside in brackets is set aside, as is the writer
-        saying they care. Not a sentence with a reading in it: a carer's "I just took it, 38.4"
-        is the patient's temperature. A sentence naming no symptom is the writer's when all of it
-        is so."""
+        saying they care. A clause naming no one goes on from the writer's clause before it ("I've
+        gone a bit dizzy and faint"). Not a sentence with a reading in it: a carer's "I just took
+        it, 38.4" is the patient's temperature. A sentence naming no symptom is the writer's when
+        all of it is so."""
         flags = self.red_flags
         if flags.someone_else is None or self._any_term is None or any(ch.isdigit() for ch in part):
             return False
@@ -803,9 +810,16 @@ class Triager:
         if flags.writer_cares is not None:
             text = flags.writer_cares.sub(" ", text)
         clauses = [c for c in _HOLDER_CLAUSE.split(text) if c and c.strip()]
-        named = [c for c in clauses if self._any_term.search(c) or self._any_term.search(self.mend(c))] or [text]
-        return all(_FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _OBSERVES.search(c)
-                   for c in named)
+        # A clause naming no one goes on from the one before: "I've gone a bit dizzy and faint".
+        own: list[bool] = []
+        for c in clauses:
+            nobody = not _FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _PRONOUN.search(c) \
+                and not (flags.relations is not None and flags.relations.search(c))
+            own.append(bool(own and own[-1] and nobody) or bool(
+                _FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _OBSERVES.search(c)))
+        named = [k for k, c in enumerate(clauses) if self._any_term.search(c) or self._any_term.search(self.mend(c))]
+        return all(own[k] for k in named) if named else bool(
+            _FIRST_PERSON.search(text) and not flags.someone_else.search(text) and not _OBSERVES.search(text))
 
     def _about_stranger(self, part: str) -> bool:
         """The sentence tells of a stranger ("An old gentleman collapsed in the car park and the
@@ -1500,15 +1514,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 0.3, steps: int = 
 # Kin words that name one person: "my hubby" is "my husband", "my mam" is "my mum".
 _KIN_GROUPS = (("husband", "hubby", "wife", "partner"), ("mum", "mom", "mam", "mother"), ("dad", "father"),
                ("nan", "nana", "gran", "granny", "grandma", "grandmother"), ("grandad", "grandpa", "granddad", "grandfather"),
-               ("son", "boy"), ("daughter", "girl"), ("child", "children", "kid", "kids", "baby"))
+               ("son", "boy"), ("daughter", "girl"), ("child", "children", "kid", "kids", "baby", "toddler"))
 _KIN = {word: group[0] for group in _KIN_GROUPS for word in group}
 
 
 # Who a word can be: a he or a she ("partner", "friend", "they" may be either).
 _GENDER = {**dict.fromkeys("he him his hes himself husband hubby dad father son boy brother grandad grandpa granddad "
-                           "grandfather grandson uncle nephew father-in-law brother-in-law".split(), "m"),
+                           "grandfather grandson uncle nephew father-in-law brother-in-law stepson stepdad stepfather godson".split(), "m"),
            **dict.fromkeys("she her hers shes herself wife mum mom mam mother daughter girl sister nan nana gran granny "
-                           "grandma grandmother granddaughter aunt auntie niece mother-in-law sister-in-law".split(), "f")}
+                           "grandma grandmother granddaughter aunt auntie niece mother-in-law sister-in-law stepdaughter stepmum "
+                           "stepmom stepmother goddaughter".split(), "f")}
 
 
 _NEARLY = re.compile(r"\b(?:nearly|almost|about to|close to|as if (?:he|she|they|i) might)\s+$", re.I)
@@ -1529,9 +1544,13 @@ def _signs_said(symptom: Symptom, sentence: str, words_of: Sequence[Symptom] = (
 
 
 def _said_absent(symptom: Symptom, sentence: str, start: int) -> bool:
-    """The symptom's word at `start` is said to be absent just before it (`_ABSENT`; for a 999
-    symptom only "no" and its like, `_ABSENT_999`)."""
-    return bool((_ABSENT_999 if symptom.emergency else _ABSENT).search(sentence, 0, start))
+    """The symptom's word at `start` is said to be absent just before it (`_ABSENT`, or `_WITHOUT`
+    where the clause before can do without it; for a 999 symptom only "no" and its like,
+    `_ABSENT_999`)."""
+    if (_ABSENT_999 if symptom.emergency else _ABSENT).search(sentence, 0, start):
+        return True
+    without = None if symptom.emergency else _WITHOUT.search(sentence, 0, start)
+    return without is not None and not _CANNOT_WITHOUT.search(_CLAUSE.split(sentence[:without.start()])[-1])
 
 
 def _word(relation: str) -> str:

@@ -439,6 +439,9 @@ OTHER_PEOPLES_HEALTH = [
     # an aside naming no symptom, where the writer is the patient
     "My brother (who drives me to clinic) has been breathless with a chest infection. I'm the one who had CAR-T. "
     "Can he still take me?",
+    # a clause naming no one goes on from the writer's; a toddler is a relative (forty-eighth session)
+    "I'm his carer. I've gone dizzy and faint, I think I skipped lunch.",
+    "Our toddler has been shivering with a cold. I'm the one who had CAR-T, should I keep away?",
 ]
 STILL_THE_PATIENT = [
     "I'm his main carer. He has a temperature of 38.3 and the chills.",
@@ -467,6 +470,9 @@ STILL_THE_PATIENT = [
     "My wife had CAR-T last week. My daughter is here and I think she is confused.",
     "My wife had CAR-T in June. My son is here and she's got the shivers.",  # "she" is not the son
     "I'm the one who had CAR-T. My sister (I'm shivering too) is staying with me.",  # an aside with a symptom
+    "I'm his carer. He is shivering and confused.",  # a clause of the patient's
+    "I'm his carer. I'm worried and he's shivery and confused.",
+    "My husband - he had CAR-T last week - is shivering and confused tonight.",
     "I'm the one who had CAR-T. My sister (I'm dizzzy and breathles too) has a cold.",  # ... misspelt
     "Dad's shivering and really hot tonight. He hasn't had any treatment.",
     "mum is very drowsy today and she is not having any treatment.",
@@ -914,7 +920,12 @@ def test_a_symptom_word_said_to_be_absent_or_defined_is_not_a_report():
     assert not RULES.assess("I have no fever today and I feel fine").urgent
     assert not RULES.assess("No more shivering since the weekend.").urgent
     assert RULES.assess("no fever but I can't stop shivering").urgent  # the other word is still a report
-    assert RULES.assess("can't go an hour without shivering").urgent  # "without" is not "no"
+    assert RULES.assess("can't go an hour without shivering").urgent  # "without" is not "no" ...
+    # ... unless the clause before can do without it
+    assert not RULES.assess("Walked to the shops and back without getting breathless, first time in ages.").urgent
+    assert not RULES.assess("She came home from the ward without any fever.").urgent
+    assert RULES.assess("I can barely get up the stairs without getting breathless.").urgent
+    assert RULES.assess("He struggles to stand without feeling dizzy.").urgent
     assert RULES.assess("no response when I shake him").urgent  # "no" inside a symptom's own words
     assert not RULES.assess("Why does the leaflet say 37.5 when my GP says a fever is 38?").urgent
     assert RULES.assess("my GP says it's a fever and I'm shaking").urgent

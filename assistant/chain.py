@@ -53,6 +53,9 @@ _GIVES_ACTION = re.compile(r"24-hour|\b999\b", re.I)
 REFUSAL_WEAK = "The approved information I can use does not cover this question, so I can't answer it."
 # The question asks for a value of one kind (values.py) and the section that answers its topic holds none.
 REFUSAL_VALUE = "The approved information I can use does not give {what}, so I can't answer this question."
+# The question names a medicine no approved document names (text.MEDICINE_STEM): whatever
+# section was found is about something else.
+REFUSAL_UNNAMED = "The approved information I can use does not mention {names}, so I can't answer this question."
 REFUSAL_UNREADABLE = "I can only read questions in English, so I can't answer this one."
 # The 999 situations in one sentence: in every urgent reply for the 24-hour line, and to a patient
 # or carer whose message cannot be read (it may be telling of an emergency).
@@ -358,6 +361,11 @@ class Assistant:
             general = self.sections.compose(chosen, question) if chosen is not None else None
             decision["boundary"] = "personal-advice"
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
+                                         unwell_now=now), decision=decision)
+        unnamed = self.vocabulary.medicines_unnamed(typed)
+        if unnamed:
+            decision["unnamed_medicines"] = unnamed
+            return replace(self._refusal(REFUSAL_UNNAMED.format(names=_listed(unnamed)), audience, passages=passages,
                                          unwell_now=now), decision=decision)
         if refuse_like is not None:
             decision["refuse_like"] = round(refuse_like, 4)
@@ -775,6 +783,11 @@ def _unreadable(question: str, known=frozenset()) -> bool:
         return True
     foreign = sum(1 for ch in letters if not ("LATIN" in unicodedata.name(ch, "")))
     return foreign / len(letters) > 0.5 or other_language(question, known) is not None
+
+
+def _listed(names: list[str]) -> str:
+    """"a", "a or b", "a, b or c": what the documents do not mention, any one of them."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _doc_order(passages: Iterable[Passage]) -> tuple[str, ...]:

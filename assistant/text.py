@@ -297,11 +297,34 @@ class Vocabulary:
                 and w not in self.counts and (t := term(w)) not in self.terms and t not in self.asked_terms
                 and self.correct(w) == w and not everyday(w)]
 
+    def medicines_unnamed(self, text: str) -> list[str]:
+        """Medicines the question names that no approved document names: its unknown words
+        (`unknown`) that end in a stem of the WHO's international nonproprietary names
+        (`MEDICINE_STEM`: glofitamab, bendamustine, aciclovir) and are no word of English
+        ("cancel", "parcel" end in a stem too). The documents cannot say anything about a medicine
+        they never name."""
+        written = {w.replace("-", ""): w for w in words(text) if "-" in w}  # "zevor-cel" as typed
+        return list(dict.fromkeys(written.get(w, w) for w in self.unknown(text)
+                                  if MEDICINE_STEM.search(w) and not english_word(w)))
+
     def who_missing(self, text: str) -> set[str]:
         """Terms of words naming people ("my wife", "our son") that the corpus lacks: they say
         who is asking or who is ill, not what the question is about, so the evidence check
         leaves them out of its word coverage."""
         return {term(w) for w in words(text) if w in PEOPLE and term(w) not in self.terms}
+
+
+# Stems the WHO's international nonproprietary names give medicines of the kinds a CAR-T
+# question names (INN stem book): monoclonal antibodies (-mab), cell therapies (-cel, -leucel),
+# receptor fusions (-cept), kinase and other enzyme inhibitors (-nib, -lisib, -ciclib, -parib,
+# -zomib), thalidomide-like (-mide), alkylating agents (-mustine), platinum (-platin),
+# anthracyclines (-rubicin), taxanes (-taxel), topoisomerase inhibitors (-tecan), antimetabolites
+# (-abine, -trexate), corticosteroids (-sone, -solone), antivirals (-vir), antibiotics (-cycline,
+# -mycin, -floxacin, -cillin, -penem), antifungals (-azole, -fungin) and interleukin blockers
+# (-kinra). Only the question's unknown words are read: a medicine the documents name
+# (tocilizumab, fludarabine) is never one of them, nor a near-miss spelling of one.
+MEDICINE_STEM = re.compile(r"(?:mab|cel|cept|nib|lisib|ciclib|parib|zomib|mide|mustine|platin|rubicin|taxel|tecan|"
+                           r"abine|trexate|sone|solone|vir|cycline|mycin|floxacin|cillin|penem|azole|fungin|kinra)$")
 
 
 PEOPLE = frozenset("""

@@ -288,6 +288,22 @@ def test_a_question_asking_a_value_the_documents_do_not_give_is_refused_so(assis
     assert assistant.ask(topic, audience).status == "answered"
 
 
+@pytest.mark.parametrize("question, audience, names", [
+    ("Bendamustine washout before leukapheresis - how many months does Riverside want?", "clinician", "bendamustine"),
+    ("my haematologist mentioned glofitamab or epcoritamab instead of car t, which is better?", "patient",
+     "glofitamab or epcoritamab"),
+])
+def test_a_question_about_a_medicine_no_document_names_is_refused_naming_it(assistant, question, audience, names):
+    """The section found for the rest of the question (apheresis timings, what CAR-T is) says
+    nothing of a medicine the documents never name: the reply says which, and where to ask."""
+    answer = assistant.ask(question, audience)
+    assert answer.status == "refused"
+    assert f"does not mention {names}," in answer.answer
+    assert [c.doc_id for c in answer.citations] == ["all-service-contacts"]
+    # A medicine the documents name is answered as before.
+    assert assistant.ask("what is tocilizumab used for after CAR-T?", audience).status == "answered"
+
+
 def test_a_count_of_weeks_the_documents_do_not_give_is_refused_and_one_they_give_is_answered(assistant):
     """values.py "duration": a section on the topic that gives no number of weeks does not answer
     "how many weeks"; the section on making the cells, which gives one, does."""

@@ -79,6 +79,16 @@ def test_a_word_of_a_sections_phrasings_is_no_unknown_topic_nor_a_spelling_targe
     assert "hav" not in vocabulary and "wat" not in vocabulary  # a phrasing's slip is no word to mend to
 
 
+def test_a_medicine_the_documents_never_name_is_found_by_its_stem():
+    vocabulary = Vocabulary(["Tocilizumab treats CRS. Fludarabine and cyclophosphamide come first. Obe-cel is split."])
+    assert vocabulary.medicines_unnamed("glofitamab or epcoritamab instead of CAR-T?") == ["glofitamab", "epcoritamab"]
+    assert vocabulary.medicines_unnamed("Recent bendamustine - washout before apheresis?") == ["bendamustine"]
+    assert vocabulary.medicines_unnamed("is zevor-cel like obe-cel?") == ["zevor-cel"]  # as typed
+    # A medicine the documents name, a slip of one, shorthand for one, and words of no medicine: none.
+    assert vocabulary.medicines_unnamed("tocilizumib or toci for CRS, after fludarabine?") == []
+    assert vocabulary.medicines_unnamed("can I cancel my appointment or is that a problem?") == []
+
+
 def test_everyday_words_are_never_mended_into_corpus_words():
     vocabulary = Vocabulary(["You may be able to go home. Tell the team about your life at home."])
     assert vocabulary.correct("bed") == "bed" and vocabulary.correct("wife") == "wife"  # not "be", "life"

@@ -314,8 +314,8 @@ class Vocabulary:
         return {term(w) for w in words(text) if w in PEOPLE and term(w) not in self.terms}
 
 
-# Stems the WHO's international nonproprietary names give medicines of the kinds a CAR-T
-# question names (INN stem book): monoclonal antibodies (-mab), cell therapies (-cel, -leucel),
+# Endings of medicines' international nonproprietary names, most of them the WHO's INN stems, of
+# the kinds a CAR-T question names: monoclonal antibodies (-mab), cell therapies (-cel, -leucel),
 # receptor fusions (-cept), kinase and other enzyme inhibitors (-nib, -lisib, -ciclib, -parib,
 # -zomib), thalidomide-like (-mide), alkylating agents (-mustine), platinum (-platin),
 # anthracyclines (-rubicin), taxanes (-taxel), topoisomerase inhibitors (-tecan), antimetabolites

@@ -809,17 +809,18 @@ class Triager:
         text = _ASIDE.sub(" ", part)
         if flags.writer_cares is not None:
             text = flags.writer_cares.sub(" ", text)
+        def writers(t: str) -> bool:  # the writer, no one else, and not looking at someone
+            return bool(_FIRST_PERSON.search(t)) and not flags.someone_else.search(t) and not _OBSERVES.search(t)
+
         clauses = [c for c in _HOLDER_CLAUSE.split(text) if c and c.strip()]
         # A clause naming no one goes on from the one before: "I've gone a bit dizzy and faint".
         own: list[bool] = []
         for c in clauses:
             nobody = not _FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _PRONOUN.search(c) \
                 and not (flags.relations is not None and flags.relations.search(c))
-            own.append(bool(own and own[-1] and nobody) or bool(
-                _FIRST_PERSON.search(c) and not flags.someone_else.search(c) and not _OBSERVES.search(c)))
+            own.append(bool(own and own[-1] and nobody) or writers(c))
         named = [k for k, c in enumerate(clauses) if self._any_term.search(c) or self._any_term.search(self.mend(c))]
-        return all(own[k] for k in named) if named else bool(
-            _FIRST_PERSON.search(text) and not flags.someone_else.search(text) and not _OBSERVES.search(text))
+        return all(own[k] for k in named) if named else writers(text)
 
     def _about_stranger(self, part: str) -> bool:
         """The sentence tells of a stranger ("An old gentleman collapsed in the car park and the

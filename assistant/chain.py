@@ -362,7 +362,8 @@ class Assistant:
             decision["boundary"] = "personal-advice"
             return replace(self._refusal(REFUSAL_PERSONAL[audience], audience, general=general, passages=passages,
                                          unwell_now=now), decision=decision)
-        unnamed = self.vocabulary.medicines_unnamed(typed)
+        # The evidence's unknown words are the question's (spelling repairs leave them as typed).
+        unnamed = self.vocabulary.medicines_unnamed(typed, evidence.unknown)
         if unnamed:
             decision["unnamed_medicines"] = unnamed
             return replace(self._refusal(REFUSAL_UNNAMED.format(names=_listed(unnamed)), audience, passages=passages,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -297,15 +298,15 @@ class Vocabulary:
                 and w not in self.counts and (t := term(w)) not in self.terms and t not in self.asked_terms
                 and self.correct(w) == w and not everyday(w)]
 
-    def medicines_unnamed(self, text: str) -> list[str]:
+    def medicines_unnamed(self, text: str, unknown: Sequence[str] | None = None) -> list[str]:
         """Medicines the question names that no approved document names: its unknown words
-        (`unknown`) that end in a stem of the WHO's international nonproprietary names
-        (`MEDICINE_STEM`: glofitamab, bendamustine, aciclovir) and are no word of English
-        ("cancel", "parcel" end in a stem too). The documents cannot say anything about a medicine
-        they never name."""
+        (`unknown`, or the ones already found for it) that end in a stem of the WHO's
+        international nonproprietary names (`MEDICINE_STEM`: glofitamab, bendamustine, aciclovir)
+        and are no word of English ("cancel", "parcel" end in a stem too). The documents cannot
+        say anything about a medicine they never name."""
         written = {w.replace("-", ""): w for w in words(text) if "-" in w}  # "zevor-cel" as typed
-        return list(dict.fromkeys(written.get(w, w) for w in self.unknown(text)
-                                  if MEDICINE_STEM.search(w) and not english_word(w)))
+        found = self.unknown(text) if unknown is None else unknown
+        return list(dict.fromkeys(written.get(w, w) for w in found if MEDICINE_STEM.search(w) and not english_word(w)))
 
     def who_missing(self, text: str) -> set[str]:
         """Terms of words naming people ("my wife", "our son") that the corpus lacks: they say

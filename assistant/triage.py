@@ -809,6 +809,7 @@ class Triager:
         text = _ASIDE.sub(" ", part)
         if flags.writer_cares is not None:
             text = flags.writer_cares.sub(" ", text)
+
         def writers(t: str) -> bool:  # the writer, no one else, and not looking at someone
             return bool(_FIRST_PERSON.search(t)) and not flags.someone_else.search(t) and not _OBSERVES.search(t)
 

@@ -925,13 +925,20 @@ class Triager:
         symptom word and no doubt before it ("It hasn't settled" does not), or it says only that
         there has been none since ("No bleeding since."; `_NONE_SINCE`); the sentence itself, told
         in the past, does not say now in its unwell part; and one of the two places the episode
-        before now (`_looks_back`): "Dad had a fit. It has stopped now." still reports."""
+        before now (`_looks_back`): "Dad had a fit. It has stopped now." still reports.
+        The account may tell of the episode's care first, in sentences naming no symptom that
+        hold an `over` cue and do not say now ("Mum had a nosebleed on Saturday. We rang the line
+        and they sorted it at the day unit. No bleeding since."): the ending is read after them,
+        and they are set aside with the episode."""
         flags = self.red_flags
         out = [False] * len(parts)
         if flags.over is None and flags.ended is None:
             return out
         for i in range(len(parts) - 1):
-            after = parts[i + 1]
+            k = i + 1
+            while k + 1 < len(parts) and self._tells_care(parts[k]):
+                k += 1
+            after = parts[k]
             cue = next((m for m in (c.search(after) for c in (flags.ended, flags.over) if c is not None) if m), None)
             # an ending said outright ("settled", "went away"), not "it went up to 38.5"; told
             # of in the past ("were shaky"), not "my temp is 38.4. It went down with paracetamol"
@@ -943,9 +950,16 @@ class Triager:
             clause = "" if none_since else after[:cue.end()]
             current = self._unwell_part(parts[i])
             if self._plain(clause) and not any(t >= flags.fever_threshold_c for t in self.temperatures_c(parts[i])) \
-                    and (self._looks_back(parts[i]) or self._looks_back(after)) and not self._says_now(current, parts[i]):
-                out[i] = True
+                    and any(self._looks_back(p) for p in parts[i:k + 1]) and not self._says_now(current, parts[i]):
+                out[i:k] = [True] * (k - i)
         return out
+
+    def _tells_care(self, sentence: str) -> bool:
+        """The sentence tells how an episode was looked after (cues.over: "we rang the line and
+        they sorted it"), naming no symptom and saying nothing of now (cues.time)."""
+        flags = self.red_flags
+        return bool(flags.over is not None and flags.over.search(sentence)) and not self._names_symptom(sentence) \
+            and not flags.time.search(sentence) and not _NOW_VERB.search(sentence)
 
     def _as_ever(self, parts: list[str]) -> list[bool]:
         """Per sentence: it tells of a condition someone has long had, said to be as it always

@@ -596,6 +596,26 @@ def test_an_episode_that_is_over_is_told_apart_from_one_going_on(message, urgent
     assert RULES.assess(message).urgent == urgent
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # the account tells of the episode's care before it says it ended (file 1.30)
+    ("My wife had a nosebleed on Sunday. We phoned the line and they dealt with it at the day unit. "
+     "No bleeding since. Can she floss?", False),
+    ("He had the shakes on Sunday. We rang the number and they checked him over. Nothing since.", False),
+    ("She had a fever on Sunday. We rang the line and they checked her over. It's gone now.", False),
+    # well for weeks places the episode before now, as "weeks ago" does
+    ("She was seeing things on the ward after her CAR-T - faces in the curtains, she was certain of it. "
+     "It stopped after two days and she's been well at home for three weeks.", False),
+    # ... not care with no ending, an ending with now, well for hours, or not well for a week
+    ("He had a fit on Sunday. We rang the line. He's still not right tonight.", True),
+    ("Had a temp of 38 on Sunday. Rang the line, no answer. Still hot now.", True),
+    ("He had a fit this morning. He's been fine for an hour.", True),
+    ("He hasn't been well for a week and he's shivery.", True),
+])
+def test_an_episode_told_with_its_care_and_its_ending_is_over(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
+
+
 WELL_AGAIN_OR_QUOTED = [
     # "now" and "since" in a clause saying someone is well do not make the episode current
     "He was muddled on day 6 in hospital, they treated him and he's been back to normal for a fortnight now. Can he drive yet?",

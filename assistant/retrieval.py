@@ -106,9 +106,11 @@ MAX_PARTS = 2
 _POINTS = re.compile(r"\b(?:that|this|it|these|those|they|them)\b", re.I)  # pointing back
 # A second question joined to the first by "and" ("how long is the follow up and is it true it
 # can cause another cancer?", "what chemo do they give, and will it affect having a baby?"): the
-# joining word, with the question word that opens the second.
+# joining word, with the question word that opens the second, or a preposition before it ("which
+# ICE band is grade 2, and from what grade are steroids considered?").
 _SECOND_QUESTION = re.compile(r"(?:,\s*|\s+)(?:and|also|plus)\s+(?=(?:is|are|do|does|did|can|could|will|would|should|"
-                              r"how|what|whats|what's|when|where|why|which|who|am)\b)", re.I)
+                              r"how|what|whats|what's|when|where|why|which|who|am)\b"
+                              r"|(?:from|at|for|in|by|to|with|after|until|till|on|since|before)\s+(?:what|which|how|when|whom)\b)", re.I)
 
 
 def question_parts(message: str) -> list[str]:

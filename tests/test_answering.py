@@ -118,6 +118,10 @@ def test_a_signpost_heading_does_not_lend_its_words_to_the_sentences_below():
     ("which chemo comes first, and will it affect my fertility",
      ["which chemo comes first", "will it affect my fertility"]),
     ("what is CRS and how is it treated", []),  # the second leans on the first: one topic
+    # ... or with a preposition before its question word
+    ("which drugs make up the chemo, and at what point before the drip is it given?",
+     ["which drugs make up the chemo", "at what point before the drip is it given?"]),
+    ("how often do I check my temperature at home and for how long", []),  # "for how long": no topic of its own
     ("can my wife and my son both stay with me", []),  # "and" joins people, not questions
     # the first of the two opens with a clause of its own: it asks by its question word
     ("after the infusion how long must we stay near the centre, and when can I drive my car again?",

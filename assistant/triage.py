@@ -273,16 +273,33 @@ def sentences(message: str) -> list[str]:
     """The message cut into sentences: a long message is judged piece by piece. Never inside
     brackets: "My mum (not the patient - she's 88) gets muddled" is one sentence, whose aside
     says who is ill."""
+    return [part for part, _ in _cut(message)]
+
+
+def dash_groups(message: str) -> list[int]:
+    """Per sentence of `sentences(message)`: the number of the sentence it is part of when
+    spaced dashes are not cut at ("I've had a little tic - a twitch by my eye - since school,
+    as it always was" is one)."""
+    groups, group = [], -1
+    for _, after_dash in _cut(message):
+        group += not after_dash or group < 0
+        groups.append(group)
+    return groups
+
+
+def _cut(message: str) -> list[tuple[str, bool]]:
+    """`sentences`, each with whether a spaced dash cut it from the one before."""
     message = " ".join(message.split())
     asides = _bracketed(message)
-    parts, start = [], 0
+    parts, start, dash = [], 0, False
     for cut in _SENTENCE.finditer(message):
         if not any(a < cut.start() < b for a, b in asides):
-            parts.append(message[start:cut.start()])
-            start = cut.end()
-    parts = [p.strip(" ,") for p in parts + [message[start:]]]
+            parts.append((message[start:cut.start()], dash))
+            start, dash = cut.end(), cut.group(0).strip() == "-"
+    parts = [(p.strip(" ,"), d) for p, d in parts + [(message[start:], dash)]]
     # A reading is a sentence too ("T 38.0 @ 02:15."): keep a part with two letters or a digit.
-    return [p for p in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)] or [message]
+    kept = [(p, d) for p, d in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)]
+    return kept or [(message, False)]
 
 
 _EXPLAINED_WITHIN = 1  # sentences between one saying a condition is long-standing and one saying it is unchanged
@@ -463,7 +480,15 @@ class Triager:
             message, vectors = supposed, None
             parts = sentences(message)
         text = " ".join(message.split())
-        others = [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
+        others = self._others(parts)
+        groups = dash_groups(message)
+        if len(set(groups)) < len(parts):
+            # A sentence cut at spaced dashes is read whole too: whose health it tells of, an
+            # episode it says is over, a condition as it always was hold for each of its pieces
+            # ("Dad was confused on the ward - talking about his old job. It settled after two
+            # days and he's been well for weeks": the piece after the dash is his episode too).
+            whole = self._others([", ".join(p for p, g in zip(parts, groups) if g == k) for k in range(groups[-1] + 1)])
+            others = [other or whole[g] for other, g in zip(others, groups)]
         readings = self.temperatures_c(" ".join(p for p, other in zip(parts, others) if not other))
         # Whether the message names someone, or says now: both nets read a question by it.
         # A sentence that only says someone is well ("I'm fine now.") says nothing of a symptom now.
@@ -917,6 +942,11 @@ class Triager:
             if sex is None or None in sexes or sex in sexes:
                 return False  # may be the patient
         return True
+
+    def _others(self, parts: list[str]) -> list[bool]:
+        """Per sentence: it tells of someone else's health, of an episode that is over, or of a
+        condition as it always was: neither net reads it."""
+        return [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
 
     def _ended_next(self, parts: list[str]) -> list[bool]:
         """Per sentence: the next sentence says its episode is over ("His hands were shaky in

@@ -616,6 +616,33 @@ def test_an_episode_told_with_its_care_and_its_ending_is_over(triager, message, 
     assert triager.assess(message).urgent == urgent
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # a sentence cut at spaced dashes is read whole too (file 1.30): a condition as it always was,
+    # an episode that is over, someone who is not the patient hold for each piece
+    ("I've had a little tic - a flicker by my right eye - since junior school, exactly as it always was. "
+     "Should my CAR-T team know?", False),
+    ("She was seeing things on the ward after her CAR-T - faces in the curtains. It stopped after two days "
+     "and she's been well at home for three weeks.", False),
+    ("The lady in the next bed on the ward last week - she was in for her knee, not CAR-T - was shivering "
+     "all night. Is that catching?", False),
+    # ... and what a piece says of now still reports
+    ("I've had a tic - a twitch by my eye - since school, but it's much worse tonight.", True),
+    ("She was seeing things on the ward after her CAR-T - and tonight she's seeing faces in the curtains again.", True),
+    ("My husband - he had CAR-T last week - is shivering and confused tonight.", True),
+])
+def test_a_sentence_cut_at_dashes_is_read_whole_for_whose_and_when(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
+
+
+def test_dash_groups_number_the_sentences_a_dash_cut():
+    from assistant.triage import dash_groups, sentences
+
+    message = "I've had a tic - a twitch by my eye - since school. Is it ok? Yes - fine."
+    assert sentences(message) == ["I've had a tic", "a twitch by my eye", "since school.", "Is it ok?", "Yes", "fine."]
+    assert dash_groups(message) == [0, 0, 0, 1, 2, 2]
+
+
 WELL_AGAIN_OR_QUOTED = [
     # "now" and "since" in a clause saying someone is well do not make the episode current
     "He was muddled on day 6 in hospital, they treated him and he's been back to normal for a fortnight now. Can he drive yet?",

@@ -226,6 +226,14 @@ _LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
 _POINTS_BACK = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|one|another|same|more|worse|again|back)\b", re.I)
 # A sentence that opens by pointing back at the one before: "That settled by day 10".
 _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
+# It happens again now, pointing back at a symptom named just before ("Dad had a fit in March. He's
+# just had another one."; `Triager._recurring`): "another" or "one more" standing for it (not
+# "another appointment"), or it is back, started or happening again.
+_RECURS = re.compile(r"\b(?:another|one more|a second)(?:\s+one)?(?=\s*(?:[.,!?;:)]|$)|\s+(?:just|now|tonight|today|this|"
+                     r"again|and|but|so|then|in|at|earlier|last)\b)"
+                     r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)?\s+(?:back|started again|"
+                     r"starting again|happening again|come back|coming back|returned)\b|\b(?:doing|having) (?:it|that|one) again\b", re.I)
+_MAY_HAVE = re.compile(r"\b(?:to|will|would|could|might|may|can|likely|chance|risk|ever)\s+(?:\w+\s+){0,2}$", re.I)
 # "the same as before the treatment": had before it, so long-standing (`Triager._as_ever`).
 _AS_BEFORE = re.compile(r"\bbefore (?:the |my |his |her |their )?(?:treatment|car-?t|cells|infusion|chemo)\b", re.I)
 # Something changed, said beside "no different" or "for years" (`Triager._as_ever`).
@@ -508,6 +516,7 @@ class Triager:
                     and (not notes or bool(_QUESTION_FORM.search(parts[i]))) for i in range(len(parts))]
             meaning = self._meaning(texts, closeness, nearest, report_p, others, message_person or message_time)
         rules = self._rules(parts, text, asks, others, message_time, message_person)
+        rules += self._recurring(parts, others, rules)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
         if self._pulse is not None:  # ...and a normal pulse reading the heart symptom, where it is read
@@ -1296,6 +1305,31 @@ class Triager:
                         _Hit("rules", symptom, sentence, f"'{match.group(0)}' ({symptom.id}{how})")
                     hits.append(replace(hit, firm=firm))
         return hits
+
+    def _recurring(self, parts: list[str], others: list[bool], hits: list[_Hit]) -> list[_Hit]:
+        """A sentence naming no symptom that says it is happening again now, pointing back at
+        one the sentence before it (or the one before that) names: "Dad had a fit in March. He's
+        just had another one." The episode named first may be over, and set aside; the one now
+        is that symptom, now. Not where a hit already reads the sentence, nor in a supposition
+        ("if he has another one"), nor in a sentence telling of someone else."""
+        flags = self.red_flags
+        found: list[_Hit] = []
+        read = {h.sentence for h in hits}
+        for j, sentence in enumerate(parts):
+            again = _RECURS.search(sentence)
+            if again is None or others[j] or sentence in read or self._names_symptom(sentence) \
+                    or flags.hypothetical.search(sentence):
+                continue
+            if not (flags.time.search(sentence) or _NOW_VERB.search(sentence)) or _MAY_HAVE.search(sentence[:again.start()]):
+                continue  # not said to be now ("could it come back?"), or one that may come ("is he likely to have another one now?")
+            for before in parts[max(0, j - 2):j][::-1]:
+                named = [(s, m) for s in flags.symptoms if s.terms for m in s.terms.finditer(before)
+                         if not _said_absent(s, before, m.start())]
+                if named:
+                    found.extend(_Hit("rules", s, sentence, f"'{again.group(0)}' points back at '{m.group(0)}' ({s.id})",
+                                      firm=True) for s, m in dict((s.id, (s, m)) for s, m in named).values())
+                    break
+        return found
 
     def _denied_999(self, symptom: Symptom, read: str, sentence: str, how: str) -> _Hit | None:
         """A 999 symptom with an `instead` whose every word in the sentence (as `read`) is said

@@ -635,6 +635,30 @@ def test_a_sentence_cut_at_dashes_is_read_whole_for_whose_and_when(triager, mess
     assert triager.assess(message).urgent == urgent
 
 
+@pytest.mark.parametrize("message, emergency", [
+    # it happens again now, pointing back at a symptom named before it (forty-ninth session): the
+    # first episode, over, was set aside, and "another one" named nothing
+    ("Dad had a fit in March. He's just had another one.", True),
+    ("Dad had a fit in March - a big one, on the ward. Then another one just now.", True),
+    ("She had a fever last week. She has another one tonight.", False),
+])
+def test_another_one_now_is_the_symptom_named_before_it_now(message, emergency):
+    triage = RULES.assess(message)
+    assert triage.urgent and triage.emergency == emergency
+    assert "points back at" in triage.reason
+
+
+@pytest.mark.parametrize("message", [
+    "Dad had a fit in March. Is he likely to have another one now he's home?",  # one that may come
+    "If he has another one tonight, what do I do? He had a fit in March.",  # a supposition
+    "She had a fever last week. She has another appointment today.",  # another of something else
+    "He had chills last month. He's fine now and having another coffee.",
+    "My wife was confused on day 5, it was treated and it's gone now. Could it come back?",  # not said to be now
+])
+def test_another_that_may_come_or_is_something_else_is_not_a_report(message):
+    assert not RULES.assess(message).urgent
+
+
 def test_dash_groups_number_the_sentences_a_dash_cut():
     from assistant.triage import dash_groups, sentences
 

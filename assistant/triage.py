@@ -232,7 +232,8 @@ _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 _RECURS = re.compile(r"\b(?:another|one more|a second)(?:\s+one)?(?=\s*(?:[.,!?;:)]|$)|\s+(?:just|now|tonight|today|this|"
                      r"again|and|but|so|then|in|at|earlier|last)\b)"
                      r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)?\s+(?:back|started again|"
-                     r"starting again|happening again|come back|coming back|returned)\b|\b(?:doing|having) (?:it|that|one) again\b", re.I)
+                     r"starting again|happening again|come back|coming back|returned)\b"
+                     r"|\b(?:(?:doing|having) (?:it|that|one)|like (?:that|this|it)|the same(?: thing)?) again\b", re.I)
 _MAY_HAVE = re.compile(r"\b(?:to|will|would|could|might|may|can|likely|chance|risk|ever)\s+(?:\w+\s+){0,2}$", re.I)
 # "the same as before the treatment": had before it, so long-standing (`Triager._as_ever`).
 _AS_BEFORE = re.compile(r"\bbefore (?:the |my |his |her |their )?(?:treatment|car-?t|cells|infusion|chemo)\b", re.I)

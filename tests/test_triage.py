@@ -641,6 +641,7 @@ def test_a_sentence_cut_at_dashes_is_read_whole_for_whose_and_when(triager, mess
     ("Dad had a fit in March. He's just had another one.", True),
     ("Dad had a fit in March - a big one, on the ward. Then another one just now.", True),
     ("She had a fever last week. She has another one tonight.", False),
+    ("She was muddled on the ward after her cells. She's like that again today.", False),
 ])
 def test_another_one_now_is_the_symptom_named_before_it_now(message, emergency):
     triage = RULES.assess(message)
@@ -1482,6 +1483,18 @@ def test_unable_to_is_read_as_cant(triager, message, audience):
     told = triager.assess(message, audience=audience)
     assert told.emergency, told.reason
     assert "cannot-wake" in told.reason, told.reason
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # ... and in the perfect or the past, and "no longer" (file 1.30)
+    ("She hasn't been able to find her words since this morning, is that one of the side effects?", True),
+    ("He can no longer get his words out since lunch.", True),
+    ("I haven't been able to get to the shops since my CAR-T, can my son collect my prescription?", False),
+])
+def test_has_not_been_able_to_is_read_as_cant(message, urgent):
+    told = RULES.assess(message)
+    assert told.urgent == urgent, told.reason
+    assert not urgent or "read as can't" in told.reason
 
 
 @pytest.mark.slow

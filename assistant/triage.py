@@ -62,9 +62,16 @@ _TEMPERATURE = re.compile(r"(?<![\d.,])(\d{2,3}(?:(?:[.,]| point )\d)?)\s*(?:[°
 _TEMP_CONTEXT = re.compile(r"\btemp|\bT\s?[:=]?\s?\d{2}[.,]\d\b|\bfever|\bthermometer|\btoo high\b|\breading\b|\bhot\b|\bwarm\b|\bsweat|[°º]|\bdegrees?\b|\b\d{2}([.,]\d)?\s*[cf]\b"
                            r"|\bgrad(os?|i)?\b|\bdegr[eé]s?\b|\bgraus\b|体温|度", re.I)
 _DIGITS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
-_WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40"}
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in _WORD_NUMBERS) + r")\b", re.I)
-_POINT = re.compile(r"\b(\d{2}) point (" + "|".join(_DIGITS) + r")\b", re.I)
+# Readings in words, Celsius and Fahrenheit: "thirty eight point two", "ninety nine point eight",
+# "a hundred and one" (longest first, so "a hundred and one" is not read as "a hundred").
+_WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40",
+                 **{f"ninety {w}": str(90 + i) for i, w in enumerate("zero one two three four five six seven eight nine".split())
+                    if i >= 5},
+                 **{f"{a}hundred{f' and {w}' if w else ''}": str(100 + i) for a in ("a ", "one ", "")
+                    for i, w in enumerate(["", "one", "two", "three", "four", "five", "six"])}}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in sorted(_WORD_NUMBERS, key=len, reverse=True))
+                          + r")\b", re.I)
+_POINT = re.compile(r"\b(\d{2,3}) point (" + "|".join(_DIGITS) + r")\b", re.I)
 # Sentence ends, and a comma before a question clause ("feel awful, do i need to ring").
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+|\s+-\s+|(?<=\w)\s*\.\.\.\s*"
                        r"|,\s*(?=(?:do|does|should|shall|is|are|can|could|will|would|what|why|how|when|which|who)\s+"

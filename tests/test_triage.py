@@ -174,6 +174,14 @@ def test_rules_net_alone_reads_temperatures_and_symptom_words():
     assert RULES.assess("he collapsed in the kitchen").emergency
 
 
+def test_a_reading_in_words_is_read_in_celsius_or_fahrenheit():
+    assert RULES.assess("temp is thirty eight point two").symptoms[0].startswith("temperature 38.2")
+    assert RULES.assess("Temp was ninety nine point eight on the ear thermometer.").symptoms[0].startswith("temperature 37.7")
+    assert RULES.assess("his temperature is a hundred and one").symptoms[0].startswith("temperature 38.3")
+    assert not RULES.assess("her temp is ninety eight point six, all normal, when is clinic?").urgent
+    assert not RULES.assess("we walked a hundred yards to the car park").urgent
+
+
 def test_an_if_condition_is_supposed_whatever_and_joins_inside_it():
     """A condition runs from its "if" to the comma or "then" that ends it: a reading or a symptom
     word joined into it by "and" is supposed too. What follows the condition, and an "if" that

@@ -267,6 +267,9 @@ _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t
 # Clauses, for whose a symptom is: not cut at "so" ("im so sleepy"). Cut where a clause of
 # when opens ("our wifi keeps having a fit | every time I open the link"): it says when, and
 # the writer in it says what they were doing, not that the symptom is theirs.
+# A clause going on from one that opens with an animal or a machine, with "it" for it: "my phone
+# has been slow and now it won't wake up" (`Triager._about_animal_or_thing`; a person is never "it").
+_IT = re.compile(r"\s*(?:(?:now|then|just|still)\s+)?(?:it|it's|its)\b", re.I)
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|(?<!\ba )while|whilst)\b)\s*", re.I)  # not "for a while"
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
@@ -801,7 +804,8 @@ class Triager:
         ("the washing machine is shaking", "our fax machine keeps twitching"; cues.animals,
         cues.things), never the patient: each clause that names a symptom opens with it, or goes
         on from one that does with no subject of its own (`_NO_SUBJECT`: "our dog has been
-        shaking and trembling all evening"). "our dog is barking, he won't wake up" has none in
+        shaking and trembling all evening") or with "it" (`_IT`: "my phone has been slow and now it
+        won't wake up"). "our dog is barking, he won't wake up" has none in
         the clause that tells of someone not waking; "hubby says theres a cat on the bed" tells of
         what he sees. The sentence names no relative, and the writer only in a clause with no
         symptom, saying what they made of it (`_writer_in_it`: "it's driving me mad"). A he or
@@ -822,7 +826,7 @@ class Triager:
         clauses = [c.strip() for c in _HOLDER_CLAUSE.split(part) if c and c.strip()]
         opens = []  # per clause: it opens with the animal or thing, or goes on from one that does
         for c in clauses:
-            opens.append(bool(holder.match(c)) or bool(opens and opens[-1] and _NO_SUBJECT.match(c)))
+            opens.append(bool(holder.match(c)) or bool(opens and opens[-1] and (_NO_SUBJECT.match(c) or _IT.match(c))))
         named = [k for k, c in enumerate(clauses) if self._any_term is not None and self._any_term.search(c)]
         return all(opens[k] for k in named) if named else bool(holder.match(part.strip()))
 

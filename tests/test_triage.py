@@ -583,12 +583,14 @@ def test_a_dropped_g_is_mended_where_the_file_has_the_word():
 @pytest.mark.parametrize("message", ["she's struggling for breath and going grey",
                                      "I'm fighting for air, it's really bad",
                                      "his lips have turned a funny blue",
-                                     "mum is struggling so hard to breathe shes pulling at her chest"])
+                                     "mum is struggling so hard to breathe shes pulling at her chest",
+                                     "she's heaving for every breath and her shoulders are going up and down"])
 def test_severe_trouble_breathing_as_the_files_examples_say_it_is_999_by_the_rules(message):
     """The file's own 999 examples say "fighting for every breath", "struggling for breath",
     "lips ... gone a funny blue colour": its words now read them too (file 1.10)."""
     assert RULES.assess(message).emergency
     assert not RULES.assess("his lips are not blue and he's breathing easily").emergency
+    assert not RULES.assess("I'm making the most of every breath of sea air on holiday").emergency
 
 
 @pytest.mark.parametrize("message, urgent", [
@@ -1165,6 +1167,9 @@ def test_back_to_a_symptom_after_an_episode_looked_after_reports(triager, messag
     ("Our wifi keeps having a fit every time I open the video link.", False),
     ("my husband collapsed when the ceiling came down", True),
     ("the dog was shaking when my wife had a fit", True),
+    # a clause going on with "it" is the machine's too (forty-ninth session); "he" never is
+    ("My laptop has been slow all week and now it won't wake up at all.", False),
+    ("My husband has been slow all day and now he won't wake up.", True),
 ])
 def test_a_machine_is_never_the_patient(message, urgent):
     """cues.things, read as cues.animals are: a symptom word whose clause opens with a machine."""

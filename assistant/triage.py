@@ -236,7 +236,7 @@ _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # It happens again now, pointing back at a symptom named just before ("Dad had a fit in March. He's
 # just had another one."; `Triager._recurring`): "another" or "one more" standing for it (not
 # "another appointment"), or it is back, started or happening again.
-_RECURS = re.compile(r"\b(?:another|one more|a second)(?:\s+one)?(?=\s*(?:[.,!?;:)]|$)|\s+(?:just|now|tonight|today|this|"
+_RECURS = re.compile(r"\b(?:another(?:\s+one)?|one more|a second one)(?=\s*(?:[.,!?;:)]|$)|\s+(?:just|now|tonight|today|this|"
                      r"again|and|but|so|then|in|at|earlier|last)\b)"
                      r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)?\s+(?:back|started again|"
                      r"starting again|happening again|come back|coming back|returned)\b"
@@ -1338,8 +1338,8 @@ class Triager:
                 named = [(s, m) for s in flags.symptoms if s.terms for m in s.terms.finditer(before)
                          if not _said_absent(s, before, m.start())]
                 if named:
-                    found.extend(_Hit("rules", s, sentence, f"'{again.group(0)}' points back at '{m.group(0)}' ({s.id})",
-                                      firm=True) for s, m in dict((s.id, (s, m)) for s, m in named).values())
+                    found.extend(_Hit("rules", s, sentence, f"'{again.group(0)}' points back at '{m.group(0)}' ({s.id})")
+                                 for s, m in dict((s.id, (s, m)) for s, m in named).values())
                     break
         return found
 

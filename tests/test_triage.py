@@ -665,6 +665,7 @@ def test_another_one_now_is_the_symptom_named_before_it_now(message, emergency):
     "She had a fever last week. She has another appointment today.",  # another of something else
     "He had chills last month. He's fine now and having another coffee.",
     "My wife was confused on day 5, it was treated and it's gone now. Could it come back?",  # not said to be now
+    "Dad had a fit in March. Give me a second now, I'll find his letter.",  # a moment, not a second fit
 ])
 def test_another_that_may_come_or_is_something_else_is_not_a_report(message):
     assert not RULES.assess(message).urgent

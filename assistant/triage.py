@@ -65,10 +65,9 @@ _DIGITS = {w: str(i) for i, w in enumerate("zero one two three four five six sev
 # Readings in words, Celsius and Fahrenheit: "thirty eight point two", "ninety nine point eight",
 # "a hundred and one" (longest first, so "a hundred and one" is not read as "a hundred").
 _WORD_NUMBERS = {"thirty six": "36", "thirty seven": "37", "thirty eight": "38", "thirty nine": "39", "forty": "40",
-                 **{f"ninety {w}": str(90 + i) for i, w in enumerate("zero one two three four five six seven eight nine".split())
-                    if i >= 5},
-                 **{f"{a}hundred{f' and {w}' if w else ''}": str(100 + i) for a in ("a ", "one ", "")
-                    for i, w in enumerate(["", "one", "two", "three", "four", "five", "six"])}}
+                 **{f"ninety {w}": f"9{d}" for w, d in _DIGITS.items() if d >= "5"},
+                 **{f"{a}hundred": "100" for a in ("a ", "one ", "")},
+                 **{f"{a}hundred and {w}": f"10{d}" for a in ("a ", "one ", "") for w, d in _DIGITS.items() if "1" <= d <= "6"}}
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in sorted(_WORD_NUMBERS, key=len, reverse=True))
                           + r")\b", re.I)
 _POINT = re.compile(r"\b(\d{2,3}) point (" + "|".join(_DIGITS) + r")\b", re.I)
@@ -306,8 +305,10 @@ def dash_groups(message: str) -> list[int]:
     return groups
 
 
-def _cut(message: str) -> list[tuple[str, bool]]:
-    """`sentences`, each with whether a spaced dash cut it from the one before."""
+@functools.lru_cache(maxsize=4096)
+def _cut(message: str) -> tuple[tuple[str, bool], ...]:
+    """`sentences`, each with whether a spaced dash cut it from the one before (cut once per
+    message: `sentences` and `dash_groups` both read it)."""
     message = " ".join(message.split())
     asides = _bracketed(message)
     parts, start, dash = [], 0, False
@@ -318,7 +319,7 @@ def _cut(message: str) -> list[tuple[str, bool]]:
     parts = [(p.strip(" ,"), d) for p, d in parts + [(message[start:], dash)]]
     # A reading is a sentence too ("T 38.0 @ 02:15."): keep a part with two letters or a digit.
     kept = [(p, d) for p, d in parts if sum(ch.isalpha() for ch in p) >= 2 or any(ch.isdigit() for ch in p)]
-    return kept or [(message, False)]
+    return tuple(kept) or ((message, False),)
 
 
 _EXPLAINED_WITHIN = 1  # sentences between one saying a condition is long-standing and one saying it is unchanged
@@ -1335,11 +1336,10 @@ class Triager:
             if not (flags.time.search(sentence) or _NOW_VERB.search(sentence)) or _MAY_HAVE.search(sentence[:again.start()]):
                 continue  # not said to be now ("could it come back?"), or one that may come ("is he likely to have another one now?")
             for before in parts[max(0, j - 2):j][::-1]:
-                named = [(s, m) for s in flags.symptoms if s.terms for m in s.terms.finditer(before)
-                         if not _said_absent(s, before, m.start())]
+                named = [(s, m) for s in flags.symptoms if s.terms and (m := self._told(s, before))]
                 if named:
                     found.extend(_Hit("rules", s, sentence, f"'{again.group(0)}' points back at '{m.group(0)}' ({s.id})")
-                                 for s, m in dict((s.id, (s, m)) for s, m in named).values())
+                                 for s, m in named)
                     break
         return found
 

@@ -222,8 +222,9 @@ _COMPLEMENT = re.compile(r"\b(?:tell(?:ing)?(?!\s+(?:the\s+)?difference)|mention
                          r"(?:\s+(?:the|my|our|them|someone|anyone|team|nurses?|doctors?|line|unit|clinic|to))*"
                          r"\s+(?:that\s+|about\s+)?", re.I)
 # A sentence saying only that there has been none since: "No bleeding since.", "Nothing since"
-# (`Triager._none_since`: what there has been none of must be a symptom, not "no better since").
-_NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|no|not had any|(?:(?:i|he|she|they|we) )?(?:haven'?t|hasn'?t) had any)\b"
+# (`Triager._none_since`: what there has been none of must be a symptom, not "no better since"),
+# or not a single one of anything: "Not a flicker since".
+_NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|not (?:a|one)(?: single)?|no|not had any|(?:(?:i|he|she|they|we) )?(?:haven'?t|hasn'?t) had any)\b"
                          r"(?P<what>[^.,;!?]{0,30}?)\bsince\b(?:\s+[\w']+){0,4}\s*[.!]?\s*$", re.I)
 # What "nothing ... since" may point back at: "nothing like that since she came home".
 _LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
@@ -237,7 +238,9 @@ _ANAPHOR = re.compile(r"\s*(that|it|this|which|they|those|these|both)\b", re.I)
 # "another appointment"), or it is back, started or happening again.
 _RECURS = re.compile(r"\b(?:another(?:\s+one)?|one more|a second one)(?=\s*(?:[.,!?;:)]|$)|\s+(?:just|now|tonight|today|this|"
                      r"again|and|but|so|then|in|at|earlier|last)\b)"
-                     r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)?\s+(?:back|started again|"
+                     # "it's back", not "put it back" (the verb's object): a bare "back" needs its "is"
+                     r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)\s+back\b"
+                     r"|\b(?:it|that|they|this|the same)(?:'s|'re|\s+is|\s+are|\s+has|\s+have)?\s+(?:started again|"
                      r"starting again|happening again|come back|coming back|returned)\b"
                      r"|\b(?:(?:doing|having) (?:it|that|one)|like (?:that|this|it)|the same(?: thing)?) again\b", re.I)
 _MAY_HAVE = re.compile(r"\b(?:to|will|would|could|might|may|can|likely|chance|risk|ever)\s+(?:\w+\s+){0,2}$", re.I)
@@ -757,7 +760,11 @@ class Triager:
                 # after me) has been breathless", as `_about_other_kin` reads one).
                 rest = _ASIDE.sub(lambda m: m.group(0) if self._names_symptom(m.group(0)) else " ",
                                   flags.writer_is_patient.sub(" ", part))
-                if flags.relations.search(part) and not _FIRST_PERSON.search(flags.relations.sub(" ", rest)) \
+                # The writer named only in a clause that tells of no symptom tells what they were
+                # doing ("My husband keeps nodding off in his chair, even while I'm talking to him");
+                # not in one that names one ("... and I'm shivery") or is near one by meaning ("... and
+                # I keep dropping my cup"): `_writer_beside`.
+                if flags.relations.search(part) and not self._writer_beside(flags.relations.sub(" ", rest)) \
                         and not self._tells.search(rest):
                     out[i] = True
                 # ... or a he or she alone, who cannot be the writer ("My wife is my carer (I'm the one
@@ -839,6 +846,19 @@ class Triager:
         return bool(_SO_DID_I.search(text)) or any(
             _FIRST_PERSON.search(c) and (self._any_term is None or self._any_term.search(c) or self._any_term.search(self.mend(c)))
             for c in _HOLDER_CLAUSE.split(text) if c)
+
+    def _writer_beside(self, text: str) -> bool:
+        """The writer is in the text (I, me, my) and, if they are, what they tell of themselves may
+        be a symptom: a clause naming the writer names a symptom (`_writer_in_it`), or, with a
+        model, is near one by meaning (`_near_symptom`: "my wife says I keep dropping things"). A
+        clause of the writer's that is neither ("even while I'm talking to him") only places them."""
+        if not _FIRST_PERSON.search(text):
+            return False
+        if self._writer_in_it(text):
+            return True
+        return self.embedder is not None and any(
+            _FIRST_PERSON.search(c) and len(c.split()) >= 3 and self._near_symptom(c.strip())
+            for c in _HOLDER_CLAUSE.split(text) if c and c.strip())
 
     def _writers_own(self, part: str) -> bool:
         """Where the writer cares for the patient: every clause of the sentence that names a
@@ -952,7 +972,14 @@ class Triager:
         relatives = [m.span() for m in mentions]  # weighed above
         others = [m for m in flags.someone_else.finditer(part)
                   if not any(start <= m.start() < end for start, end in relatives)]
+        relative_end = mentions[0].end()
         for k, named in enumerate(others):
+            # A "who" with no one named between it and the relative is the relative: "It's my mum,
+            # who lives with us, who's muddled tonight".
+            if named.group(0).lower() == "who" and all(o.group(0).lower() == "who" for o in others[:k]) \
+                    and not any(start < named.start() for start, _ in relatives[1:]) \
+                    and not _FIRST_PERSON.search(part[relative_end:named.start()]):
+                continue
             sex = _GENDER.get(named.group(0).lower().replace("'", ""))
             # The first he or she after the relative the sentence opens with, of the relative's sex
             # and with no other relative named between, goes on from them: "My grandson is staying
@@ -1078,6 +1105,9 @@ class Triager:
             return False
         what = found.group("what").strip()
         if found.group("none").lower() in ("nothing", "none") and (not what or _LIKE_THAT.match(what)):
+            return True
+        # "Not a flicker since", "not one peep since": not a single one of anything, as "nothing"
+        if found.group("none").lower().startswith("not ") and re.fullmatch(r"[\w'-]+", what):
             return True
         return bool(what and self._any_term is not None and self._any_term.search(what))
 
@@ -1328,6 +1358,7 @@ class Triager:
         flags = self.red_flags
         found: list[_Hit] = []
         read = {h.sentence for h in hits}
+        whose: list[bool] | None = None  # sentences of someone else's, an animal's or a thing's
         for j, sentence in enumerate(parts):
             again = _RECURS.search(sentence)
             if again is None or others[j] or sentence in read or self._names_symptom(sentence) \
@@ -1335,7 +1366,11 @@ class Triager:
                 continue
             if not (flags.time.search(sentence) or _NOW_VERB.search(sentence)) or _MAY_HAVE.search(sentence[:again.start()]):
                 continue  # not said to be now ("could it come back?"), or one that may come ("is he likely to have another one now?")
-            for before in parts[max(0, j - 2):j][::-1]:
+            whose = self._someone_elses(parts) if whose is None else whose
+            for k in range(j - 1, max(-1, j - 3), -1):
+                before = parts[k]
+                if whose[k]:  # "Mum's gazebo has just collapsed ... she's itching to help me put it up again"
+                    continue
                 named = [(s, m) for s in flags.symptoms if s.terms and (m := self._told(s, before))]
                 if named:
                     found.extend(_Hit("rules", s, sentence, f"'{again.group(0)}' points back at '{m.group(0)}' ({s.id})")

@@ -671,6 +671,99 @@ def test_another_that_may_come_or_is_something_else_is_not_a_report(message):
     assert not RULES.assess(message).urgent
 
 
+@pytest.mark.parametrize("message, urgent, emergency", [
+    # (file 1.31) "still" told in the past does not say now: the fit was on day 6, in hospital
+    ("I had a fit on day 6 while I was still in hospital. It was treated and I've had no more since. "
+     "When can I drive?", False, False),
+    ("She had a fit on day 6 and she's still not responding", True, True),
+    ("He had a fit on day 6 on the ward and he is still shaking now", True, True),
+    # a fit about something is anger; a fit about an hour ago, or about the time I got home, is a fit
+    ("my husband is having a fit about the lounge carpet right now because the dog was sick on it", False, False),
+    ("he had a fit about an hour ago", True, True),
+    ("she had a fit about the time I got home and she's sleepy now", True, True),
+    # someone's thing, a room of the house, and "put it back" (the verb's object, not "it's back")
+    ("Mum's gazebo has just collapsed in the garden - a gust caught it. She had her CAR-T two weeks ago "
+     "and wants to help me put it back up. Can she lift things yet?", False, False),
+    ("The house is a bit chilly because the boiler's packed up, temp 36.6. Can we stay at my sister's?", False, False),
+    ("Mum's collapsed in the garden", True, True),
+    ("Mum's legs collapsed under her in the kitchen", True, True),
+    ("The house is cold and I'm shivering and shaking tonight", True, False),
+    ("He had a fit in March. It's back tonight.", True, True),
+])
+def test_past_still_a_fit_about_something_and_things_told_apart_from_reports(message, urgent, emergency):
+    triage = RULES.assess(message)
+    assert (triage.urgent, triage.emergency) == (urgent, emergency)
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # (file 1.31) CAR-T named as what the person has not had: not the patient
+    ("My husband's got a temperature of 38.4 tonight from the Covid booster he had this afternoon. He hasn't "
+     "had CAR-T - I'm the one who had it, and I'm fine, 36.7.", False),
+    ("My husband's got a temperature of 38.4 tonight. He hasn't had CAR-T yet, it's booked for next week.", True),
+    # the writer, who is the patient, named only in a clause with no symptom: the relative's health
+    ("My husband keeps nodding off in his chair, even while I'm talking to him - he's on night shifts. He "
+     "hasn't had any treatment; I had CAR-T 10 days ago and I'm fine myself.", False),
+    ("My husband keeps nodding off and I'm so drowsy myself today. I had CAR-T 10 days ago.", True),
+    # a "who" with no one between it and the relative the sentence opens with is that relative
+    ("My husband had CAR-T 11 days ago and he's doing brilliantly. It's my mum, who lives with us, who's "
+     "muddled tonight - she's had dementia for years.", False),
+    ("My husband had CAR-T 11 days ago. My mum, who lives with us, says he's muddled tonight.", True),
+])
+def test_who_has_not_had_car_t_and_whose_clause_names_the_symptom(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # (file 1.31) weeks ago with no number places an episode before now, by both nets
+    ("The shaking in my hands that I had after the infusion settled weeks ago - the team saw me about it "
+     "at the time. Can I go back to playing the guitar?", False),
+    ("The shaking in my hands settled weeks ago. Can I go back to playing the guitar?", False),
+    ("He had the shakes weeks ago and they're back tonight", True),
+    ("She was confused weeks ago and she's confused again now", True),
+])
+def test_weeks_ago_without_a_number_looks_back(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.parametrize("message, urgent", [
+    # (file 1.31) "puffing" is "puffed", and "short breath" is short of breath; not puffing on a pipe
+    ("he's puffing and can't finish a sentence tonight", True),
+    ("I've been short breath since this morning", True),
+    ("Dad's sat in the garden puffing on his pipe, feeling grand", False),
+])
+def test_puffing_and_short_breath_are_breathlessness_words(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # an episode over, then "not a flicker since" and "no puffing at all now": none now (1.31)
+    ("Dad had a seizure at the dinner table back in March, a week after his CAR-T, and had the anti-seizure "
+     "medicine. Not a flicker since and he's completely himself. When can he drive?", False),
+    ("The short breath Maria had last week turned out to be fluid, which the ward drained, and she's been "
+     "breathing easily ever since - no puffing at all now. What time is Thursday's appointment?", False),
+    # ... and what is said of now still reports
+    ("Dad had a seizure back in March. Not a good day since, and he's shaking all over tonight.", True),
+    ("The short breath Maria had last week is back and she's puffing at rest now.", True),
+])
+def test_none_since_and_denied_puffing_say_no_symptom_now(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("message, urgent", [
+    # (1.31) the writer, who is the patient, only placed in a clause beside a relative's symptom
+    ("My husband keeps nodding off in his chair, even while I'm talking to him - he's on night shifts. He "
+     "hasn't had any treatment; I had CAR-T 10 days ago and I'm fine myself.", False),
+    # ... but a clause of the writer's near a symptom by meaning, with no symptom word, is theirs
+    ("My wife is worried sick because I keep dropping my cup and I can't do my buttons up. I had CAR-T last week.", True),
+    ("My daughter came round and I couldn't get my words out properly. I had my cells 9 days ago.", True),
+])
+def test_a_writer_beside_a_relative_tells_of_themselves_only_near_a_symptom(triager, message, urgent):
+    assert triager.assess(message).urgent == urgent
+
+
 def test_dash_groups_number_the_sentences_a_dash_cut():
     from assistant.triage import dash_groups, sentences
 

@@ -212,9 +212,10 @@ _ENDED = re.compile(r"\b(settled|resolved|gone|away|cleared|stopped|passed|fine|
 _PAST_TENSE = re.compile(r"\b(was|were|had|got|went|did)\b", re.I)
 # A clause told in the present: "he is breathless", "she seems muddled", "I feel unwell", "he's
 # had a fit" (`Triager._told_as_present`). A noun's "'s" is mostly whose ("mum's rigors were
-# treated"): only a pronoun's counts.
+# treated"): only a pronoun's counts. Not "keep" after a past "couldn't" ("we couldn't keep him
+# awake", as cues.time reads it).
 _PRESENT_TELLING = re.compile(r"\b(is|are|am|isn'?t|aren'?t|seems?|feels?|looks?|sounds?|has|have|hasn'?t|haven'?t|"
-                              r"keeps?|can'?t|cannot|won'?t|doesn'?t|don'?t|im)\b|\b(he|she|it|they|i|you|we|who|that)"
+                              r"(?<!couldn't )(?<!could not )(?<!couldnt )(?<!didn't )(?<!did not )keeps?|can'?t|cannot|won'?t|doesn'?t|don'?t|im)\b|\b(he|she|it|they|i|you|we|who|that)"
                               r"['’](s|re|m|ve)\b", re.I)
 # What a question says it would tell, mention or report: "Do I need to tell the team that I blacked
 # out this afternoon?", "Can I wait till clinic to mention I've felt faint today?" (`_told_inside`).
@@ -272,6 +273,7 @@ _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t
 # A clause going on from one that opens with an animal or a machine, with "it" for it: "my phone
 # has been slow and now it won't wake up" (`Triager._about_animal_or_thing`; a person is never "it").
 _IT = re.compile(r"\s*(?:(?:now|then|just|still)\s+)?(?:it|it's|its)\b", re.I)
+_ON_ME = re.compile(r"\bon (?:me|us)\b", re.I)  # what a thing or an animal did to the writer (`_about_animal_or_thing`)
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|(?<!\ba )while|whilst)\b)\s*", re.I)  # not "for a while"
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
@@ -824,7 +826,8 @@ class Triager:
         flags, holder = self.red_flags, self._not_people
         # "my dog" names the animal's owner, not the writer as the one the sentence tells of.
         rest = holder.sub(" ", part)
-        if not holder.search(part) or self._writer_in_it(rest) or _PERCEIVED.search(part) or (
+        # "My phone's collapsed on me", "the car died on us": the writer put out, not in it
+        if not holder.search(part) or self._writer_in_it(_ON_ME.sub(" ", rest)) or _PERCEIVED.search(part) or (
                 flags.relations is not None and flags.relations.search(rest)):
             return False
         # A he or she is never a machine: "the monitor says his heart rate is 130" tells of him.

@@ -764,6 +764,31 @@ def test_a_writer_beside_a_relative_tells_of_themselves_only_near_a_symptom(tria
     assert triager.assess(message).urgent == urgent
 
 
+@pytest.mark.parametrize("message, urgent", [
+    # (file 1.31) money bled and a bruised ego are idioms; bleeding and bruises are not
+    ("The parking charges and train fares are bleeding me dry. CAR-T was 3 weeks ago. Any help with costs?", False),
+    ("I'm bleeding money on hospital car parking at the moment! Any help with parking costs?", False),
+    ("he's bleeding from his gums and it won't stop", True),
+    ("my arm is bruised all over today", True),
+    # "it's me that had the CAR-T": the writer is the patient, the grandson's cold is his
+    ("My grandson (he's five) has been really hot and shivery with a cold. He's not had any treatment, it's "
+     "me that had the CAR-T. Is it safe for him to come round next week?", False),
+    ("My grandson has a cold. It's me that had the CAR-T and I'm shivering tonight.", True),
+    # an aside saying someone has never had the treatment
+    ("my neighbour (who has never had any cancer treatment) had a seizure last week and now can't drive. "
+     "Is the driving rule after CAR-T the same?", False),
+    # "keep" after a past "couldn't" looks back; "can't keep him awake" is now
+    ("Last month Dad was so sleepy we couldn't keep him awake and he ended up in intensive care for two days. "
+     "He's been home a fortnight and is his old self.", False),
+    ("Dad is so sleepy today we can't keep him awake", True),
+    # a thing that collapsed "on me" is still a thing; a person who collapsed on me is not
+    ("My phone's collapsed on me, the screen's gone black", False),
+    ("Dad collapsed on me in the hall just now", True),
+])
+def test_idioms_asides_and_a_past_keep_told_apart_from_reports(message, urgent):
+    assert RULES.assess(message).urgent == urgent
+
+
 def test_dash_groups_number_the_sentences_a_dash_cut():
     from assistant.triage import dash_groups, sentences
 

@@ -688,6 +688,10 @@ def test_another_that_may_come_or_is_something_else_is_not_a_report(message):
     ("Mum's collapsed in the garden", True, True),
     ("Mum's legs collapsed under her in the kitchen", True, True),
     ("The house is cold and I'm shivering and shaking tonight", True, False),
+    # someone's animal is an animal; a "he's" or "she's" is never anyone's thing
+    ("My neighbour's dog had a fit this morning, poor thing. Is it normal to feel a bit shaky after CAR-T?", False, False),
+    ("he's bus sick and shivering now", True, False),
+    ("she's car sick and really dizzy tonight", True, False),
     ("He had a fit in March. It's back tonight.", True, True),
 ])
 def test_past_still_a_fit_about_something_and_things_told_apart_from_reports(message, urgent, emergency):
@@ -787,6 +791,16 @@ def test_a_writer_beside_a_relative_tells_of_themselves_only_near_a_symptom(tria
 ])
 def test_idioms_asides_and_a_past_keep_told_apart_from_reports(message, urgent):
     assert RULES.assess(message).urgent == urgent
+
+
+def test_the_treatment_named_after_a_whose_is_no_machine():
+    """"my car" is a machine, "my CAR-T" is not (file 1.31): a sentence set aside as a machine's
+    also keeps the meaning net from reading the whole message, so "His CAR-T was a week ago
+    today" beside "I couldn't rouse him" took a cannot-wake report's 999 away."""
+    for sentence in ("His CAR-T was a week ago today.", "my car t was last week", "her CAR-T cells went in on Monday"):
+        assert not RULES._about_animal_or_thing(sentence), sentence
+    assert RULES._about_animal_or_thing("my car broke down on the way to clinic")
+    assert RULES._about_animal_or_thing("my son's car has been shaking on the motorway")
 
 
 def test_dash_groups_number_the_sentences_a_dash_cut():

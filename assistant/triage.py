@@ -227,6 +227,7 @@ _COMPLEMENT = re.compile(r"\b(?:tell(?:ing)?(?!\s+(?:the\s+)?difference)|mention
 # or not a single one of anything: "Not a flicker since".
 _NONE_SINCE = re.compile(r"\s*(?P<none>nothing|none|not (?:a|one)(?: single)?|no|not had any|(?:(?:i|he|she|they|we) )?(?:haven'?t|hasn'?t) had any)\b"
                          r"(?P<what>[^.,;!?]{0,30}?)\bsince\b(?:\s+[\w']+){0,4}\s*[.!]?\s*$", re.I)
+_SPAN = re.compile(r"(?:second|minute|moment|hour|day|night|morning|evening|afternoon|week|month|year|time)s?", re.I)
 # What "nothing ... since" may point back at: "nothing like that since she came home".
 _LIKE_THAT = re.compile(r"\s*(?:like|of) (?:that|it|this|them|those)\s*$", re.I)
 # A clause pointing back at an episode, as a clause's "now" or "since" still tells of it: "it's
@@ -1109,8 +1110,10 @@ class Triager:
         what = found.group("what").strip()
         if found.group("none").lower() in ("nothing", "none") and (not what or _LIKE_THAT.match(what)):
             return True
-        # "Not a flicker since", "not one peep since": not a single one of anything, as "nothing"
-        if found.group("none").lower().startswith("not ") and re.fullmatch(r"[\w'-]+", what):
+        # "Not a flicker since", "not one peep since": not a single one of anything, as "nothing";
+        # not a span of time ("not a day since without shaking" says every day)
+        if found.group("none").lower().startswith("not ") and re.fullmatch(r"[\w'-]+", what) \
+                and not _SPAN.fullmatch(what):
             return True
         return bool(what and self._any_term is not None and self._any_term.search(what))
 

@@ -749,6 +749,7 @@ def test_puffing_and_short_breath_are_breathlessness_words(message, urgent):
      "breathing easily ever since - no puffing at all now. What time is Thursday's appointment?", False),
     # ... and what is said of now still reports
     ("Dad had a seizure back in March. Not a good day since, and he's shaking all over tonight.", True),
+    ("He had a fit in March. Not a day since without shaking.", True),  # a span of time: every day
     ("The short breath Maria had last week is back and she's puffing at rest now.", True),
 ])
 def test_none_since_and_denied_puffing_say_no_symptom_now(triager, message, urgent):
@@ -781,6 +782,7 @@ def test_a_writer_beside_a_relative_tells_of_themselves_only_near_a_symptom(tria
     # an aside saying someone has never had the treatment
     ("my neighbour (who has never had any cancer treatment) had a seizure last week and now can't drive. "
      "Is the driving rule after CAR-T the same?", False),
+    ("My husband (who hasn't had any treatment yet, his cells are being made) is shivering tonight.", True),
     # "keep" after a past "couldn't" looks back; "can't keep him awake" is now
     ("Last month Dad was so sleepy we couldn't keep him awake and he ended up in intensive care for two days. "
      "He's been home a fortnight and is his old self.", False),

@@ -268,13 +268,13 @@ _WHO_WRITES = re.compile(r"^\s*[\w &/'-]{2,40}?(?::|\s+-|\s+here[,.:-]?)\s+")
 # be one only the patient perceives ("the cat he keeps seeing isn't there").
 # ("the vet is seeing her later" is not: seeing is said of a vet as often as of the patient.)
 _PERCEIVED = re.compile(r"\b(talk\w*|hear\w*|real|imagin\w*|there'?s no|is ?n'?t there|not there|no (dog|cat|animal)s?)\b", re.I)
-# Clauses, for whose a symptom is: not cut at "so" ("im so sleepy"). Cut where a clause of
-# when opens ("our wifi keeps having a fit | every time I open the link"): it says when, and
-# the writer in it says what they were doing, not that the symptom is theirs.
 # A clause going on from one that opens with an animal or a machine, with "it" for it: "my phone
 # has been slow and now it won't wake up" (`Triager._about_animal_or_thing`; a person is never "it").
 _IT = re.compile(r"\s*(?:(?:now|then|just|still)\s+)?(?:it|it's|its)\b", re.I)
 _ON_ME = re.compile(r"\bon (?:me|us)\b", re.I)  # what a thing or an animal did to the writer (`_about_animal_or_thing`)
+# Clauses, for whose a symptom is: not cut at "so" ("im so sleepy"). Cut where a clause of
+# when opens ("our wifi keeps having a fit | every time I open the link"): it says when, and
+# the writer in it says what they were doing, not that the symptom is theirs.
 _HOLDER_CLAUSE = re.compile(r"\s*(?:[,;()]|\s-\s|\b(?:and|but|because|though|when|whenever|every time|each time|(?<!\ba )while|whilst)\b)\s*", re.I)  # not "for a while"
 # The writer looking at someone or fearing for them, not feeling something: "I've noticed
 # bruising", "I found blood", "I'm scared".
@@ -506,7 +506,8 @@ class Triager:
             message, vectors = supposed, None
             parts = sentences(message)
         text = " ".join(message.split())
-        others = self._others(parts)
+        whose = self._someone_elses(parts)  # someone else's, an animal's or a thing's: `_recurring` reads it too
+        others = self._others(parts, whose)
         groups = dash_groups(message)
         if len(set(groups)) < len(parts):
             # A sentence cut at spaced dashes is read whole too: whose health it tells of, an
@@ -534,7 +535,7 @@ class Triager:
                     and (not notes or bool(_QUESTION_FORM.search(parts[i]))) for i in range(len(parts))]
             meaning = self._meaning(texts, closeness, nearest, report_p, others, message_person or message_time)
         rules = self._rules(parts, text, asks, others, message_time, message_person)
-        rules += self._recurring(parts, others, rules)
+        rules += self._recurring(parts, others, whose, rules)
         if readings:  # with a number in the message, the rule on the number decides fever
             meaning = [h for h in meaning if h.symptom is not self._fever]
         if self._pulse is not None:  # ...and a normal pulse reading the heart symptom, where it is read
@@ -996,10 +997,12 @@ class Triager:
                 return False  # may be the patient
         return True
 
-    def _others(self, parts: list[str]) -> list[bool]:
+    def _others(self, parts: list[str], whose: list[bool] | None = None) -> list[bool]:
         """Per sentence: it tells of someone else's health, of an episode that is over, or of a
-        condition as it always was: neither net reads it."""
-        return [o or e or u for o, e, u in zip(self._someone_elses(parts), self._ended_next(parts), self._as_ever(parts))]
+        condition as it always was: neither net reads it. `whose`: `_someone_elses(parts)`, where
+        the caller has it."""
+        whose = self._someone_elses(parts) if whose is None else whose
+        return [o or e or u for o, e, u in zip(whose, self._ended_next(parts), self._as_ever(parts))]
 
     def _ended_next(self, parts: list[str]) -> list[bool]:
         """Per sentence: the next sentence says its episode is over ("His hands were shaky in
@@ -1355,16 +1358,17 @@ class Triager:
                     hits.append(replace(hit, firm=firm))
         return hits
 
-    def _recurring(self, parts: list[str], others: list[bool], hits: list[_Hit]) -> list[_Hit]:
+    def _recurring(self, parts: list[str], others: list[bool], whose: list[bool], hits: list[_Hit]) -> list[_Hit]:
         """A sentence naming no symptom that says it is happening again now, pointing back at
         one the sentence before it (or the one before that) names: "Dad had a fit in March. He's
         just had another one." The episode named first may be over, and set aside; the one now
         is that symptom, now. Not where a hit already reads the sentence, nor in a supposition
-        ("if he has another one"), nor in a sentence telling of someone else."""
+        ("if he has another one"), nor in a sentence telling of someone else; nor pointing back at
+        a sentence of someone else's, an animal's or a thing's (`whose`: "Mum's gazebo has just
+        collapsed ... she wants to help me put it up again")."""
         flags = self.red_flags
         found: list[_Hit] = []
         read = {h.sentence for h in hits}
-        whose: list[bool] | None = None  # sentences of someone else's, an animal's or a thing's
         for j, sentence in enumerate(parts):
             again = _RECURS.search(sentence)
             if again is None or others[j] or sentence in read or self._names_symptom(sentence) \
@@ -1372,10 +1376,9 @@ class Triager:
                 continue
             if not (flags.time.search(sentence) or _NOW_VERB.search(sentence)) or _MAY_HAVE.search(sentence[:again.start()]):
                 continue  # not said to be now ("could it come back?"), or one that may come ("is he likely to have another one now?")
-            whose = self._someone_elses(parts) if whose is None else whose
             for k in range(j - 1, max(-1, j - 3), -1):
                 before = parts[k]
-                if whose[k]:  # "Mum's gazebo has just collapsed ... she's itching to help me put it up again"
+                if whose[k]:
                     continue
                 named = [(s, m) for s in flags.symptoms if s.terms and (m := self._told(s, before))]
                 if named:
